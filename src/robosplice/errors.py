@@ -1,0 +1,86 @@
+"""The exception tree of robosplice, and `Problem`, one finding of a check.
+
+```
+RobospliceError
+├── DatasetError
+│   ├── DatasetNotFoundError (FileNotFoundError)
+│   ├── InvalidDatasetError (ValueError)      .problems: list[Problem]
+│   └── UnsupportedVersionError
+├── SelectionError (ValueError)               bad episode indices, splits, ranges, features
+├── IncompatibleDatasetsError (ValueError)    .differences: list[str]
+├── OutputExistsError (FileExistsError)
+├── OutputLockedError                          another robosplice writes the same target
+└── VideoError                                 a video file PyAV cannot read or write
+```
+Library errors (pyarrow, PyAV) are translated into these at the `format/` boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """One thing wrong with a dataset: where (file and location), what kind, and a message."""
+
+    file: str
+    loc: str
+    kind: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.loc}" if self.loc else self.file
+        return f"{where}: {self.message} [{self.kind}]"
+
+
+class RobospliceError(Exception):
+    """Base class of every error robosplice raises on purpose."""
+
+
+class DatasetError(RobospliceError):
+    """A dataset cannot be read as LeRobot v3.0."""
+
+
+class DatasetNotFoundError(DatasetError, FileNotFoundError):
+    """The path holds no dataset."""
+
+
+class InvalidDatasetError(DatasetError, ValueError):
+    """A dataset breaks the format; `.problems` lists every finding."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        self.problems = list(problems or [])
+        if self.problems:
+            message = message + "\n" + "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(message)
+
+
+class UnsupportedVersionError(DatasetError):
+    """The dataset's codebase_version is not one robosplice reads."""
+
+
+class SelectionError(RobospliceError, ValueError):
+    """The arguments of an edit select nothing valid (episodes, splits, ranges, features, tasks)."""
+
+
+class IncompatibleDatasetsError(RobospliceError, ValueError):
+    """Datasets to merge disagree; `.differences` lists every difference."""
+
+    def __init__(self, message: str, differences: list[str] | None = None) -> None:
+        self.differences = list(differences or [])
+        if self.differences:
+            message = message + "\n" + "\n".join(f"  - {d}" for d in self.differences)
+        super().__init__(message)
+
+
+class OutputExistsError(RobospliceError, FileExistsError):
+    """The output folder exists and overwriting was not asked for."""
+
+
+class OutputLockedError(RobospliceError):
+    """Another robosplice process is writing the same output."""
+
+
+class VideoError(RobospliceError):
+    """A video file cannot be read, or its packets cannot be cut losslessly."""
