@@ -1,0 +1,204 @@
+"""`Dataset`: a read-only handle on one LeRobot v3.0 folder; metadata is read lazily, once."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from robosplice._types import DatasetLike
+from robosplice.errors import DatasetNotFoundError, InvalidDatasetError, Problem
+from robosplice.format import info as info_format
+from robosplice.format.episodes import read_episodes, video_columns
+from robosplice.format.paths import STATS_PATH, FilePosition, data_file_path, video_file_path
+from robosplice.format.stats import DatasetStats, stats_from_json
+from robosplice.format.tasks import read_tasks
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VideoWindow:
+    """Where one episode's frames of one camera are: file position and [from, to) seconds."""
+
+    position: FilePosition
+    from_timestamp: float
+    to_timestamp: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EpisodeRecord:
+    """The parts of an episode row every op needs."""
+
+    episode_index: int
+    length: int
+    tasks: tuple[str, ...]
+    data_position: FilePosition
+    dataset_from_index: int
+    dataset_to_index: int
+    videos: dict[str, VideoWindow]
+
+
+class Dataset:
+    """Read-only handle on a dataset folder. Nothing here writes.
+
+    Example:
+        >>> ds = robosplice.open("data/pusht")
+        >>> ds.num_episodes, ds.fps
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, repo_id: str | None = None) -> None:
+        self.root = Path(root).expanduser().resolve()
+        if not (self.root / "meta" / "info.json").is_file():
+            raise DatasetNotFoundError(
+                f"{self.root}: no LeRobot dataset here (meta/info.json is missing)"
+            )
+        self.repo_id = repo_id or f"local/{self.root.name}"
+
+    def __repr__(self) -> str:
+        return f"Dataset({str(self.root)!r})"
+
+    @functools.cached_property
+    def info(self) -> info_format.Info:
+        """meta/info.json as a dict (do not mutate; ops copy it)."""
+        return info_format.read_info(self.root)
+
+    @property
+    def features(self) -> info_format.Features:
+        """The info.json features, in order."""
+        features: info_format.Features = self.info["features"]
+        return features
+
+    @property
+    def fps(self) -> int | float:
+        """Frames per second."""
+        fps: int | float = self.info["fps"]
+        return fps
+
+    @property
+    def video_keys(self) -> list[str]:
+        """Video cameras in feature order."""
+        return info_format.video_keys(self.features)
+
+    @property
+    def image_keys(self) -> list[str]:
+        """Image cameras in feature order."""
+        return info_format.image_keys(self.features)
+
+    @property
+    def camera_keys(self) -> list[str]:
+        """Video and image cameras, in feature order."""
+        return [k for k, f in self.features.items() if f.get("dtype") in ("video", "image")]
+
+    @functools.cached_property
+    def tasks(self) -> list[str]:
+        """Task strings, position = task_index."""
+        if self.info.get("total_tasks", 1) == 0 and not (self.root / "meta/tasks.parquet").exists():
+            return []
+        return read_tasks(self.root)
+
+    @functools.cached_property
+    def episodes_table(self) -> pa.Table:
+        """All episode rows (stats columns included), in episode order."""
+        return read_episodes(self.root)
+
+    @property
+    def num_episodes(self) -> int:
+        """Number of episode rows."""
+        return int(self.episodes_table.num_rows)
+
+    @property
+    def num_frames(self) -> int:
+        """Number of frames, from the episode rows."""
+        return sum(episode.length for episode in self.episodes)
+
+    @functools.cached_property
+    def episodes(self) -> list[EpisodeRecord]:
+        """Episode records, position = row order (= episode_index in a valid dataset)."""
+        return parse_episode_records(self.episodes_table, self.video_keys)
+
+    @functools.cached_property
+    def stats(self) -> DatasetStats | None:
+        """meta/stats.json, or None when absent."""
+        path = self.root / STATS_PATH
+        if not path.is_file():
+            return None
+        try:
+            return stats_from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (json.JSONDecodeError, ValueError) as exc:
+            raise InvalidDatasetError(
+                f"{path}: unreadable stats ({exc})",
+                [Problem(file=STATS_PATH, loc="", kind="invalid_json", message=str(exc))],
+            ) from exc
+
+    def data_path(self, position: FilePosition) -> Path:
+        """Absolute path of the data file at `position`."""
+        return self.root / data_file_path(position)
+
+    def video_path(self, video_key: str, position: FilePosition) -> Path:
+        """Absolute path of a camera's mp4 at `position`, using the info's template."""
+        template = self.info.get("video_path") or ""
+        if template:
+            relative = template.format(
+                video_key=video_key, chunk_index=position[0], file_index=position[1]
+            )
+        else:
+            relative = video_file_path(video_key, position)
+        return self.root / relative
+
+
+def parse_episode_records(table: pa.Table, video_keys: list[str]) -> list[EpisodeRecord]:
+    """Episode records from an episodes table; a missing required column is an InvalidDatasetError."""
+    required = ["episode_index", "dataset_from_index", "dataset_to_index"]
+    for key in video_keys:
+        required.extend(video_columns(key))
+    missing = [name for name in required if name not in table.column_names]
+    if missing:
+        raise InvalidDatasetError(
+            "meta/episodes: required columns are missing",
+            [
+                Problem(file="meta/episodes", loc=name, kind="missing_column", message="missing")
+                for name in missing
+            ],
+        )
+    columns = {name: table.column(name).to_pylist() for name in table.column_names if not name.startswith("stats/")}
+    records = []
+    for row in range(table.num_rows):
+        start, stop = columns["dataset_from_index"][row], columns["dataset_to_index"][row]
+        length = columns["length"][row] if "length" in columns else stop - start
+        videos = {}
+        for key in video_keys:
+            chunk, file, from_ts, to_ts = (columns[c][row] for c in video_columns(key))
+            videos[key] = VideoWindow(
+                position=(int(chunk), int(file)),
+                from_timestamp=float(from_ts),
+                to_timestamp=float(to_ts),
+            )
+        data_position = (
+            int(columns.get("data/chunk_index", [0] * table.num_rows)[row] or 0),
+            int(columns.get("data/file_index", [0] * table.num_rows)[row] or 0),
+        )
+        records.append(
+            EpisodeRecord(
+                episode_index=int(columns["episode_index"][row]),
+                length=int(length),
+                tasks=tuple(columns["tasks"][row] or ()) if "tasks" in columns else (),
+                data_position=data_position,
+                dataset_from_index=int(start),
+                dataset_to_index=int(stop),
+                videos=videos,
+            )
+        )
+    return records
+
+
+def open_dataset(dataset: DatasetLike) -> Dataset:
+    """A `Dataset` for a handle, a path, or any object with `.root` (e.g. an official LeRobotDataset)."""
+    if isinstance(dataset, Dataset):
+        return dataset
+    root: Any = getattr(dataset, "root", dataset)
+    repo_id = getattr(dataset, "repo_id", None)
+    return Dataset(root, repo_id=repo_id if isinstance(repo_id, str) else None)

@@ -1,0 +1,336 @@
+"""Execute a Plan into a folder: data rows, video packets, then metadata.
+
+Memory holds one episode's rows and one episode's packets at a time, plus the numeric columns
+needed for exact dataset stats (no images, no video).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from robosplice._types import ProgressReporter
+from robosplice.dataset import Dataset
+from robosplice.engine.progress import resolve_progress
+from robosplice.engine.rows import episode_columns_numpy, transform_episode_rows
+from robosplice.engine.sources import SourceSet
+from robosplice.engine.video_copy import VideoFileSequence, plan_packet_range
+from robosplice.format import info as info_format
+from robosplice.format.data import DataFileWriter
+from robosplice.format.episodes import video_columns, write_episodes
+from robosplice.format.info import INDEX_COLUMNS
+from robosplice.format.paths import video_file_path
+from robosplice.format.schema import data_schema
+from robosplice.format.stats import (
+    DatasetStats,
+    FeatureStats,
+    aggregate_feature_stats,
+    compute_feature_stats,
+    flatten_episode_stats,
+    stats_to_json,
+    unflatten_episode_stats,
+)
+from robosplice.format.tasks import write_tasks
+from robosplice.plan.model import Plan
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExecutionResult:
+    """What the engine wrote (relative paths) and how much."""
+
+    data_files: tuple[str, ...]
+    video_files: tuple[str, ...]
+    episodes_files: tuple[str, ...]
+    num_episodes: int
+    num_frames: int
+    video_bytes_copied: int
+
+
+def _source_key(plan: Plan, source: int, output_key: str) -> str:
+    """The source's name of an output feature (renames map source → output)."""
+    renames = plan.columns.renames[source] if plan.columns.renames else {}
+    for old, new in renames.items():
+        if new == output_key:
+            return old
+    return output_key
+
+
+def _passthrough_fields(sources: SourceSet, plan: Plan) -> dict[str, pa.Field]:
+    """Fields of dtypes robosplice does not model (kept as the first source stores them)."""
+    features = plan.info["features"]
+    first = plan.episodes[0].segment if plan.episodes else None
+    if first is None:
+        return {}
+    record = sources.episode(first.source, first.episode_index)
+    schema = sources.source_schema(first.source, record.data_position)
+    return {
+        name: schema.field(name)
+        for name, feature in features.items()
+        if feature["dtype"] == "language" and name in schema.names
+    }
+
+
+class _StatsCollector:
+    """Per-episode stats (carried over or computed) and exact dataset stats."""
+
+    def __init__(self, plan: Plan, datasets: list[Dataset]) -> None:
+        self.plan = plan
+        self.datasets = datasets
+        features = plan.info["features"]
+        self.features = features
+        self.stats_names = info_format.stats_feature_names(features)
+        self.numeric_names = info_format.numeric_feature_names(features)
+        self.numeric_values: dict[str, list[np.ndarray]] = {n: [] for n in self.numeric_names}
+        self.visual_episode_stats: dict[str, list[FeatureStats]] = {}
+        self._source_rows: dict[int, list[dict[str, Any]]] = {}
+
+    def _source_episode_stats(self, source: int, episode_index: int) -> DatasetStats:
+        if source not in self._source_rows:
+            table = self.datasets[source].episodes_table
+            names = [n for n in table.column_names if n.startswith("stats/")]
+            self._source_rows[source] = table.select(names).to_pylist()
+        return unflatten_episode_stats(self._source_rows[source][episode_index])
+
+    def episode_stats(self, output_index: int, table: pa.Table) -> DatasetStats:
+        """Stats of one output episode; numeric ones also feed the dataset stats."""
+        episode = self.plan.episodes[output_index]
+        segment = episode.segment
+        source_stats = self._source_episode_stats(segment.source, segment.episode_index)
+        numeric = episode_columns_numpy(table, self.features)
+        stats: DatasetStats = {}
+        for name in self.stats_names:
+            source_name = _source_key(self.plan, segment.source, name)
+            carried = source_stats.get(source_name)
+            if name in self.numeric_names:
+                values = numeric[name]
+                self.numeric_values[name].append(values)
+                recompute = (
+                    not episode.whole
+                    or name in INDEX_COLUMNS
+                    or carried is None
+                    or name in self.plan.columns.added
+                )
+                stats[name] = compute_feature_stats(values) if recompute else carried
+            elif carried is not None:
+                # TODO(#3): recompute image/video stats of trimmed episodes by sampling frames.
+                stats[name] = carried
+                self.visual_episode_stats.setdefault(name, []).append(carried)
+        return stats
+
+    def dataset_stats(self) -> DatasetStats:
+        """stats.json: exact over all numeric values; visual stats aggregated per episode."""
+        result: DatasetStats = {}
+        for name in self.stats_names:
+            if name in self.numeric_values and self.numeric_values[name]:
+                result[name] = compute_feature_stats(np.concatenate(self.numeric_values[name]))
+            elif self.visual_episode_stats.get(name):
+                result[name] = aggregate_feature_stats(self.visual_episode_stats[name])
+        return result
+
+
+def _episode_tasks(task_index: np.ndarray, tasks: tuple[str, ...]) -> list[str]:
+    """Unique tasks of an episode in order of first appearance (deterministic, unlike a set)."""
+    _, first = np.unique(task_index, return_index=True)
+    return [tasks[int(task_index[i])] for i in sorted(first)]
+
+
+def _episodes_schema(
+    video_keys: list[str], stats_rows: list[dict[str, Any]]
+) -> pa.Schema:
+    fields = [
+        pa.field("episode_index", pa.int64()),
+        pa.field("tasks", pa.list_(pa.string())),
+        pa.field("length", pa.int64()),
+        pa.field("data/chunk_index", pa.int64()),
+        pa.field("data/file_index", pa.int64()),
+        pa.field("dataset_from_index", pa.int64()),
+        pa.field("dataset_to_index", pa.int64()),
+    ]
+    for key in video_keys:
+        chunk, file, start, end = video_columns(key)
+        fields += [
+            pa.field(chunk, pa.int64()),
+            pa.field(file, pa.int64()),
+            pa.field(start, pa.float64()),
+            pa.field(end, pa.float64()),
+        ]
+    if stats_rows:
+        for column, value in stats_rows[0].items():
+            depth = 1
+            probe = value[0] if value else None
+            while isinstance(probe, list):
+                depth += 1
+                probe = probe[0] if probe else None
+            leaf = pa.int64() if column.endswith("/count") else pa.float64()
+            arrow_type: pa.DataType = leaf
+            for _ in range(depth):
+                arrow_type = pa.list_(arrow_type)
+            fields.append(pa.field(column, arrow_type))
+    fields += [pa.field("meta/episodes/chunk_index", pa.int64()), pa.field("meta/episodes/file_index", pa.int64())]
+    return pa.schema(fields)
+
+
+def execute(plan: Plan, target: Path, *, progress: ProgressReporter | None = None) -> ExecutionResult:
+    """Write the dataset `plan` describes into the empty folder `target`."""
+    reporter = resolve_progress(progress)
+    datasets = [Dataset(root) for root in plan.sources]
+    sources = SourceSet(datasets)
+    info = info_format.copy_info(dict(plan.info))
+    features = info["features"]
+    fps = float(info["fps"])
+    settings = plan.settings
+    schema = data_schema(features, _passthrough_fields(sources, plan))
+    task_maps = [np.asarray(m, dtype=np.int64) for m in plan.task_maps]
+    task_positions = {task: i for i, task in enumerate(plan.tasks)}
+    stats = _StatsCollector(plan, datasets)
+    rows: list[dict[str, Any]] = []
+    stats_rows: list[dict[str, Any]] = []
+    try:
+        writer = DataFileWriter(
+            target,
+            schema,
+            file_size_mb=settings.data_files_size_in_mb,
+            chunks_size=settings.chunks_size,
+        )
+        reporter.start("data", len(plan.episodes))
+        global_start = 0
+        previous_file: tuple[int, tuple[int, int]] | None = None
+        try:
+            for output_index, episode in enumerate(plan.episodes):
+                segment = episode.segment
+                record = sources.episode(segment.source, segment.episode_index)
+                source_file = (segment.source, record.data_position)
+                if not settings.concatenate_data and previous_file not in (None, source_file):
+                    writer.start_new_file()
+                previous_file = source_file
+                table = sources.read_episode_rows(
+                    segment.source, segment.episode_index, segment.start, segment.stop
+                )
+                output = transform_episode_rows(
+                    table,
+                    schema=schema,
+                    features=features,
+                    source_number=segment.source,
+                    columns=plan.columns,
+                    output_episode_index=output_index,
+                    global_start=global_start,
+                    fps=fps,
+                    task_map=task_maps[segment.source],
+                    task_override=(
+                        task_positions[episode.task_override] if episode.task_override else None
+                    ),
+                )
+                position = writer.write_episode(output)
+                task_index = output.column("task_index").to_numpy()
+                rows.append(
+                    {
+                        "episode_index": output_index,
+                        "tasks": _episode_tasks(task_index, plan.tasks),
+                        "length": output.num_rows,
+                        "data/chunk_index": position[0],
+                        "data/file_index": position[1],
+                        "dataset_from_index": global_start,
+                        "dataset_to_index": global_start + output.num_rows,
+                    }
+                )
+                stats_rows.append(flatten_episode_stats(stats.episode_stats(output_index, output)))
+                global_start += output.num_rows
+                reporter.advance()
+        finally:
+            writer.close()
+            reporter.finish()
+        video_keys = info_format.video_keys(features)
+        video_files: list[str] = []
+        bytes_copied = 0
+        for key in video_keys:
+            sequence = VideoFileSequence(
+                target,
+                lambda position, key=key: target / video_file_path(key, position),
+                file_size_mb=settings.video_files_size_in_mb,
+                chunks_size=settings.chunks_size,
+            )
+            reporter.start(f"video {key}", len(plan.episodes))
+            last_use: dict[Path, int] = {}
+            paths = []
+            for output_index, episode in enumerate(plan.episodes):
+                segment = episode.segment
+                source_key = _source_key(plan, segment.source, key)
+                window = sources.episode(segment.source, segment.episode_index).videos[source_key]
+                path = datasets[segment.source].video_path(source_key, window.position)
+                paths.append((path, window))
+                last_use[path] = output_index
+            previous_path: Path | None = None
+            try:
+                for output_index, episode in enumerate(plan.episodes):
+                    segment = episode.segment
+                    path, window = paths[output_index]
+                    index = sources.packet_index(path)
+                    where = (
+                        f"{path} (camera {key}, source episode {segment.episode_index})"
+                    )
+                    packet_range = plan_packet_range(
+                        index,
+                        from_timestamp=window.from_timestamp,
+                        fps=fps,
+                        start=segment.start,
+                        stop=segment.stop,
+                        where=where,
+                    )
+                    reader = sources.packet_reader(path)
+                    packets = list(reader.packets(packet_range.first, packet_range.stop))
+                    new_file = not settings.concatenate_videos and previous_path not in (None, path)
+                    previous_path = path
+                    written = sequence.append(
+                        index, packet_range, packets, reader.stream, new_file=new_file
+                    )
+                    bytes_copied += packet_range.size_bytes
+                    chunk, file, start, end = video_columns(key)
+                    rows[output_index].update(
+                        {
+                            chunk: written.position[0],
+                            file: written.position[1],
+                            start: written.from_timestamp,
+                            end: written.to_timestamp,
+                        }
+                    )
+                    if last_use[path] == output_index:
+                        sources.release_video(path)
+                    reporter.advance()
+            finally:
+                sequence.close()
+                reporter.finish()
+            video_files += [p.relative_to(target).as_posix() for p in sequence.paths_written]
+    finally:
+        sources.close()
+    for row, stats_row in zip(rows, stats_rows):
+        row.update(stats_row)
+    episodes_schema = _episodes_schema(video_keys, stats_rows)
+    episodes_files = write_episodes(target, rows, episodes_schema)
+    write_tasks(target, list(plan.tasks))
+    num_frames = sum(row["length"] for row in rows)
+    info["total_episodes"] = len(rows)
+    info["total_frames"] = num_frames
+    info["total_tasks"] = len(plan.tasks)
+    info["chunks_size"] = settings.chunks_size
+    info["data_files_size_in_mb"] = settings.data_files_size_in_mb
+    info["video_files_size_in_mb"] = settings.video_files_size_in_mb
+    info["splits"] = {"train": f"0:{len(rows)}"}
+    info_format.write_info(target, info)
+    stats_path = target / "meta" / "stats.json"
+    stats_path.write_text(json.dumps(stats_to_json(stats.dataset_stats()), indent=4), encoding="utf-8")
+    return ExecutionResult(
+        data_files=tuple(writer.paths_written),
+        video_files=tuple(video_files),
+        episodes_files=tuple(episodes_files),
+        num_episodes=len(rows),
+        num_frames=num_frames,
+        video_bytes_copied=bytes_copied,
+    )

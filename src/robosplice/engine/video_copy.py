@@ -1,0 +1,182 @@
+"""Copy the video of each output episode by packets: no decode, no encode (FORMAT.md §3.5).
+
+For a segment [start, stop) of an episode, the packets copied run in decode order from the
+keyframe at or before the first wanted frame to the point where every wanted frame is in and
+the copied frames are contiguous in display order (B-frames can need frames past `stop`).
+Timestamps are rebased so segments sit back to back in the output file, and the episode's
+window comes from the pts written (never from summed floats, lerobot#3177).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from robosplice.errors import VideoError
+from robosplice.format.paths import FIRST_POSITION, FilePosition, mebibytes_to_bytes, next_position
+from robosplice.format.video import PacketIndex, PacketWriter, StreamFacts
+
+# The loader's default tolerance; a source window further off than this would not load either.
+WINDOW_TOLERANCE_S = 1e-4
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PacketRange:
+    """Decode positions [first, stop) to copy, and the pts that bound the wanted frames."""
+
+    first: int
+    stop: int
+    base_pts: int  # lowest pts copied: lands at the output file's current end
+    wanted_first_pts: int
+    wanted_end_pts: int  # pts just past the last wanted frame
+    size_bytes: int
+
+
+def frame_ticks(index: PacketIndex, fps: float) -> int:
+    """Duration of one frame in time-base ticks."""
+    positive = index.duration[index.duration > 0]
+    if len(positive):
+        return int(np.median(positive))
+    return round(1 / (fps * index.facts.time_base))
+
+
+def plan_packet_range(
+    index: PacketIndex, *, from_timestamp: float, fps: float, start: int, stop: int, where: str
+) -> PacketRange:
+    """The packets holding frames [start, stop) of the episode whose window starts at from_timestamp.
+
+    Raises:
+        VideoError: the window does not land on frames, or the file has too few frames.
+    """
+    time_base = index.facts.time_base
+    order = index.display_order()
+    sorted_pts = index.pts[order]
+    target = round(from_timestamp / time_base)
+    first_display = int(np.searchsorted(sorted_pts, target))
+    candidates = [p for p in (first_display - 1, first_display) if 0 <= p < len(sorted_pts)]
+    if not candidates:
+        raise VideoError(f"{where}: no frames at from_timestamp {from_timestamp:.6f}s")
+    first_display = min(candidates, key=lambda p: abs(int(sorted_pts[p]) - target))
+    offset_s = abs(float(sorted_pts[first_display] * time_base) - from_timestamp)
+    if offset_s > WINDOW_TOLERANCE_S:
+        raise VideoError(
+            f"{where}: from_timestamp {from_timestamp:.6f}s is {offset_s:.6f}s from the nearest"
+            " frame; the official loader could not read this episode either"
+        )
+    if first_display + stop > len(sorted_pts):
+        raise VideoError(
+            f"{where}: the episode needs {stop} frames from {from_timestamp:.6f}s but the file"
+            f" has only {len(sorted_pts) - first_display} from there"
+        )
+    wanted = order[first_display + start : first_display + stop]
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    first = int(wanted.min())
+    keyframes = np.flatnonzero(index.keyframe[: first + 1])
+    if not len(keyframes):
+        raise VideoError(f"{where}: no keyframe at or before the first frame")
+    first = int(keyframes[-1])
+    # Grow in decode order until all wanted frames are in and the display ranks are contiguous.
+    stop_position = int(wanted.max()) + 1
+    while True:
+        ranks = rank[first:stop_position]
+        if int(ranks.max()) - int(ranks.min()) + 1 == len(ranks):
+            break
+        stop_position += 1
+        if stop_position > len(order):
+            raise VideoError(f"{where}: cannot cut a closed run of frames around the episode")
+    copied_pts = index.pts[first:stop_position]
+    last_wanted = order[first_display + stop - 1]
+    ticks = int(index.duration[last_wanted]) or frame_ticks(index, fps)
+    return PacketRange(
+        first=first,
+        stop=stop_position,
+        base_pts=int(copied_pts.min()),
+        wanted_first_pts=int(sorted_pts[first_display + start]),
+        wanted_end_pts=int(index.pts[last_wanted]) + ticks,
+        size_bytes=int(index.size_bytes[first:stop_position].sum()),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WrittenWindow:
+    """Where an output episode's frames of one camera landed."""
+
+    position: FilePosition
+    from_timestamp: float
+    to_timestamp: float
+
+
+class VideoFileSequence:
+    """The numbered output mp4s of one camera: appends segments, starts new files as needed."""
+
+    def __init__(
+        self,
+        root: Path,
+        path_of: Callable[[FilePosition], Path],
+        *,
+        file_size_mb: float,
+        chunks_size: int,
+    ) -> None:
+        self.root = root
+        self.path_of = path_of
+        self.limit_bytes = mebibytes_to_bytes(file_size_mb)
+        self.chunks_size = chunks_size
+        self.position: FilePosition = FIRST_POSITION
+        self._writer: PacketWriter | None = None
+        self._started = False
+        self.paths_written: list[Path] = []
+
+    def _must_rotate(self, facts: StreamFacts, size_bytes: int, first_dts: int, force: bool) -> bool:
+        writer = self._writer
+        if writer is None:
+            return False
+        if force or writer.facts != facts:
+            return True
+        if writer.bytes_written + size_bytes >= self.limit_bytes:
+            return True
+        return writer.last_dts is not None and first_dts + writer.end_pts <= writer.last_dts
+
+    def append(
+        self,
+        index: PacketIndex,
+        packet_range: PacketRange,
+        packets: list,
+        template_stream: object,
+        *,
+        new_file: bool = False,
+    ) -> WrittenWindow:
+        """Write a segment's packets; return its window in the output."""
+        first_dts_rel = int(index.dts[packet_range.first]) - packet_range.base_pts
+        if self._must_rotate(index.facts, packet_range.size_bytes, first_dts_rel, new_file):
+            self.close()
+            self.position = next_position(self.position, self.chunks_size)
+        if self._writer is None:
+            path = self.path_of(self.position)
+            self._writer = PacketWriter(path, template_stream)
+            self.paths_written.append(path)
+        writer = self._writer
+        delta = writer.end_pts - packet_range.base_pts
+        end = writer.end_pts
+        for packet in packets:
+            pts, dts = int(packet.pts) + delta, int(packet.dts) + delta
+            end = max(end, pts + int(packet.duration or 0))
+            writer.write(packet, pts, dts)
+        time_base = index.facts.time_base
+        window = WrittenWindow(
+            position=self.position,
+            from_timestamp=float(Fraction(packet_range.wanted_first_pts + delta) * time_base),
+            to_timestamp=float(Fraction(packet_range.wanted_end_pts + delta) * time_base),
+        )
+        writer.end_pts = max(end, packet_range.wanted_end_pts + delta)
+        return window
+
+    def close(self) -> None:
+        """Finish the current file."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

@@ -1,0 +1,89 @@
+"""`meta/episodes/*/*.parquet`: one row per episode (FORMAT.md §1.5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from robosplice.errors import InvalidDatasetError, Problem
+from robosplice.format.paths import (
+    FIRST_POSITION,
+    FilePosition,
+    episodes_file_path,
+    mebibytes_to_bytes,
+    next_position,
+)
+
+EPISODES_FILE_SIZE_MB: Final = 100  # official aggregate/recorder value for episode metadata
+EPISODES_CHUNKS_SIZE: Final = 1000
+
+
+def video_columns(video_key: str) -> tuple[str, str, str, str]:
+    """Names of the four per-camera columns of an episode row."""
+    prefix = f"videos/{video_key}/"
+    return (
+        prefix + "chunk_index",
+        prefix + "file_index",
+        prefix + "from_timestamp",
+        prefix + "to_timestamp",
+    )
+
+
+def episodes_files(root: Path) -> list[Path]:
+    """Episode metadata files in the loader's order (sorted relative path)."""
+    base = root / "meta" / "episodes"
+    return sorted(base.glob("*/*.parquet"), key=lambda p: p.relative_to(root).as_posix())
+
+
+def read_episodes(root: Path) -> pa.Table:
+    """All episode rows of `root`, concatenated in the loader's file order."""
+    tables = []
+    for path in episodes_files(root):
+        try:
+            tables.append(pq.read_table(path))
+        except (pa.ArrowInvalid, OSError) as exc:
+            relative = path.relative_to(root).as_posix()
+            raise InvalidDatasetError(
+                f"{path}: unreadable parquet ({exc})",
+                [Problem(file=relative, loc="", kind="corrupt_parquet", message=str(exc))],
+            ) from exc
+    if not tables:
+        raise InvalidDatasetError(
+            f"{root}: no episode metadata files under meta/episodes/",
+            [Problem(file="meta/episodes", loc="", kind="missing_file", message="no parquet files")],
+        )
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def write_episodes(
+    root: Path,
+    rows: list[dict[str, Any]],
+    schema: pa.Schema,
+    *,
+    file_size_mb: float = EPISODES_FILE_SIZE_MB,
+    chunks_size: int = EPISODES_CHUNKS_SIZE,
+) -> list[str]:
+    """Write episode rows into as many files as the size limit asks; return the paths written.
+
+    Each row's `meta/episodes/chunk_index`/`file_index` is set to the file it lands in.
+    """
+    limit = mebibytes_to_bytes(file_size_mb)
+    full = pa.Table.from_pylist(rows, schema=schema)
+    bytes_per_row = max(1, full.nbytes // max(1, full.num_rows))
+    rows_per_file = max(1, limit // bytes_per_row)
+    written = []
+    position: FilePosition = FIRST_POSITION
+    for start in range(0, len(rows), rows_per_file):
+        part = rows[start : start + rows_per_file]
+        for row in part:
+            row["meta/episodes/chunk_index"], row["meta/episodes/file_index"] = position
+        relative = episodes_file_path(position)
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(part, schema=schema), path, compression="snappy")
+        written.append(relative)
+        position = next_position(position, chunks_size)
+    return written

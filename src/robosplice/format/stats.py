@@ -1,0 +1,405 @@
+"""Compute, aggregate and (de)serialize LeRobot stats exactly as lerobot 0.6.1 does.
+
+The numbers must match what the official recorder writes (FORMAT.md §4), bit for bit where it can be
+done, so every function mirrors the dtype promotions of `lerobot/datasets/compute_stats.py` (tag
+v0.6.1) rather than computing the "best" statistic. This module is pure numpy: it reads no files,
+decodes no images and knows nothing about Parquet schemas; callers hand it arrays and rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "IMAGE_DOWNSAMPLE_TARGET",
+    "IMAGE_DOWNSAMPLE_THRESHOLD",
+    "NUM_QUANTILE_BINS",
+    "QUANTILES",
+    "QUANTILE_KEYS",
+    "STATS_COLUMN_PREFIX",
+    "STAT_KEYS",
+    "DatasetStats",
+    "FeatureStats",
+    "aggregate_feature_stats",
+    "aggregate_stats",
+    "compute_feature_stats",
+    "compute_image_stats",
+    "downsample_image",
+    "downsample_stride",
+    "estimate_num_samples",
+    "flatten_episode_stats",
+    "sample_indices",
+    "shift_stats",
+    "stats_from_json",
+    "stats_to_json",
+    "unflatten_episode_stats",
+]
+
+FeatureStats: TypeAlias = dict[str, npt.NDArray[Any]]
+"""One feature's stats: stat key (`min`, `q01`, …) to array."""
+DatasetStats: TypeAlias = dict[str, FeatureStats]
+"""Stats of several features: feature name to its `FeatureStats`."""
+
+STAT_KEYS: Final = ("min", "max", "mean", "std", "count", "q01", "q10", "q50", "q90", "q99")
+QUANTILES: Final = (0.01, 0.10, 0.50, 0.90, 0.99)
+QUANTILE_KEYS: Final = ("q01", "q10", "q50", "q90", "q99")
+NUM_QUANTILE_BINS: Final = 5000
+STATS_COLUMN_PREFIX: Final = "stats/"
+IMAGE_DOWNSAMPLE_TARGET: Final = 150
+IMAGE_DOWNSAMPLE_THRESHOLD: Final = 300
+
+# The official bins span [min - 1e-10, max + 1e-10]; the pad is added in the data's own dtype.
+_HISTOGRAM_PADDING: Final = 1e-10
+_MIN_SAMPLES: Final = 100
+_MAX_SAMPLES: Final = 10_000
+_SAMPLES_POWER: Final = 0.75
+
+
+def compute_feature_stats(values: npt.ArrayLike, *, keep_dims: bool | None = None) -> FeatureStats:
+    """Compute one episode's stats of a numeric feature, as `compute_episode_stats` does.
+
+    Values of shape (N,) or (N, 1) give stats of shape (1,), and (N, D) gives (D,). With more
+    feature axes the official code reshapes to (-1, last_dim), so a (2, 3) feature gets (3,)
+    stats, while `count` stays N, the number of frames. Fewer than 2 frames fall back to plain
+    numpy stats with every quantile equal to the mean (and no reshape, so (1, 2, 3) gives (2, 3)).
+
+    Args:
+        values: One row per frame. Integers and bools are promoted to float as the official code
+            does (to at least float32), so results keep its rounding.
+        keep_dims: numpy's `keepdims` for the frame axis; by default True only for 1-D values,
+            which is the official rule.
+
+    Returns:
+        Stats in `STAT_KEYS` order.
+
+    Raises:
+        ValueError: `values` is a scalar or holds no frames.
+    """
+    array = np.asarray(values)
+    if array.ndim == 0 or array.shape[0] == 0:
+        raise ValueError(f"stats need at least one frame, got values of shape {array.shape}")
+    keepdims = array.ndim == 1 if keep_dims is None else keep_dims
+    sample_count = array.shape[0]
+    rows = array.reshape(-1, 1) if array.ndim == 1 else array
+    stats = _basic_stats(rows, sample_count) if rows.shape[0] < 2 else _histogram_stats(rows)
+    stats["count"] = np.array([sample_count])
+    if not keepdims:
+        return stats
+    return {
+        key: value if key == "count" else _keep_frame_axis(value, array.ndim)
+        for key, value in stats.items()
+    }
+
+
+def compute_image_stats(frames: npt.ArrayLike, *, is_depth: bool = False) -> FeatureStats:
+    """Compute one episode's per-channel stats of sampled camera frames.
+
+    Pass the frames picked by `sample_indices`, as (n, C, H, W) uint8 for colour. Frames of
+    300 px or more are strided first, as `auto_downsample_height_width` does; the stride is
+    idempotent, so frames already downsampled by the caller give the same result.
+
+    Returns:
+        Stats of shape (C, 1, 1), divided by 255 unless `is_depth`; `count` is the number of
+        frames n, not of pixels (FORMAT.md §4.1).
+
+    Raises:
+        ValueError: `frames` is not 4-D or is empty.
+    """
+    array = np.asarray(frames)
+    if array.ndim != 4 or 0 in array.shape:
+        raise ValueError(f"image stats need frames of shape (n, C, H, W), got {array.shape}")
+    stride = downsample_stride(height=array.shape[2], width=array.shape[3])
+    array = array[:, :, ::stride, ::stride]
+    frame_count, channels = array.shape[0], array.shape[1]
+    pixels = array.transpose(0, 2, 3, 1).reshape(-1, channels)
+    stats = _basic_stats(pixels, frame_count) if pixels.shape[0] < 2 else _histogram_stats(pixels)
+    stats["count"] = np.array([frame_count])
+    result: FeatureStats = {}
+    for key, value in stats.items():
+        if key == "count":
+            result[key] = value
+            continue
+        per_channel = value.reshape(1, -1, 1, 1) if value.ndim == 1 else value
+        # Official: np.squeeze(v / 255.0, axis=0); float32 / 255.0 stays float32 under NEP 50.
+        scaled = per_channel if is_depth else per_channel / 255.0
+        result[key] = np.squeeze(scaled, axis=0)
+    return result
+
+
+def estimate_num_samples(length: int) -> int:
+    """Return how many frames of an episode of `length` frames feed its image stats."""
+    minimum = min(_MIN_SAMPLES, length)
+    return max(minimum, min(int(length**_SAMPLES_POWER), _MAX_SAMPLES))
+
+
+def sample_indices(length: int) -> list[int]:
+    """Return the frame indices of an episode whose images feed its stats (all if < 100)."""
+    count = estimate_num_samples(length)
+    indices: list[int] = np.round(np.linspace(0, length - 1, count)).astype(int).tolist()
+    return indices
+
+
+def downsample_stride(*, height: int, width: int) -> int:
+    """Return the pixel stride the official image stats use for a frame of this size (1: none)."""
+    if max(width, height) < IMAGE_DOWNSAMPLE_THRESHOLD:
+        return 1
+    longest = width if width > height else height
+    return int(longest / IMAGE_DOWNSAMPLE_TARGET)
+
+
+def downsample_image(image: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Stride a (C, H, W) frame the way `auto_downsample_height_width` does, as a view."""
+    stride = downsample_stride(height=image.shape[-2], width=image.shape[-1])
+    return image[..., ::stride, ::stride]
+
+
+def aggregate_feature_stats(stats_list: Sequence[FeatureStats]) -> FeatureStats:
+    """Combine one feature's stats over several episodes or datasets, as lerobot 0.6.1 does.
+
+    min, max, mean, std and count are exact (the std by the parallel population-variance
+    formula). Each quantile that every input has is the count-weighted average of the inputs'
+    quantiles: the official approximation, kept because stats.json must agree with it.
+
+    Raises:
+        ValueError: `stats_list` is empty, or a `count` is not of shape (1,).
+    """
+    if not stats_list:
+        raise ValueError("cannot aggregate an empty list of stats")
+    for stats in stats_list:
+        _check_stats_shapes(stats)
+    means = np.stack([stats["mean"] for stats in stats_list])
+    variances = np.stack([stats["std"] ** 2 for stats in stats_list])
+    counts = np.stack([stats["count"] for stats in stats_list])
+    total_count = counts.sum(axis=0)
+    while counts.ndim < means.ndim:
+        counts = np.expand_dims(counts, axis=-1)
+    total_mean = (means * counts).sum(axis=0) / total_count
+    delta_means = means - total_mean
+    total_variance = ((variances + delta_means**2) * counts).sum(axis=0) / total_count
+    aggregated: FeatureStats = {
+        "min": np.min(np.stack([stats["min"] for stats in stats_list]), axis=0),
+        "max": np.max(np.stack([stats["max"] for stats in stats_list]), axis=0),
+        "mean": total_mean,
+        "std": np.sqrt(total_variance),
+        "count": total_count,
+    }
+    # Official: quantile keys are taken from the first input, and kept only if all inputs have them.
+    for key in (key for key in stats_list[0] if _is_quantile_key(key)):
+        if all(key in stats for stats in stats_list):
+            quantiles = np.stack([stats[key] for stats in stats_list])
+            aggregated[key] = (quantiles * counts).sum(axis=0) / total_count
+    return aggregated
+
+
+def aggregate_stats(stats_list: Sequence[DatasetStats]) -> DatasetStats:
+    """Combine several datasets' or episodes' stats into one, over the union of features.
+
+    Each feature is aggregated over the inputs that have it, with `aggregate_feature_stats`.
+    Features come out in first-seen order (the official code uses a set, whose order varies).
+    Unlike 0.6.1 this does not require stats of features named "*image*" to be (3, 1, 1).
+    """
+    features: dict[str, None] = {}
+    for stats in stats_list:
+        features.update(dict.fromkeys(stats))
+    return {
+        feature: aggregate_feature_stats(
+            [stats[feature] for stats in stats_list if feature in stats]
+        )
+        for feature in features
+    }
+
+
+def shift_stats(stats: FeatureStats, offset: float) -> FeatureStats:
+    """Return `stats` of the feature's values plus `offset`, e.g. when `index` is renumbered.
+
+    min, max, mean and quantiles move; std and count do not (as 0.6.1 aggregate shifts them).
+    """
+    return {
+        key: value if key in ("std", "count") else value + offset for key, value in stats.items()
+    }
+
+
+def stats_to_json(stats: Mapping[str, FeatureStats]) -> dict[str, dict[str, Any]]:
+    """Return stats as the nested lists of `meta/stats.json`, with `count` a list of ints."""
+    return {
+        feature: {key: _to_json_value(key, value) for key, value in feature_stats.items()}
+        for feature, feature_stats in stats.items()
+    }
+
+
+def stats_from_json(data: Mapping[str, Mapping[str, Any]]) -> DatasetStats:
+    """Parse `meta/stats.json` the way the loader does: `np.atleast_1d(np.array(value))`."""
+    return {
+        feature: {key: np.atleast_1d(np.array(value)) for key, value in feature_stats.items()}
+        for feature, feature_stats in data.items()
+    }
+
+
+def flatten_episode_stats(stats: Mapping[str, FeatureStats]) -> dict[str, list[Any]]:
+    """Return one episode's stats as `stats/<feature>/<stat>` column values of meta/episodes.
+
+    Features keep their order and stats follow `STAT_KEYS` (FORMAT.md §1.5); any other stat key
+    comes after them in its own order.
+
+    Raises:
+        ValueError: a feature name contains "/", which would make the column name ambiguous.
+    """
+    columns: dict[str, list[Any]] = {}
+    for feature, feature_stats in stats.items():
+        if "/" in feature:
+            raise ValueError(f"feature {feature!r} contains '/', so its stats cannot be flattened")
+        for key in _ordered_stat_keys(feature_stats):
+            columns[f"{STATS_COLUMN_PREFIX}{feature}/{key}"] = _to_json_value(
+                key, feature_stats[key]
+            )
+    return columns
+
+
+def unflatten_episode_stats(row: Mapping[str, Any]) -> DatasetStats:
+    """Rebuild per-feature stats from one meta/episodes row, skipping non-stats and null cells.
+
+    Image and video stats come back as (C, 1, 1) because their cells are nested lists.
+    """
+    stats: DatasetStats = {}
+    for column, cell in row.items():
+        if not column.startswith(STATS_COLUMN_PREFIX) or cell is None:
+            continue
+        feature, _, key = column[len(STATS_COLUMN_PREFIX) :].rpartition("/")
+        if not feature:
+            continue
+        stats.setdefault(feature, {})[key] = np.atleast_1d(np.array(_to_nested_list(cell)))
+    return stats
+
+
+def _histogram_stats(rows: npt.NDArray[Any]) -> FeatureStats:
+    """Mirror one `RunningQuantileStats.update` + `get_statistics` on a (rows, dims) batch."""
+    batch = rows.reshape(-1, rows.shape[-1])
+    # 0.6.1 promotes integer, bool and low-precision inputs before squaring.
+    batch = batch.astype(np.result_type(batch.dtype, np.float32), copy=False)
+    count = batch.shape[0]
+    mean = np.mean(batch, axis=0)
+    mean_of_squares = np.mean(batch**2, axis=0)
+    minimum = np.min(batch, axis=0)
+    maximum = np.max(batch, axis=0)
+    # The official running update then adds (batch_mean - mean) * 1.0 with batch_mean == mean;
+    # kept because it turns an infinite mean into NaN in the official output.
+    mean = mean + (mean - mean) * 1.0
+    mean_of_squares = mean_of_squares + (mean_of_squares - mean_of_squares) * 1.0
+    variance = mean_of_squares - mean**2
+    stats: FeatureStats = {
+        "min": minimum.copy(),
+        "max": maximum.copy(),
+        "mean": mean.copy(),
+        "std": np.sqrt(np.maximum(0, variance)),
+        "count": np.array([count]),
+    }
+    per_dimension = [
+        _dimension_quantiles(batch[:, dimension], minimum[dimension], maximum[dimension], count)
+        for dimension in range(batch.shape[1])
+    ]
+    for position, key in enumerate(QUANTILE_KEYS):
+        stats[key] = np.array([quantiles[position] for quantiles in per_dimension])
+    return stats
+
+
+def _dimension_quantiles(
+    column: npt.NDArray[Any], minimum: np.floating[Any], maximum: np.floating[Any], count: int
+) -> list[np.floating[Any]]:
+    """Return the histogram quantiles of one dimension, mirroring `_compute_single_quantile`."""
+    # Under NEP 50 a float32 minimum minus 1e-10 stays float32, and so do the edges: keep them so.
+    edges = np.linspace(
+        minimum - _HISTOGRAM_PADDING, maximum + _HISTOGRAM_PADDING, NUM_QUANTILE_BINS + 1
+    )
+    histogram = np.zeros(NUM_QUANTILE_BINS)
+    histogram += np.histogram(column, bins=edges)[0]
+    cumulative = np.cumsum(histogram)
+    return [_single_quantile(cumulative, edges, quantile * count) for quantile in QUANTILES]
+
+
+def _single_quantile(
+    cumulative: npt.NDArray[Any], edges: npt.NDArray[Any], target: float
+) -> np.floating[Any]:
+    """Interpolate inside the bin where the cumulative count reaches `target` (official rule).
+
+    Edge answers stay numpy scalars of the edges' dtype (float32 for float32 data), as in
+    0.6.1: the dtype of the quantile array, and so the rounding of image quantiles / 255, follows.
+    """
+    bin_index = int(np.searchsorted(cumulative, target))
+    value: np.floating[Any]
+    if bin_index == 0:
+        # FORMAT.md §4.1: the first bin holds the target already, so the answer is min - 1e-10.
+        value = edges[0]
+    elif bin_index >= len(cumulative):
+        value = edges[-1]
+    elif cumulative[bin_index] == cumulative[bin_index - 1]:
+        value = edges[bin_index]
+    else:
+        count_before = cumulative[bin_index - 1]
+        fraction = (target - count_before) / (cumulative[bin_index] - count_before)
+        value = edges[bin_index] + fraction * (edges[bin_index + 1] - edges[bin_index])
+    return value
+
+
+def _basic_stats(rows: npt.NDArray[Any], sample_count: int) -> FeatureStats:
+    """Return numpy stats of fewer than 2 rows, quantiles equal to the mean (no promotion)."""
+    stats: FeatureStats = {
+        "min": np.min(rows, axis=0),
+        "max": np.max(rows, axis=0),
+        "mean": np.mean(rows, axis=0),
+        "std": np.std(rows, axis=0),
+        "count": np.array([sample_count]),
+    }
+    for key in QUANTILE_KEYS:
+        stats[key] = stats["mean"].copy()
+    return stats
+
+
+def _keep_frame_axis(value: npt.NDArray[Any], values_ndim: int) -> npt.NDArray[Any]:
+    """Reshape a stat as `_reshape_for_vector_stats` does when `keepdims` is set."""
+    if values_ndim == 1 and value.ndim > 0:
+        return value.reshape(1)
+    if values_ndim >= 2 and value.ndim == 1:
+        return value.reshape(1, -1)
+    return value
+
+
+def _check_stats_shapes(stats: FeatureStats) -> None:
+    """Raise on what 0.6.1's `_assert_type_and_shape` rejects (bar its "image" name check)."""
+    for key, value in stats.items():
+        if not isinstance(value, np.ndarray) or value.ndim == 0:
+            raise ValueError(f"stat {key!r} must be an array with at least 1 dimension")
+        if key == "count" and value.shape != (1,):
+            raise ValueError(f"stat 'count' must have shape (1,), got {value.shape}")
+
+
+def _is_quantile_key(key: str) -> bool:
+    """Return whether `key` names a quantile (`q01`, `q99`, …), by the official test."""
+    return key.startswith("q") and key[1:].isdigit()
+
+
+def _ordered_stat_keys(stats: Mapping[str, Any]) -> list[str]:
+    """Return the keys of `stats` in `STAT_KEYS` order, unknown keys last."""
+    known = [key for key in STAT_KEYS if key in stats]
+    return known + [key for key in stats if key not in STAT_KEYS]
+
+
+def _to_json_value(key: str, value: npt.ArrayLike) -> list[Any]:
+    """Return a stat as nested lists; `count` as a list of ints."""
+    array = np.asarray(value)
+    if key == "count":
+        return [int(item) for item in array.reshape(-1)]
+    nested: list[Any] = np.atleast_1d(array).tolist()
+    return nested
+
+
+def _to_nested_list(cell: object) -> object:
+    """Turn a Parquet cell (lists, or numpy object arrays from pandas) into nested lists."""
+    if isinstance(cell, np.ndarray) and cell.dtype != object:
+        return cell.tolist()
+    if isinstance(cell, Iterable) and not isinstance(cell, (str, bytes)):
+        return [_to_nested_list(item) for item in cell]
+    return cell

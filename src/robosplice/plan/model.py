@@ -1,0 +1,147 @@
+"""The Plan: which frames of which source episodes become which output episodes. Pure data.
+
+Every episode/frame edit is a Plan (DESIGN.md): delete keeps some episodes, split makes several
+plans, merge concatenates sources, trim keeps a frame range. The engine executes any Plan the
+same way, and `Plan.describe()` is what `--dry-run` prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from robosplice.format.paths import (
+    DEFAULT_CHUNKS_SIZE,
+    DEFAULT_DATA_FILE_SIZE_MB,
+    DEFAULT_VIDEO_FILE_SIZE_MB,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Segment:
+    """Frames [start, stop) of episode `episode_index` of source number `source`."""
+
+    source: int
+    episode_index: int
+    start: int
+    stop: int
+
+    @property
+    def length(self) -> int:
+        """Number of frames."""
+        return self.stop - self.start
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutputEpisode:
+    """One episode of the output, made of one source segment.
+
+    `whole` is True when the segment is the whole source episode, so its per-episode stats can be
+    carried over instead of recomputed.
+    """
+
+    segment: Segment
+    whole: bool
+    task_override: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutputSettings:
+    """File-size and chunking settings of the output (info.json keys of the same names)."""
+
+    chunks_size: int = DEFAULT_CHUNKS_SIZE
+    data_files_size_in_mb: float = DEFAULT_DATA_FILE_SIZE_MB
+    video_files_size_in_mb: float = DEFAULT_VIDEO_FILE_SIZE_MB
+    concatenate_data: bool = True
+    concatenate_videos: bool = True
+
+
+# A per-episode column producer: given the episode's output columns (numpy) and its output
+# episode index, return that episode's values (one row per frame).
+ColumnProducer = Callable[[Mapping[str, np.ndarray], int], np.ndarray]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ColumnChanges:
+    """Feature edits applied while rows stream: renames (per source), drops, additions."""
+
+    renames: tuple[Mapping[str, str], ...] = ()
+    dropped: frozenset[str] = frozenset()
+    added: Mapping[str, ColumnProducer] = field(default_factory=dict)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when rows pass through with only index columns rewritten."""
+        return not any(self.renames) and not self.dropped and not self.added
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """Everything the engine needs to write one output dataset.
+
+    Args:
+        operation: the op's name, for the dry-run text and the edit log.
+        sources: dataset roots read by the plan.
+        episodes: output episodes in output order.
+        tasks: the output task table (position = task_index).
+        task_maps: per source, source task_index → output task_index.
+        info: the output info.json before totals are filled in.
+        settings: output file sizes and chunking.
+        columns: feature edits applied while streaming.
+        arguments: the op's arguments, for the edit log.
+    """
+
+    operation: str
+    sources: tuple[Path, ...]
+    episodes: tuple[OutputEpisode, ...]
+    tasks: tuple[str, ...]
+    task_maps: tuple[tuple[int, ...], ...]
+    info: Mapping[str, Any]
+    settings: OutputSettings
+    columns: ColumnChanges = ColumnChanges()
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_frames(self) -> int:
+        """Frames in the output."""
+        return sum(episode.segment.length for episode in self.episodes)
+
+    def describe(self) -> str:
+        """A readable account of the plan, as `--dry-run` prints it."""
+        lines = [f"{self.operation}: {len(self.episodes)} episodes, {self.num_frames} frames"]
+        for number, source in enumerate(self.sources):
+            taken = [e for e in self.episodes if e.segment.source == number]
+            trimmed = [e for e in taken if not e.whole]
+            lines.append(
+                f"  source {number}: {source} → {len(taken)} episodes"
+                + (f" ({len(trimmed)} trimmed)" if trimmed else "")
+            )
+        moves = []
+        for output_index, episode in enumerate(self.episodes):
+            segment = episode.segment
+            label = f"{segment.source}:{segment.episode_index}"
+            if not episode.whole:
+                label += f"[{segment.start}:{segment.stop}]"
+            moves.append(f"{label}→{output_index}")
+        if moves:
+            shown = moves if len(moves) <= 40 else [*moves[:20], "…", *moves[-20:]]
+            lines.append("  episodes (source:episode→output): " + ", ".join(shown))
+        lines.append(f"  tasks: {len(self.tasks)}")
+        if self.columns.dropped:
+            lines.append("  drop features: " + ", ".join(sorted(self.columns.dropped)))
+        if self.columns.added:
+            lines.append("  add features: " + ", ".join(self.columns.added))
+        for number, renames in enumerate(self.columns.renames):
+            if renames:
+                pairs = ", ".join(f"{old}→{new}" for old, new in renames.items())
+                lines.append(f"  rename (source {number}): {pairs}")
+        s = self.settings
+        lines.append(
+            f"  output: chunks_size {s.chunks_size}, data files ≤ {s.data_files_size_in_mb} MB,"
+            f" video files ≤ {s.video_files_size_in_mb} MB; video copied packet by packet"
+        )
+        return "\n".join(lines)
