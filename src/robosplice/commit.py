@@ -113,9 +113,13 @@ def check_output_target(
                 f"{target} is the source dataset; pass in_place=True (--in-place) to replace it"
             )
         if target != source and (source in target.parents):
-            raise SelectionError(f"output {target} is inside the source {source}; choose another folder")
+            raise SelectionError(
+                f"output {target} is inside the source {source}; choose another folder"
+            )
         if target != source and target in source.parents:
-            raise SelectionError(f"output {target} contains the source {source}; choose another folder")
+            raise SelectionError(
+                f"output {target} contains the source {source}; choose another folder"
+            )
     if target.exists() and not (overwrite or in_place):
         raise OutputExistsError(
             f"{target} already exists; choose a new folder or pass overwrite=True (--overwrite)"

@@ -164,7 +164,11 @@ def parse_episode_records(table: pa.Table, video_keys: list[str]) -> list[Episod
                 for name in missing
             ],
         )
-    columns = {name: table.column(name).to_pylist() for name in table.column_names if not name.startswith("stats/")}
+    columns = {
+        name: table.column(name).to_pylist()
+        for name in table.column_names
+        if not name.startswith("stats/")
+    }
     records = []
     for row in range(table.num_rows):
         start, stop = columns["dataset_from_index"][row], columns["dataset_to_index"][row]

@@ -6,7 +6,6 @@ needed for exact dataset stats (no images, no video).
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +16,14 @@ import pyarrow as pa
 
 from robosplice._types import ProgressReporter
 from robosplice.dataset import Dataset
+from robosplice.engine.meta import write_metadata
 from robosplice.engine.progress import resolve_progress
 from robosplice.engine.rows import episode_columns_numpy, transform_episode_rows
 from robosplice.engine.sources import SourceSet
 from robosplice.engine.video_copy import VideoFileSequence, plan_packet_range
 from robosplice.format import info as info_format
 from robosplice.format.data import DataFileWriter
-from robosplice.format.episodes import video_columns, write_episodes
+from robosplice.format.episodes import video_columns
 from robosplice.format.info import INDEX_COLUMNS
 from robosplice.format.paths import video_file_path
 from robosplice.format.schema import data_schema
@@ -33,10 +33,8 @@ from robosplice.format.stats import (
     aggregate_feature_stats,
     compute_feature_stats,
     flatten_episode_stats,
-    stats_to_json,
     unflatten_episode_stats,
 )
-from robosplice.format.tasks import write_tasks
 from robosplice.plan.model import Plan
 
 logger = logging.getLogger(__name__)
@@ -142,43 +140,9 @@ def _episode_tasks(task_index: np.ndarray, tasks: tuple[str, ...]) -> list[str]:
     return [tasks[int(task_index[i])] for i in sorted(first)]
 
 
-def _episodes_schema(
-    video_keys: list[str], stats_rows: list[dict[str, Any]]
-) -> pa.Schema:
-    fields = [
-        pa.field("episode_index", pa.int64()),
-        pa.field("tasks", pa.list_(pa.string())),
-        pa.field("length", pa.int64()),
-        pa.field("data/chunk_index", pa.int64()),
-        pa.field("data/file_index", pa.int64()),
-        pa.field("dataset_from_index", pa.int64()),
-        pa.field("dataset_to_index", pa.int64()),
-    ]
-    for key in video_keys:
-        chunk, file, start, end = video_columns(key)
-        fields += [
-            pa.field(chunk, pa.int64()),
-            pa.field(file, pa.int64()),
-            pa.field(start, pa.float64()),
-            pa.field(end, pa.float64()),
-        ]
-    if stats_rows:
-        for column, value in stats_rows[0].items():
-            depth = 1
-            probe = value[0] if value else None
-            while isinstance(probe, list):
-                depth += 1
-                probe = probe[0] if probe else None
-            leaf = pa.int64() if column.endswith("/count") else pa.float64()
-            arrow_type: pa.DataType = leaf
-            for _ in range(depth):
-                arrow_type = pa.list_(arrow_type)
-            fields.append(pa.field(column, arrow_type))
-    fields += [pa.field("meta/episodes/chunk_index", pa.int64()), pa.field("meta/episodes/file_index", pa.int64())]
-    return pa.schema(fields)
-
-
-def execute(plan: Plan, target: Path, *, progress: ProgressReporter | None = None) -> ExecutionResult:
+def execute(
+    plan: Plan, target: Path, *, progress: ProgressReporter | None = None
+) -> ExecutionResult:
     """Write the dataset `plan` describes into the empty folder `target`."""
     reporter = resolve_progress(progress)
     datasets = [Dataset(root) for root in plan.sources]
@@ -273,9 +237,7 @@ def execute(plan: Plan, target: Path, *, progress: ProgressReporter | None = Non
                     segment = episode.segment
                     path, window = paths[output_index]
                     index = sources.packet_index(path)
-                    where = (
-                        f"{path} (camera {key}, source episode {segment.episode_index})"
-                    )
+                    where = f"{path} (camera {key}, source episode {segment.episode_index})"
                     packet_range = plan_packet_range(
                         index,
                         from_timestamp=window.from_timestamp,
@@ -312,20 +274,15 @@ def execute(plan: Plan, target: Path, *, progress: ProgressReporter | None = Non
         sources.close()
     for row, stats_row in zip(rows, stats_rows):
         row.update(stats_row)
-    episodes_schema = _episodes_schema(video_keys, stats_rows)
-    episodes_files = write_episodes(target, rows, episodes_schema)
-    write_tasks(target, list(plan.tasks))
-    num_frames = sum(row["length"] for row in rows)
-    info["total_episodes"] = len(rows)
-    info["total_frames"] = num_frames
-    info["total_tasks"] = len(plan.tasks)
-    info["chunks_size"] = settings.chunks_size
-    info["data_files_size_in_mb"] = settings.data_files_size_in_mb
-    info["video_files_size_in_mb"] = settings.video_files_size_in_mb
-    info["splits"] = {"train": f"0:{len(rows)}"}
-    info_format.write_info(target, info)
-    stats_path = target / "meta" / "stats.json"
-    stats_path.write_text(json.dumps(stats_to_json(stats.dataset_stats()), indent=4), encoding="utf-8")
+    episodes_files = write_metadata(
+        target,
+        info=info,
+        rows=rows,
+        tasks=list(plan.tasks),
+        stats=stats.dataset_stats(),
+        settings=settings,
+    )
+    num_frames = info["total_frames"]
     return ExecutionResult(
         data_files=tuple(writer.paths_written),
         video_files=tuple(video_files),

@@ -131,7 +131,9 @@ class VideoFileSequence:
         self._started = False
         self.paths_written: list[Path] = []
 
-    def _must_rotate(self, facts: StreamFacts, size_bytes: int, first_dts: int, force: bool) -> bool:
+    def _must_rotate(
+        self, facts: StreamFacts, size_bytes: int, first_dts: int, force: bool
+    ) -> bool:
         writer = self._writer
         if writer is None:
             return False

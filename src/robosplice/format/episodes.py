@@ -53,7 +53,11 @@ def read_episodes(root: Path) -> pa.Table:
     if not tables:
         raise InvalidDatasetError(
             f"{root}: no episode metadata files under meta/episodes/",
-            [Problem(file="meta/episodes", loc="", kind="missing_file", message="no parquet files")],
+            [
+                Problem(
+                    file="meta/episodes", loc="", kind="missing_file", message="no parquet files"
+                )
+            ],
         )
     return pa.concat_tables(tables, promote_options="permissive")
 

@@ -58,7 +58,9 @@ def read_info(root: Path) -> Info:
         raise InvalidDatasetError(f"{path}: expected a JSON object")
     version = str(info.get("codebase_version", ""))
     if not version.startswith("v3"):
-        hint = " (convert it with 'robosplice convert-v21' first)" if version.startswith("v2") else ""
+        hint = (
+            " (convert it with 'robosplice convert-v21' first)" if version.startswith("v2") else ""
+        )
         raise UnsupportedVersionError(
             f"{path}: codebase_version is {version or 'missing'!r}, robosplice edits v3.x{hint}"
         )

@@ -14,7 +14,9 @@ HISTORY_PATH: Final = "meta/robosplice_history.jsonl"
 
 DATA_PATH_TEMPLATE: Final = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
 VIDEO_PATH_TEMPLATE: Final = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
-EPISODES_PATH_TEMPLATE: Final = "meta/episodes/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
+EPISODES_PATH_TEMPLATE: Final = (
+    "meta/episodes/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
+)
 
 DEFAULT_CHUNKS_SIZE: Final = 1000
 DEFAULT_DATA_FILE_SIZE_MB: Final = 100

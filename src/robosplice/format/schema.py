@@ -101,7 +101,9 @@ def data_schema(features: Features, passthrough: dict[str, pa.Field] | None = No
         elif name in passthrough:
             fields.append(passthrough[name])
         else:
-            raise ValueError(f"feature {name!r}: dtype {feature['dtype']!r} has no known Arrow type")
+            raise ValueError(
+                f"feature {name!r}: dtype {feature['dtype']!r} has no known Arrow type"
+            )
     metadata = {b"huggingface": json.dumps({"info": {"features": hf_features}}).encode()}
     return pa.schema(fields, metadata=metadata)
 
@@ -118,7 +120,11 @@ def column_values(column: pa.ChunkedArray | pa.Array, shape: tuple[int, ...]) ->
         array = array.storage
     rows = len(array)
     depth = 0
-    while pa.types.is_list(array.type) or pa.types.is_fixed_size_list(array.type) or pa.types.is_large_list(array.type):
+    while (
+        pa.types.is_list(array.type)
+        or pa.types.is_fixed_size_list(array.type)
+        or pa.types.is_large_list(array.type)
+    ):
         array = array.flatten()
         depth += 1
     values = array.to_numpy(zero_copy_only=False)

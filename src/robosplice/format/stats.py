@@ -1,8 +1,8 @@
 """Compute, aggregate and (de)serialize LeRobot stats exactly as lerobot 0.6.1 does.
 
 The numbers must match what the official recorder writes (FORMAT.md §4), bit for bit where it can be
-done, so every function mirrors the dtype promotions of `lerobot/datasets/compute_stats.py` (tag
-v0.6.1) rather than computing the "best" statistic. This module is pure numpy: it reads no files,
+done, so every function mirrors the operations and dtype promotions of 0.6.1's
+`lerobot/datasets/compute_stats.py` rather than computing the "best" statistic. This module is pure numpy: it reads no files,
 decodes no images and knows nothing about Parquet schemas; callers hand it arrays and rows.
 """
 
@@ -217,9 +217,11 @@ def shift_stats(stats: FeatureStats, offset: float) -> FeatureStats:
     """Return `stats` of the feature's values plus `offset`, e.g. when `index` is renumbered.
 
     min, max, mean and quantiles move; std and count do not (as 0.6.1 aggregate shifts them).
+    The moved stats are float64, so a float32 array does not round a large index away.
     """
     return {
-        key: value if key in ("std", "count") else value + offset for key, value in stats.items()
+        key: value if key in ("std", "count") else np.asarray(value, dtype=np.float64) + offset
+        for key, value in stats.items()
     }
 
 

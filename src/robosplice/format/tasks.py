@@ -76,7 +76,11 @@ def read_tasks(root: Path) -> list[str]:
     if sorted(by_index) != list(range(len(texts))):
         raise InvalidDatasetError(
             f"{path}: task_index values must be 0..{len(texts) - 1}, got {sorted(indices)}",
-            [Problem(file=TASKS_PATH, loc="task_index", kind="bad_task_index", message="not 0..T-1")],
+            [
+                Problem(
+                    file=TASKS_PATH, loc="task_index", kind="bad_task_index", message="not 0..T-1"
+                )
+            ],
         )
     return [by_index[i] for i in range(len(texts))]
 
@@ -88,7 +92,10 @@ def tasks_table(tasks: list[str]) -> pa.Table:
         metadata={b"pandas": json.dumps(_PANDAS_METADATA).encode()},
     )
     return pa.table(
-        {"task_index": pa.array(range(len(tasks)), pa.int64()), "task": pa.array(tasks, pa.string())},
+        {
+            "task_index": pa.array(range(len(tasks)), pa.int64()),
+            "task": pa.array(tasks, pa.string()),
+        },
         schema=schema,
     )
 

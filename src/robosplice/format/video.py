@@ -163,7 +163,9 @@ class PacketWriter:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._container = av.open(str(path), "w", format="mp4", options={"movflags": "faststart"})
+            self._container = av.open(
+                str(path), "w", format="mp4", options={"movflags": "faststart"}
+            )
             self.stream = self._container.add_stream_from_template(template_stream, opaque=True)
             self.stream.time_base = template_stream.time_base
         except av.error.FFmpegError as exc:

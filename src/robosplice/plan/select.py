@@ -22,7 +22,9 @@ def settings_of(dataset: Dataset, **overrides: Any) -> OutputSettings:
     return OutputSettings(**values)
 
 
-def kept_tasks(dataset: Dataset, episode_indices: Sequence[int]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+def kept_tasks(
+    dataset: Dataset, episode_indices: Sequence[int]
+) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """Tasks used by the kept episodes in their original order, and the source→output map.
 
     Without a `tasks` column every task is kept (the data may use any of them).

@@ -1,0 +1,86 @@
+"""Write the metadata of an output: episodes table, tasks, info.json (totals, splits), stats.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from robosplice.format import info as info_format
+from robosplice.format.episodes import video_columns, write_episodes
+from robosplice.format.paths import STATS_PATH
+from robosplice.format.stats import DatasetStats, stats_to_json
+from robosplice.format.tasks import write_tasks
+from robosplice.plan.model import OutputSettings
+
+
+def episodes_schema(video_keys: list[str], stats_rows: list[dict[str, Any]]) -> pa.Schema:
+    """Schema of episode rows in the 0.6.1 recorder's column order (FORMAT.md §1.5)."""
+    fields = [
+        pa.field("episode_index", pa.int64()),
+        pa.field("tasks", pa.list_(pa.string())),
+        pa.field("length", pa.int64()),
+        pa.field("data/chunk_index", pa.int64()),
+        pa.field("data/file_index", pa.int64()),
+        pa.field("dataset_from_index", pa.int64()),
+        pa.field("dataset_to_index", pa.int64()),
+    ]
+    for key in video_keys:
+        chunk, file, start, end = video_columns(key)
+        fields += [
+            pa.field(chunk, pa.int64()),
+            pa.field(file, pa.int64()),
+            pa.field(start, pa.float64()),
+            pa.field(end, pa.float64()),
+        ]
+    if stats_rows:
+        for column, value in stats_rows[0].items():
+            depth = 1
+            probe = value[0] if value else None
+            while isinstance(probe, list):
+                depth += 1
+                probe = probe[0] if probe else None
+            leaf = pa.int64() if column.endswith("/count") else pa.float64()
+            arrow_type: pa.DataType = leaf
+            for _ in range(depth):
+                arrow_type = pa.list_(arrow_type)
+            fields.append(pa.field(column, arrow_type))
+    fields += [
+        pa.field("meta/episodes/chunk_index", pa.int64()),
+        pa.field("meta/episodes/file_index", pa.int64()),
+    ]
+    return pa.schema(fields)
+
+
+def write_metadata(
+    target: Path,
+    *,
+    info: info_format.Info,
+    rows: list[dict[str, Any]],
+    tasks: list[str],
+    stats: DatasetStats,
+    settings: OutputSettings,
+) -> list[str]:
+    """Write every metadata file; fill in info totals and splits. Returns episode files written.
+
+    Each row holds the base columns, `videos/<key>/*` for every video key, and its flattened
+    `stats/*` columns (all rows the same set).
+    """
+    video_keys = info_format.video_keys(info["features"])
+    stats_columns = [{k: v for k, v in rows[0].items() if k.startswith("stats/")}] if rows else []
+    episodes_files = write_episodes(target, rows, episodes_schema(video_keys, stats_columns))
+    write_tasks(target, tasks)
+    info["total_episodes"] = len(rows)
+    info["total_frames"] = sum(int(row["length"]) for row in rows)
+    info["total_tasks"] = len(tasks)
+    info["chunks_size"] = settings.chunks_size
+    info["data_files_size_in_mb"] = settings.data_files_size_in_mb
+    info["video_files_size_in_mb"] = settings.video_files_size_in_mb
+    info["splits"] = {"train": f"0:{len(rows)}"}
+    if not video_keys:
+        info["video_path"] = None
+    info_format.write_info(target, info)
+    (target / STATS_PATH).write_text(json.dumps(stats_to_json(stats), indent=4), encoding="utf-8")
+    return episodes_files
