@@ -203,6 +203,8 @@ def open_dataset(dataset: DatasetLike) -> Dataset:
     """A `Dataset` for a handle, a path, or any object with `.root` (e.g. an official LeRobotDataset)."""
     if isinstance(dataset, Dataset):
         return dataset
+    if isinstance(dataset, (str, os.PathLike)):
+        return Dataset(dataset)
     root: Any = getattr(dataset, "root", dataset)
     repo_id = getattr(dataset, "repo_id", None)
     return Dataset(root, repo_id=repo_id if isinstance(repo_id, str) else None)

@@ -28,6 +28,7 @@ from robosplice.format.info import INDEX_COLUMNS
 from robosplice.format.paths import video_file_path
 from robosplice.format.schema import data_schema
 from robosplice.format.stats import (
+    QUANTILE_KEYS,
     DatasetStats,
     FeatureStats,
     aggregate_feature_stats,
@@ -87,7 +88,7 @@ class _StatsCollector:
         self.stats_names = info_format.stats_feature_names(features)
         self.numeric_names = info_format.numeric_feature_names(features)
         self.numeric_values: dict[str, list[np.ndarray]] = {n: [] for n in self.numeric_names}
-        self.visual_episode_stats: dict[str, list[FeatureStats]] = {}
+        self.episode_feature_stats: dict[str, list[FeatureStats]] = {}
         self._source_rows: dict[int, list[dict[str, Any]]] = {}
 
     def _source_episode_stats(self, source: int, episode_index: int) -> DatasetStats:
@@ -103,6 +104,9 @@ class _StatsCollector:
         segment = episode.segment
         source_stats = self._source_episode_stats(segment.source, segment.episode_index)
         numeric = episode_columns_numpy(table, self.features)
+        if "timestamp" in numeric:
+            # The recorder's stats see float64 frame_index / fps, not the float32 column.
+            numeric["timestamp"] = numeric["frame_index"] / float(self.plan.info["fps"])
         stats: DatasetStats = {}
         for name in self.stats_names:
             source_name = _source_key(self.plan, segment.source, name)
@@ -120,17 +124,24 @@ class _StatsCollector:
             elif carried is not None:
                 # TODO(#3): recompute image/video stats of trimmed episodes by sampling frames.
                 stats[name] = carried
-                self.visual_episode_stats.setdefault(name, []).append(carried)
+        for name, feature_stats in stats.items():
+            self.episode_feature_stats.setdefault(name, []).append(feature_stats)
         return stats
 
     def dataset_stats(self) -> DatasetStats:
-        """stats.json: exact over all numeric values; visual stats aggregated per episode."""
+        """stats.json: moments aggregated exactly over episodes (parallel variance); quantiles of
+        numeric features computed over all their values, never averaged across episodes."""
         result: DatasetStats = {}
         for name in self.stats_names:
-            if name in self.numeric_values and self.numeric_values[name]:
-                result[name] = compute_feature_stats(np.concatenate(self.numeric_values[name]))
-            elif self.visual_episode_stats.get(name):
-                result[name] = aggregate_feature_stats(self.visual_episode_stats[name])
+            episodes = self.episode_feature_stats.get(name)
+            if not episodes:
+                continue
+            merged = aggregate_feature_stats(episodes)
+            values = self.numeric_values.get(name)
+            if values:
+                exact = compute_feature_stats(np.concatenate(values))
+                merged.update({key: exact[key] for key in QUANTILE_KEYS if key in exact})
+            result[name] = merged
         return result
 
 

@@ -43,10 +43,7 @@ VIDEO_ENCODER_INFO_KEYS: Final = (
 def read_info(root: Path) -> Info:
     """Read `meta/info.json` of `root`, checking only what every later step relies on."""
     path = root / "meta" / "info.json"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise
+    text = path.read_text(encoding="utf-8")
     try:
         info = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -1,9 +1,10 @@
 """Compute, aggregate and (de)serialize LeRobot stats exactly as lerobot 0.6.1 does.
 
-The numbers must match what the official recorder writes (FORMAT.md §4), bit for bit where it can be
-done, so every function mirrors the operations and dtype promotions of 0.6.1's
-`lerobot/datasets/compute_stats.py` rather than computing the "best" statistic. This module is pure numpy: it reads no files,
-decodes no images and knows nothing about Parquet schemas; callers hand it arrays and rows.
+The numbers must match what the official recorder writes (FORMAT.md §4), bit for bit where it
+can be done, so every function mirrors the operations and dtype promotions of 0.6.1's
+`lerobot/datasets/compute_stats.py` rather than computing the "best" statistic. This module is
+pure numpy: it reads no files, decodes no images and knows nothing about Parquet schemas;
+callers hand it arrays and rows.
 """
 
 from __future__ import annotations

@@ -1,0 +1,355 @@
+"""The `robosplice` command line: parse, call the library, render. No logic lives here."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from robosplice.cli._errors import reported_errors
+from robosplice.cli._progress import make_progress
+
+app = typer.Typer(
+    name="robosplice",
+    help="Fast, lossless, safe editing of LeRobot v3.0 datasets. Video is copied packet by"
+    " packet; sources are never written.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan and write nothing.")]
+Progress = Annotated[
+    Optional[bool], typer.Option("--progress/--no-progress", help="Progress bars (default: on a TTY).")
+]
+
+
+def _setup(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+
+
+def _finish(progress: object) -> None:
+    close = getattr(progress, "close", None)
+    if close is not None:
+        close()
+
+
+@app.command()
+def info(
+    root: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    debug: Debug = False,
+) -> None:
+    """Summarize a dataset: episodes, frames, features, cameras, tasks, files."""
+    from robosplice.ops.info import dataset_info, render_info
+
+    with reported_errors(debug):
+        summary = dataset_info(root)
+        typer.echo(json.dumps(summary, indent=2) if as_json else render_info(summary))
+
+
+@app.command()
+def validate(
+    root: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    decode: Annotated[bool, typer.Option("--decode", help="Also decode every frame.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    debug: Debug = False,
+) -> None:
+    """Check everything a loader or trainer would trip on. Exit 1 if anything is wrong."""
+    from robosplice.ops.validate import validate as validate_op
+
+    with reported_errors(debug):
+        problems = validate_op(root, decode=decode)
+    if as_json:
+        typer.echo(json.dumps([p.__dict__ if hasattr(p, "__dict__") else {
+            "file": p.file, "loc": p.loc, "kind": p.kind, "message": p.message} for p in problems], indent=2))
+    elif problems:
+        typer.echo(f"{root}: {len(problems)} problem(s)")
+        for problem in problems:
+            typer.echo(f"  - {problem}")
+    else:
+        typer.echo(f"{root}: valid")
+    raise typer.Exit(1 if problems else 0)
+
+
+@app.command()
+def repack(
+    source: Annotated[Path, typer.Argument(help="Dataset folder to read.")],
+    output: Annotated[Path, typer.Argument(help="New dataset folder.")],
+    data_file_size_mb: Annotated[
+        Optional[float], typer.Option(help="Target data file size in MiB (default: keep).")
+    ] = None,
+    video_file_size_mb: Annotated[
+        Optional[float], typer.Option(help="Target video file size in MiB (default: keep).")
+    ] = None,
+    chunk_size: Annotated[
+        Optional[int], typer.Option(help="Files per chunk folder (default: keep).")
+    ] = None,
+    overwrite: Overwrite = False,
+    dry_run: DryRun = False,
+    progress: Progress = None,
+    verbose: Verbose = False,
+    debug: Debug = False,
+) -> None:
+    """Rewrite a dataset whole, e.g. to merge many small files into few (or the reverse)."""
+    from robosplice.ops.repack import repack as repack_op
+
+    _setup(verbose)
+    reporter = make_progress(progress)
+    with reported_errors(debug):
+        result = repack_op(
+            source,
+            output,
+            data_files_size_in_mb=data_file_size_mb,
+            video_files_size_in_mb=video_file_size_mb,
+            chunks_size=chunk_size,
+            overwrite=overwrite,
+            dry_run=dry_run,
+            progress=reporter,
+        )
+    _finish(reporter)
+    typer.echo(result.describe() if dry_run else f"wrote {result.root}")  # type: ignore[union-attr]
+
+
+@app.command()
+def sample(
+    output: Annotated[Path, typer.Argument(help="Folder to create.")],
+    episodes: Annotated[int, typer.Option(help="Number of episodes.")] = 12,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    overwrite: Overwrite = False,
+    debug: Debug = False,
+) -> None:
+    """Write a small synthetic dataset (two video cameras, state/action, several tasks)."""
+    from robosplice.ops.sample import write_sample
+
+    with reported_errors(debug):
+        dataset = write_sample(output, episodes=episodes, seed=seed, overwrite=overwrite)
+    typer.echo(f"wrote {dataset.root}: {dataset.num_episodes} episodes, {dataset.num_frames} frames")
+
+
+def main() -> None:
+    """Entry point of the `robosplice` script."""
+    app()
+
+
+InPlace = Annotated[
+    bool, typer.Option("--in-place", help="Replace the source (atomic swap; old copy kept until done).")
+]
+
+
+def _output_or_in_place(output: Optional[Path], in_place: bool) -> Optional[Path]:
+    if output is None and not in_place:
+        raise typer.BadParameter("give an OUTPUT folder or --in-place")
+    return output
+
+
+def _report(result: object, dry_run: bool) -> None:
+    if dry_run:
+        typer.echo(result.describe())  # type: ignore[attr-defined]
+    else:
+        typer.echo(
+            f"wrote {result.root}: {result.num_episodes} episodes, {result.num_frames} frames"  # type: ignore[attr-defined]
+        )
+
+
+@app.command("delete-episodes")
+def delete_episodes_command(
+    source: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    output: Annotated[Optional[Path], typer.Argument(help="New dataset folder.")] = None,
+    episodes: Annotated[str, typer.Option("--episodes", "-e", help="Episodes to delete, e.g. 3,7,10-12.")] = "",
+    in_place: InPlace = False,
+    overwrite: Overwrite = False,
+    dry_run: DryRun = False,
+    progress: Progress = None,
+    verbose: Verbose = False,
+    debug: Debug = False,
+) -> None:
+    """Delete episodes; the rest are renumbered. Video packets are copied, never re-encoded."""
+    from robosplice.cli._parse import parse_episode_list
+    from robosplice.ops.delete import delete_episodes
+
+    _setup(verbose)
+    reporter = make_progress(progress)
+    with reported_errors(debug):
+        result = delete_episodes(
+            source,
+            parse_episode_list(episodes),
+            _output_or_in_place(output, in_place),
+            in_place=in_place,
+            overwrite=overwrite,
+            dry_run=dry_run,
+            progress=reporter,
+        )
+    _finish(reporter)
+    _report(result, dry_run)
+
+
+@app.command("split-dataset")
+def split_dataset_command(
+    source: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    output: Annotated[Path, typer.Argument(help="Folder that receives one dataset per split.")],
+    split: Annotated[
+        list[str], typer.Option("--split", "-s", help="NAME=FRACTION (e.g. train=0.8) or NAME=EPISODES (e.g. val=40-49).")
+    ],
+    shuffle: Annotated[bool, typer.Option("--shuffle", help="Assign episodes to fractions at random.")] = False,
+    seed: Annotated[Optional[int], typer.Option(help="Seed for --shuffle (reproducible splits).")] = None,
+    overwrite: Overwrite = False,
+    dry_run: DryRun = False,
+    progress: Progress = None,
+    verbose: Verbose = False,
+    debug: Debug = False,
+) -> None:
+    """Split into OUTPUT/<name> per split (the last fraction takes the remainder)."""
+    from robosplice.cli._parse import parse_split
+    from robosplice.ops.split import split_dataset
+
+    _setup(verbose)
+    reporter = make_progress(progress)
+    with reported_errors(debug):
+        results = split_dataset(
+            source,
+            parse_split(split),
+            output,
+            shuffle=shuffle or seed is not None,
+            seed=seed,
+            overwrite=overwrite,
+            dry_run=dry_run,
+            progress=reporter,
+        )
+    _finish(reporter)
+    for result in results.values():
+        _report(result, dry_run)
+
+
+@app.command("merge-datasets")
+def merge_datasets_command(
+    sources: Annotated[list[Path], typer.Argument(help="Dataset folders, in output order.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="New dataset folder.")],
+    repo_id: Annotated[Optional[str], typer.Option(help="Repo id of the output.")] = None,
+    rename: Annotated[
+        Optional[list[str]],
+        typer.Option(help="SOURCE_NUMBER:OLD=NEW feature rename for one source (0-based)."),
+    ] = None,
+    data_file_size_mb: Annotated[Optional[float], typer.Option(help="MiB per data file (default 100).")] = None,
+    video_file_size_mb: Annotated[Optional[float], typer.Option(help="MiB per video file (default 200).")] = None,
+    chunk_size: Annotated[Optional[int], typer.Option(help="Files per chunk folder (default 1000).")] = None,
+    concatenate_videos: Annotated[bool, typer.Option(help="Append sources' videos into shared files.")] = True,
+    concatenate_data: Annotated[bool, typer.Option(help="Append sources' data into shared files.")] = True,
+    overwrite: Overwrite = False,
+    dry_run: DryRun = False,
+    progress: Progress = None,
+    verbose: Verbose = False,
+    debug: Debug = False,
+) -> None:
+    """Merge datasets (same fps, features and cameras); tasks are unioned."""
+    from robosplice.cli._parse import parse_renames
+    from robosplice.ops.merge import merge_datasets
+
+    _setup(verbose)
+    reporter = make_progress(progress)
+    renames = parse_renames(rename or [])
+    with reported_errors(debug):
+        result = merge_datasets(
+            sources,
+            repo_id or f"local/{output.name}",
+            output,
+            concatenate_videos,
+            concatenate_data,
+            data_files_size_in_mb=data_file_size_mb,
+            video_files_size_in_mb=video_file_size_mb,
+            chunk_size=chunk_size,
+            feature_renames=[renames.get(i) for i in range(len(sources))],
+            overwrite=overwrite,
+            dry_run=dry_run,
+            progress=reporter,
+        )
+    _finish(reporter)
+    _report(result, dry_run)
+
+
+@app.command("trim-episodes")
+def trim_episodes_command(
+    source: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    output: Annotated[Optional[Path], typer.Argument(help="New dataset folder.")] = None,
+    range_: Annotated[
+        list[str],
+        typer.Option("--range", "-r", help="EPISODE:START:END, frames or seconds (3:15:240, 3:0.5s:8s, 3::200)."),
+    ] = [],  # noqa: B006 (typer needs a literal default)
+    in_place: InPlace = False,
+    overwrite: Overwrite = False,
+    dry_run: DryRun = False,
+    progress: Progress = None,
+    verbose: Verbose = False,
+    debug: Debug = False,
+) -> None:
+    """Keep a frame range of some episodes (end exclusive); video cut by packet copy."""
+    from robosplice.cli._parse import parse_trim_ranges
+    from robosplice.dataset import open_dataset
+    from robosplice.ops.trim import trim_episodes
+
+    _setup(verbose)
+    reporter = make_progress(progress)
+    with reported_errors(debug):
+        dataset = open_dataset(source)
+        ranges = parse_trim_ranges(range_, float(dataset.fps), [e.length for e in dataset.episodes])
+        result = trim_episodes(
+            dataset,
+            ranges,
+            _output_or_in_place(output, in_place),
+            in_place=in_place,
+            overwrite=overwrite,
+            dry_run=dry_run,
+            progress=reporter,
+        )
+    _finish(reporter)
+    _report(result, dry_run)
+
+
+@app.command("filter-episodes")
+def filter_episodes_command(
+    source: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    output: Annotated[Optional[Path], typer.Argument(help="New dataset folder.")] = None,
+    episodes: Annotated[Optional[str], typer.Option(help="Keep only these, e.g. 0-9,20.")] = None,
+    task: Annotated[Optional[list[str]], typer.Option(help="Keep episodes with this exact task.")] = None,
+    task_regex: Annotated[Optional[str], typer.Option(help="Keep episodes with a task matching this regex.")] = None,
+    min_length: Annotated[Optional[int], typer.Option(help="Minimum frames.")] = None,
+    max_length: Annotated[Optional[int], typer.Option(help="Maximum frames.")] = None,
+    in_place: InPlace = False,
+    overwrite: Overwrite = False,
+    dry_run: DryRun = False,
+    progress: Progress = None,
+    verbose: Verbose = False,
+    debug: Debug = False,
+) -> None:
+    """Keep the episodes matching every given criterion."""
+    import re
+
+    from robosplice.cli._parse import parse_episode_list
+    from robosplice.ops.filter import filter_episodes
+
+    _setup(verbose)
+    reporter = make_progress(progress)
+    matchers: list[str | re.Pattern[str]] = list(task or [])
+    with reported_errors(debug):
+        if task_regex:
+            matchers.append(re.compile(task_regex))
+        result = filter_episodes(
+            source,
+            episodes=parse_episode_list(episodes) if episodes else None,
+            tasks=matchers or None,
+            min_length=min_length,
+            max_length=max_length,
+            output_dir=_output_or_in_place(output, in_place),
+            in_place=in_place,
+            overwrite=overwrite,
+            dry_run=dry_run,
+            progress=reporter,
+        )
+    _finish(reporter)
+    _report(result, dry_run)

@@ -1,0 +1,71 @@
+"""`delete_episodes`: keep every other episode, in order; video by packet copy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from robosplice._types import DatasetLike, PathLike, ProgressReporter
+from robosplice.dataset import Dataset, open_dataset
+from robosplice.errors import SelectionError
+from robosplice.ops._run import resolve_output_dir, write_plan
+from robosplice.ops._select import check_episode_indices
+from robosplice.plan.model import Plan
+from robosplice.plan.select import plan_keep, settings_of
+
+
+def plan_delete(dataset: Dataset, episode_indices: Sequence[int]) -> Plan:
+    """The plan that drops `episode_indices` and renumbers the rest 0..N-1.
+
+    Raises:
+        SelectionError: empty, unknown or repeated indices, or every episode.
+    """
+    if len(episode_indices) == 0:
+        raise SelectionError("No episodes to delete: the list of episode indices is empty")
+    deleted = set(check_episode_indices(dataset, episode_indices))
+    kept = [i for i in range(dataset.num_episodes) if i not in deleted]
+    if not kept:
+        raise SelectionError(
+            f"Cannot delete all episodes from dataset {dataset.root}: it would be empty"
+        )
+    return plan_keep(
+        dataset,
+        kept,
+        operation="delete_episodes",
+        settings=settings_of(dataset),
+        arguments={"episode_indices": sorted(deleted)},
+    )
+
+
+def delete_episodes(
+    dataset: DatasetLike,
+    episode_indices: Sequence[int],
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    *,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    progress: ProgressReporter | None = None,
+) -> Dataset | Plan:
+    """Delete episodes; the others are renumbered in order. Video is copied, never re-encoded.
+
+    Returns a handle on the new dataset (the plan when `dry_run`).
+
+    Raises:
+        SelectionError: "No episodes to delete", "Invalid episode indices",
+            "Cannot delete all episodes" (subclasses ValueError, like the official errors).
+        OutputExistsError: the output exists and neither overwrite nor in_place was given.
+
+    Example:
+        >>> delete_episodes("data/pusht", [3, 7], "data/pusht_clean")
+    """
+    source = open_dataset(dataset)
+    plan = plan_delete(source, episode_indices)
+    if dry_run:
+        return plan
+    target, repo_id = resolve_output_dir(
+        source.root if in_place else output_dir, repo_id, f"{source.repo_id}_modified"
+    )
+    return write_plan(
+        plan, target, repo_id=repo_id, overwrite=overwrite, in_place=in_place, progress=progress
+    )
