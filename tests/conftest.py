@@ -33,7 +33,9 @@ def fixture_dataset(tmp_path: Path, source_guard: Callable[[Path], Path]) -> Cal
     """name → a guarded private copy of a shared fixture."""
 
     def get(name: str) -> Path:
-        return source_guard(copy_tree_writable(shared_fixtures_dir() / name, tmp_path / "src" / name))
+        return source_guard(
+            copy_tree_writable(shared_fixtures_dir() / name, tmp_path / "src" / name)
+        )
 
     return get
 

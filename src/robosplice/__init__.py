@@ -1,1 +1,65 @@
-"""robosplice: fast, lossless, safe editing of LeRobot v3.0 datasets."""
+"""robosplice: fast, lossless, safe editing of LeRobot v3.0 datasets.
+
+The functions keep the names and arguments of `lerobot.datasets.dataset_tools`; robosplice's own
+options are keyword-only. See README.md for a tour.
+"""
+
+from __future__ import annotations
+
+from robosplice.dataset import Dataset, open_dataset
+from robosplice.errors import (
+    DatasetError,
+    DatasetNotFoundError,
+    IncompatibleDatasetsError,
+    InvalidDatasetError,
+    OutputExistsError,
+    OutputLockedError,
+    Problem,
+    RobospliceError,
+    SelectionError,
+    UnsupportedVersionError,
+    VideoError,
+)
+from robosplice.ops.delete import delete_episodes
+from robosplice.ops.filter import filter_episodes
+from robosplice.ops.info import dataset_info
+from robosplice.ops.merge import aggregate_datasets, merge_datasets
+from robosplice.ops.repack import repack
+from robosplice.ops.sample import write_sample
+from robosplice.ops.split import split_dataset
+from robosplice.ops.trim import trim_episodes
+from robosplice.ops.validate import validate
+from robosplice.plan.model import Plan
+
+__version__ = "0.1.0"
+
+open = open_dataset
+
+__all__ = [
+    "Dataset",
+    "DatasetError",
+    "DatasetNotFoundError",
+    "IncompatibleDatasetsError",
+    "InvalidDatasetError",
+    "OutputExistsError",
+    "OutputLockedError",
+    "Plan",
+    "Problem",
+    "RobospliceError",
+    "SelectionError",
+    "UnsupportedVersionError",
+    "VideoError",
+    "__version__",
+    "aggregate_datasets",
+    "dataset_info",
+    "delete_episodes",
+    "filter_episodes",
+    "merge_datasets",
+    "open",
+    "open_dataset",
+    "repack",
+    "split_dataset",
+    "trim_episodes",
+    "validate",
+    "write_sample",
+]

@@ -103,12 +103,16 @@ def test_split_and_filter_load(lerobot_python, fixture, tmp_path, backend):
     for name, plan in plans.items():
         assert_loads_like_sources(tmp_path / "splits" / name, plan, backend)
     plan = filter_episodes(source, tasks=re.compile("drawer|cube"), min_length=35, dry_run=True)
-    filter_episodes(source, tasks=re.compile("drawer|cube"), min_length=35, output_dir=tmp_path / "f")
+    filter_episodes(
+        source, tasks=re.compile("drawer|cube"), min_length=35, output_dir=tmp_path / "f"
+    )
     assert_loads_like_sources(tmp_path / "f", plan, backend)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_merge_of_three_multifile_datasets_crossing_size_limits(lerobot_python, fixture, tmp_path, backend):
+def test_merge_of_three_multifile_datasets_crossing_size_limits(
+    lerobot_python, fixture, tmp_path, backend
+):
     sources = [fixture("v3_av1_multifile"), fixture("v3_av1_single")]
     trimmed = trim_episodes(sources[0], {2: (3, 40)}, tmp_path / "third")
     inputs = [*sources, trimmed.root]

@@ -54,12 +54,22 @@ def test_repack_decodes_to_identical_frames(name, fixture_dataset, tmp_path):
 def test_repack_rechunks_into_many_small_files_and_back(fixture_dataset, tmp_path):
     source = Dataset(fixture_dataset("v3_av1_single"))
     small = repack(
-        source, tmp_path / "small", data_files_size_in_mb=0.01, video_files_size_in_mb=0.03, chunks_size=2
+        source,
+        tmp_path / "small",
+        data_files_size_in_mb=0.01,
+        video_files_size_in_mb=0.03,
+        chunks_size=2,
     )
     assert len(data_files(small.root)) > 2
     assert len(list((small.root / "videos").rglob("*.mp4"))) > 4
     assert any(p.parent.name == "chunk-001" for p in data_files(small.root))
-    back = repack(small, tmp_path / "back", data_files_size_in_mb=100, video_files_size_in_mb=200, chunks_size=1000)
+    back = repack(
+        small,
+        tmp_path / "back",
+        data_files_size_in_mb=100,
+        video_files_size_in_mb=200,
+        chunks_size=1000,
+    )
     assert len(data_files(back.root)) == 1
     assert validate(back) == []
     assert _all_rows(back.root).to_pylist() == _all_rows(source.root).to_pylist()

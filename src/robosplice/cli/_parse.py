@@ -18,7 +18,9 @@ def parse_episode_list(text: str) -> list[int]:
             else:
                 episodes.append(int(part))
         except ValueError:
-            raise typer.BadParameter(f"{part!r} is not an episode number or range like 5-7") from None
+            raise typer.BadParameter(
+                f"{part!r} is not an episode number or range like 5-7"
+            ) from None
     return episodes
 
 
@@ -47,13 +49,17 @@ def _frame_or_seconds(text: str, fps: float, default: int) -> int:
     return int(text)
 
 
-def parse_trim_ranges(items: list[str], fps: float, lengths: list[int]) -> dict[int, tuple[int, int]]:
+def parse_trim_ranges(
+    items: list[str], fps: float, lengths: list[int]
+) -> dict[int, tuple[int, int]]:
     """`EPISODE:START:END` in frames, or seconds with an `s` suffix; empty START/END = edge."""
     ranges = {}
     for item in items:
         parts = item.split(":")
         if len(parts) != 3:
-            raise typer.BadParameter(f"{item!r}: expected EPISODE:START:END, e.g. 3:15:240 or 3:0.5s:8s")
+            raise typer.BadParameter(
+                f"{item!r}: expected EPISODE:START:END, e.g. 3:15:240 or 3:0.5s:8s"
+            )
         try:
             episode = int(parts[0])
             length = lengths[episode] if 0 <= episode < len(lengths) else 0
@@ -62,7 +68,9 @@ def parse_trim_ranges(items: list[str], fps: float, lengths: list[int]) -> dict[
                 _frame_or_seconds(parts[2], fps, length),
             )
         except ValueError:
-            raise typer.BadParameter(f"{item!r}: START/END must be frames or seconds like 1.5s") from None
+            raise typer.BadParameter(
+                f"{item!r}: START/END must be frames or seconds like 1.5s"
+            ) from None
     return ranges
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -26,7 +26,8 @@ Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan and write nothing.")]
 Progress = Annotated[
-    Optional[bool], typer.Option("--progress/--no-progress", help="Progress bars (default: on a TTY).")
+    bool | None,
+    typer.Option("--progress/--no-progress", help="Progress bars (default: on a TTY)."),
 ]
 
 
@@ -67,8 +68,17 @@ def validate(
     with reported_errors(debug):
         problems = validate_op(root, decode=decode)
     if as_json:
-        typer.echo(json.dumps([p.__dict__ if hasattr(p, "__dict__") else {
-            "file": p.file, "loc": p.loc, "kind": p.kind, "message": p.message} for p in problems], indent=2))
+        typer.echo(
+            json.dumps(
+                [
+                    p.__dict__
+                    if hasattr(p, "__dict__")
+                    else {"file": p.file, "loc": p.loc, "kind": p.kind, "message": p.message}
+                    for p in problems
+                ],
+                indent=2,
+            )
+        )
     elif problems:
         typer.echo(f"{root}: {len(problems)} problem(s)")
         for problem in problems:
@@ -83,13 +93,13 @@ def repack(
     source: Annotated[Path, typer.Argument(help="Dataset folder to read.")],
     output: Annotated[Path, typer.Argument(help="New dataset folder.")],
     data_file_size_mb: Annotated[
-        Optional[float], typer.Option(help="Target data file size in MiB (default: keep).")
+        float | None, typer.Option(help="Target data file size in MiB (default: keep).")
     ] = None,
     video_file_size_mb: Annotated[
-        Optional[float], typer.Option(help="Target video file size in MiB (default: keep).")
+        float | None, typer.Option(help="Target video file size in MiB (default: keep).")
     ] = None,
     chunk_size: Annotated[
-        Optional[int], typer.Option(help="Files per chunk folder (default: keep).")
+        int | None, typer.Option(help="Files per chunk folder (default: keep).")
     ] = None,
     overwrite: Overwrite = False,
     dry_run: DryRun = False,
@@ -130,7 +140,9 @@ def sample(
 
     with reported_errors(debug):
         dataset = write_sample(output, episodes=episodes, seed=seed, overwrite=overwrite)
-    typer.echo(f"wrote {dataset.root}: {dataset.num_episodes} episodes, {dataset.num_frames} frames")
+    typer.echo(
+        f"wrote {dataset.root}: {dataset.num_episodes} episodes, {dataset.num_frames} frames"
+    )
 
 
 def main() -> None:
@@ -139,11 +151,12 @@ def main() -> None:
 
 
 InPlace = Annotated[
-    bool, typer.Option("--in-place", help="Replace the source (atomic swap; old copy kept until done).")
+    bool,
+    typer.Option("--in-place", help="Replace the source (atomic swap; old copy kept until done)."),
 ]
 
 
-def _output_or_in_place(output: Optional[Path], in_place: bool) -> Optional[Path]:
+def _output_or_in_place(output: Path | None, in_place: bool) -> Path | None:
     if output is None and not in_place:
         raise typer.BadParameter("give an OUTPUT folder or --in-place")
     return output
@@ -161,8 +174,10 @@ def _report(result: object, dry_run: bool) -> None:
 @app.command("delete-episodes")
 def delete_episodes_command(
     source: Annotated[Path, typer.Argument(help="Dataset folder.")],
-    output: Annotated[Optional[Path], typer.Argument(help="New dataset folder.")] = None,
-    episodes: Annotated[str, typer.Option("--episodes", "-e", help="Episodes to delete, e.g. 3,7,10-12.")] = "",
+    output: Annotated[Path | None, typer.Argument(help="New dataset folder.")] = None,
+    episodes: Annotated[
+        str, typer.Option("--episodes", "-e", help="Episodes to delete, e.g. 3,7,10-12.")
+    ] = "",
     in_place: InPlace = False,
     overwrite: Overwrite = False,
     dry_run: DryRun = False,
@@ -195,10 +210,19 @@ def split_dataset_command(
     source: Annotated[Path, typer.Argument(help="Dataset folder.")],
     output: Annotated[Path, typer.Argument(help="Folder that receives one dataset per split.")],
     split: Annotated[
-        list[str], typer.Option("--split", "-s", help="NAME=FRACTION (e.g. train=0.8) or NAME=EPISODES (e.g. val=40-49).")
+        list[str],
+        typer.Option(
+            "--split",
+            "-s",
+            help="NAME=FRACTION (e.g. train=0.8) or NAME=EPISODES (e.g. val=40-49).",
+        ),
     ],
-    shuffle: Annotated[bool, typer.Option("--shuffle", help="Assign episodes to fractions at random.")] = False,
-    seed: Annotated[Optional[int], typer.Option(help="Seed for --shuffle (reproducible splits).")] = None,
+    shuffle: Annotated[
+        bool, typer.Option("--shuffle", help="Assign episodes to fractions at random.")
+    ] = False,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for --shuffle (reproducible splits).")
+    ] = None,
     overwrite: Overwrite = False,
     dry_run: DryRun = False,
     progress: Progress = None,
@@ -231,16 +255,26 @@ def split_dataset_command(
 def merge_datasets_command(
     sources: Annotated[list[Path], typer.Argument(help="Dataset folders, in output order.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="New dataset folder.")],
-    repo_id: Annotated[Optional[str], typer.Option(help="Repo id of the output.")] = None,
+    repo_id: Annotated[str | None, typer.Option(help="Repo id of the output.")] = None,
     rename: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(help="SOURCE_NUMBER:OLD=NEW feature rename for one source (0-based)."),
     ] = None,
-    data_file_size_mb: Annotated[Optional[float], typer.Option(help="MiB per data file (default 100).")] = None,
-    video_file_size_mb: Annotated[Optional[float], typer.Option(help="MiB per video file (default 200).")] = None,
-    chunk_size: Annotated[Optional[int], typer.Option(help="Files per chunk folder (default 1000).")] = None,
-    concatenate_videos: Annotated[bool, typer.Option(help="Append sources' videos into shared files.")] = True,
-    concatenate_data: Annotated[bool, typer.Option(help="Append sources' data into shared files.")] = True,
+    data_file_size_mb: Annotated[
+        float | None, typer.Option(help="MiB per data file (default 100).")
+    ] = None,
+    video_file_size_mb: Annotated[
+        float | None, typer.Option(help="MiB per video file (default 200).")
+    ] = None,
+    chunk_size: Annotated[
+        int | None, typer.Option(help="Files per chunk folder (default 1000).")
+    ] = None,
+    concatenate_videos: Annotated[
+        bool, typer.Option(help="Append sources' videos into shared files.")
+    ] = True,
+    concatenate_data: Annotated[
+        bool, typer.Option(help="Append sources' data into shared files.")
+    ] = True,
     overwrite: Overwrite = False,
     dry_run: DryRun = False,
     progress: Progress = None,
@@ -276,10 +310,14 @@ def merge_datasets_command(
 @app.command("trim-episodes")
 def trim_episodes_command(
     source: Annotated[Path, typer.Argument(help="Dataset folder.")],
-    output: Annotated[Optional[Path], typer.Argument(help="New dataset folder.")] = None,
+    output: Annotated[Path | None, typer.Argument(help="New dataset folder.")] = None,
     range_: Annotated[
         list[str],
-        typer.Option("--range", "-r", help="EPISODE:START:END, frames or seconds (3:15:240, 3:0.5s:8s, 3::200)."),
+        typer.Option(
+            "--range",
+            "-r",
+            help="EPISODE:START:END, frames or seconds (3:15:240, 3:0.5s:8s, 3::200).",
+        ),
     ] = [],  # noqa: B006 (typer needs a literal default)
     in_place: InPlace = False,
     overwrite: Overwrite = False,
@@ -314,12 +352,16 @@ def trim_episodes_command(
 @app.command("filter-episodes")
 def filter_episodes_command(
     source: Annotated[Path, typer.Argument(help="Dataset folder.")],
-    output: Annotated[Optional[Path], typer.Argument(help="New dataset folder.")] = None,
-    episodes: Annotated[Optional[str], typer.Option(help="Keep only these, e.g. 0-9,20.")] = None,
-    task: Annotated[Optional[list[str]], typer.Option(help="Keep episodes with this exact task.")] = None,
-    task_regex: Annotated[Optional[str], typer.Option(help="Keep episodes with a task matching this regex.")] = None,
-    min_length: Annotated[Optional[int], typer.Option(help="Minimum frames.")] = None,
-    max_length: Annotated[Optional[int], typer.Option(help="Maximum frames.")] = None,
+    output: Annotated[Path | None, typer.Argument(help="New dataset folder.")] = None,
+    episodes: Annotated[str | None, typer.Option(help="Keep only these, e.g. 0-9,20.")] = None,
+    task: Annotated[
+        list[str] | None, typer.Option(help="Keep episodes with this exact task.")
+    ] = None,
+    task_regex: Annotated[
+        str | None, typer.Option(help="Keep episodes with a task matching this regex.")
+    ] = None,
+    min_length: Annotated[int | None, typer.Option(help="Minimum frames.")] = None,
+    max_length: Annotated[int | None, typer.Option(help="Maximum frames.")] = None,
     in_place: InPlace = False,
     overwrite: Overwrite = False,
     dry_run: DryRun = False,

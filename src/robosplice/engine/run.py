@@ -16,6 +16,11 @@ import pyarrow as pa
 
 from robosplice._types import ProgressReporter
 from robosplice.dataset import Dataset
+from robosplice.engine.frame_stats import (
+    image_episode_stats,
+    relative_action_stats,
+    video_episode_stats,
+)
 from robosplice.engine.meta import write_metadata
 from robosplice.engine.progress import resolve_progress
 from robosplice.engine.rows import episode_columns_numpy, transform_episode_rows
@@ -78,7 +83,14 @@ def _passthrough_fields(sources: SourceSet, plan: Plan) -> dict[str, pa.Field]:
 
 
 class _StatsCollector:
-    """Per-episode stats (carried over or computed) and exact dataset stats."""
+    """Per-episode stats (carried over or computed) and exact dataset stats.
+
+    Numeric stats are carried from the source for whole episodes and computed from the rows
+    otherwise (index columns, added features, trimmed episodes, or `plan.stats.recompute`).
+    Camera stats are carried, except for trimmed episodes and the cameras in
+    `plan.stats.visual`, which are sampled from the written frames (images from the rows as
+    they stream, videos after the video files are closed).
+    """
 
     def __init__(self, plan: Plan, datasets: list[Dataset]) -> None:
         self.plan = plan
@@ -88,7 +100,9 @@ class _StatsCollector:
         self.stats_names = info_format.stats_feature_names(features)
         self.numeric_names = info_format.numeric_feature_names(features)
         self.numeric_values: dict[str, list[np.ndarray]] = {n: [] for n in self.numeric_names}
-        self.episode_feature_stats: dict[str, list[FeatureStats]] = {}
+        self.episodes: list[DatasetStats] = []
+        # (output episode, video key) whose stats are sampled once the video files are written.
+        self.pending_video: list[tuple[int, str]] = []
         self._source_rows: dict[int, list[dict[str, Any]]] = {}
 
     def _source_episode_stats(self, source: int, episode_index: int) -> DatasetStats:
@@ -97,6 +111,13 @@ class _StatsCollector:
             names = [n for n in table.column_names if n.startswith("stats/")]
             self._source_rows[source] = table.select(names).to_pylist()
         return unflatten_episode_stats(self._source_rows[source][episode_index])
+
+    def _samples_frames(self, name: str, whole: bool, carried: FeatureStats | None) -> bool:
+        """Whether camera `name` of an episode gets stats from sampled frames."""
+        if info_format.is_depth_feature(self.features[name]):
+            # Depth stats come from the raw depth maps at recording, not from decoded video.
+            return False
+        return name in self.plan.stats.visual or (not whole and carried is not None)
 
     def episode_stats(self, output_index: int, table: pa.Table) -> DatasetStats:
         """Stats of one output episode; numeric ones also feed the dataset stats."""
@@ -115,26 +136,78 @@ class _StatsCollector:
                 values = numeric[name]
                 self.numeric_values[name].append(values)
                 recompute = (
-                    not episode.whole
+                    self.plan.stats.recompute
+                    or not episode.whole
                     or name in INDEX_COLUMNS
                     or carried is None
                     or name in self.plan.columns.added
                 )
                 stats[name] = compute_feature_stats(values) if recompute else carried
+            elif self._samples_frames(name, episode.whole, carried):
+                if self.features[name]["dtype"] == "video":
+                    self.pending_video.append((output_index, name))
+                    if carried is not None:
+                        stats[name] = carried  # placeholder, replaced in add_video_stats
+                    continue
+                sampled = image_episode_stats(
+                    table.column(name), self.datasets[segment.source].root
+                )
+                if sampled is not None:
+                    stats[name] = sampled
+                elif carried is not None:
+                    stats[name] = carried
             elif carried is not None:
-                # TODO(#3): recompute image/video stats of trimmed episodes by sampling frames.
                 stats[name] = carried
-        for name, feature_stats in stats.items():
-            self.episode_feature_stats.setdefault(name, []).append(feature_stats)
+        self.episodes.append(stats)
         return stats
+
+    def add_video_stats(self, target: Path, rows: list[dict[str, Any]], fps: float) -> None:
+        """Sample the pending cameras' frames from the written video files of `target`."""
+        for output_index, key in self.pending_video:
+            chunk, file, start, _ = video_columns(key)
+            row = rows[output_index]
+            path = target / video_file_path(key, (int(row[chunk]), int(row[file])))
+            self.episodes[output_index][key] = video_episode_stats(
+                path, from_timestamp=float(row[start]), length=int(row["length"]), fps=fps
+            )
+        self.pending_video.clear()
+
+    def episode_rows(self) -> list[dict[str, list[Any]]]:
+        """Each episode's stats as flattened `stats/*` columns, features in feature order."""
+        return [
+            flatten_episode_stats({n: stats[n] for n in self.stats_names if n in stats})
+            for stats in self.episodes
+        ]
+
+    def _source_dataset_stats(self) -> DatasetStats:
+        """The single source's stats.json, renamed, when the output keeps all its episodes whole."""
+        if len(self.datasets) != 1:
+            return {}
+        source = self.datasets[0]
+        taken = [e.segment.episode_index for e in self.plan.episodes if e.whole]
+        if sorted(taken) != list(range(source.num_episodes)):
+            return {}
+        stats = source.stats or {}
+        return {
+            name: stats[_source_key(self.plan, 0, name)]
+            for name in self.stats_names
+            if _source_key(self.plan, 0, name) in stats
+        }
 
     def dataset_stats(self) -> DatasetStats:
         """stats.json: moments aggregated exactly over episodes (parallel variance); quantiles of
-        numeric features computed over all their values, never averaged across episodes."""
+        numeric features computed over all their values, never averaged across episodes.
+
+        A feature no episode has stats for keeps the source's stats.json entry when the output
+        holds every source episode whole (as 0.6.1 `recompute_stats` keeps what it skips).
+        """
         result: DatasetStats = {}
+        fallback = self._source_dataset_stats()
         for name in self.stats_names:
-            episodes = self.episode_feature_stats.get(name)
+            episodes = [stats[name] for stats in self.episodes if name in stats]
             if not episodes:
+                if name in fallback:
+                    result[name] = fallback[name]
                 continue
             merged = aggregate_feature_stats(episodes)
             values = self.numeric_values.get(name)
@@ -142,6 +215,14 @@ class _StatsCollector:
                 exact = compute_feature_stats(np.concatenate(values))
                 merged.update({key: exact[key] for key in QUANTILE_KEYS if key in exact})
             result[name] = merged
+        relative = self.plan.stats.relative_action
+        if relative is not None and self.numeric_values.get(relative.action):
+            result[relative.action] = relative_action_stats(
+                self.numeric_values[relative.action],
+                self.numeric_values[relative.state],
+                chunk_size=relative.chunk_size,
+                mask=relative.mask,
+            )
         return result
 
 
@@ -167,7 +248,6 @@ def execute(
     task_positions = {task: i for i, task in enumerate(plan.tasks)}
     stats = _StatsCollector(plan, datasets)
     rows: list[dict[str, Any]] = []
-    stats_rows: list[dict[str, Any]] = []
     try:
         writer = DataFileWriter(
             target,
@@ -216,7 +296,7 @@ def execute(
                         "dataset_to_index": global_start + output.num_rows,
                     }
                 )
-                stats_rows.append(flatten_episode_stats(stats.episode_stats(output_index, output)))
+                stats.episode_stats(output_index, output)
                 global_start += output.num_rows
                 reporter.advance()
         finally:
@@ -242,7 +322,7 @@ def execute(
                 path = datasets[segment.source].video_path(source_key, window.position)
                 paths.append((path, window))
                 last_use[path] = output_index
-            previous_path: Path | None = None
+            previous_path: tuple[int, Path] | None = None
             try:
                 for output_index, episode in enumerate(plan.episodes):
                     segment = episode.segment
@@ -259,8 +339,12 @@ def execute(
                     )
                     reader = sources.packet_reader(path)
                     packets = list(reader.packets(packet_range.first, packet_range.stop))
-                    new_file = not settings.concatenate_videos and previous_path not in (None, path)
-                    previous_path = path
+                    source_file = (segment.source, path)
+                    new_file = not settings.concatenate_videos and previous_path not in (
+                        None,
+                        source_file,
+                    )
+                    previous_path = source_file
                     written = sequence.append(
                         index, packet_range, packets, reader.stream, new_file=new_file
                     )
@@ -283,7 +367,8 @@ def execute(
             video_files += [p.relative_to(target).as_posix() for p in sequence.paths_written]
     finally:
         sources.close()
-    for row, stats_row in zip(rows, stats_rows):
+    stats.add_video_stats(target, rows, fps)
+    for row, stats_row in zip(rows, stats.episode_rows(), strict=True):
         row.update(stats_row)
     episodes_files = write_metadata(
         target,

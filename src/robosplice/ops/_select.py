@@ -31,7 +31,9 @@ def check_episode_indices(
     try:
         values = [int(i) for i in episode_indices]
     except (TypeError, ValueError):
-        raise SelectionError(f"Invalid episode indices: {list(episode_indices)!r} are not integers") from None
+        raise SelectionError(
+            f"Invalid episode indices: {list(episode_indices)!r} are not integers"
+        ) from None
     count = dataset.num_episodes
     unknown = sorted({i for i in values if not 0 <= i < count})
     if unknown:

@@ -38,8 +38,16 @@ def plan_filter(
     Raises:
         SelectionError: no criterion, unknown episodes, or nothing matches.
     """
-    if episodes is None and tasks is None and min_length is None and max_length is None and predicate is None:
-        raise SelectionError("No filter given: pass episodes, tasks, min_length, max_length or predicate")
+    if (
+        episodes is None
+        and tasks is None
+        and min_length is None
+        and max_length is None
+        and predicate is None
+    ):
+        raise SelectionError(
+            "No filter given: pass episodes, tasks, min_length, max_length or predicate"
+        )
     matchers: list[TaskMatcher] = (
         [tasks] if isinstance(tasks, (str, re.Pattern)) else list(tasks or [])
     )

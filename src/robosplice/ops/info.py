@@ -11,7 +11,9 @@ from robosplice.format.info import feature_shape
 
 
 def _tree_bytes(root: Any, folder: str) -> tuple[int, int]:
-    paths = [p for p in (root / folder).rglob("*") if p.is_file()] if (root / folder).exists() else []
+    paths = (
+        [p for p in (root / folder).rglob("*") if p.is_file()] if (root / folder).exists() else []
+    )
     return len(paths), sum(p.stat().st_size for p in paths)
 
 
@@ -63,7 +65,11 @@ def dataset_info(dataset: DatasetLike) -> dict[str, Any]:
             "mean": (frames / len(lengths)) if lengths else 0,
         },
         "features": {
-            name: {"dtype": f.get("dtype"), "shape": list(feature_shape(f)), "names": f.get("names")}
+            name: {
+                "dtype": f.get("dtype"),
+                "shape": list(feature_shape(f)),
+                "names": f.get("names"),
+            }
             for name, f in features.items()
         },
         "cameras": cameras,

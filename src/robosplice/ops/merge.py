@@ -64,7 +64,9 @@ def feature_differences(
             )
         features = _renamed_features(dataset, renames[number])
         for name in sorted(set(first_features) - set(features)):
-            differences.append(f"{label}: has no feature {name!r} (rename one with feature_renames?)")
+            differences.append(
+                f"{label}: has no feature {name!r} (rename one with feature_renames?)"
+            )
         for name in sorted(set(features) - set(first_features)):
             differences.append(f"{label}: has an extra feature {name!r}")
         for name in first_features:
@@ -97,11 +99,16 @@ def feature_differences(
                 facts.append((number, _first_stream_facts(dataset, source_key)))
         reference = facts[0][1] if facts else None
         for number, fact in facts[1:]:
-            if reference and fact and (fact.codec, fact.width, fact.height, fact.pix_fmt) != (
-                reference.codec,
-                reference.width,
-                reference.height,
-                reference.pix_fmt,
+            if (
+                reference
+                and fact
+                and (fact.codec, fact.width, fact.height, fact.pix_fmt)
+                != (
+                    reference.codec,
+                    reference.width,
+                    reference.height,
+                    reference.pix_fmt,
+                )
             ):
                 differences.append(
                     f"dataset {number}: video {name!r} is {fact.describe()}, dataset 0 is"
@@ -110,7 +117,9 @@ def feature_differences(
     return differences
 
 
-def _merge_encoder_info(features: dict[str, Any], datasets: Sequence[Dataset], renames: Sequence[Mapping[str, str]]) -> None:
+def _merge_encoder_info(
+    features: dict[str, Any], datasets: Sequence[Dataset], renames: Sequence[Mapping[str, str]]
+) -> None:
     """Keep encoder keys all sources agree on; null the others, as the official aggregate does."""
     per_source = [_renamed_features(d, r) for d, r in zip(datasets, renames)]
     for name in video_keys(features):
@@ -231,7 +240,9 @@ def merge_datasets(
     if dry_run:
         return plan
     target = (
-        Path(output_dir).expanduser().resolve() if output_dir is not None else lerobot_home() / output_repo_id
+        Path(output_dir).expanduser().resolve()
+        if output_dir is not None
+        else lerobot_home() / output_repo_id
     )
     return write_plan(plan, target, repo_id=output_repo_id, overwrite=overwrite, progress=progress)
 

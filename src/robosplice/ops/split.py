@@ -30,7 +30,9 @@ def _episodes_by_fraction(
     """Official rounding: each split takes int(count × f) in order; the last takes the rest."""
     total = sum(splits.values())
     if total > 1.0 + _FRACTION_SLACK:
-        raise SelectionError(f"Split fractions must sum to <= 1.0, got {total:g} from {dict(splits)}")
+        raise SelectionError(
+            f"Split fractions must sum to <= 1.0, got {total:g} from {dict(splits)}"
+        )
     negative = {name: f for name, f in splits.items() if f <= 0}
     if negative:
         raise SelectionError(f"Split fractions must be > 0, got {negative}")

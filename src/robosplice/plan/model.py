@@ -80,6 +80,40 @@ class ColumnChanges:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RelativeActionStats:
+    """stats.json `action` as stats of (action - state) over every within-episode chunk.
+
+    Mirrors 0.6.1 `compute_relative_action_stats`: each chunk of `chunk_size` frames that stays in
+    one episode contributes its actions minus the state at the chunk's first frame, on the
+    dimensions where `mask` is True (the others stay absolute, e.g. the gripper).
+    """
+
+    chunk_size: int
+    mask: tuple[bool, ...]
+    action: str = "action"
+    state: str = "observation.state"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatsOptions:
+    """How the engine treats stats beyond its defaults.
+
+    By default numeric stats of whole episodes are carried from the source (index columns, added
+    features and trimmed episodes are recomputed) and camera stats are carried, except for trimmed
+    episodes, whose cameras are re-sampled from the written frames.
+
+    Args:
+        recompute: compute every numeric feature's per-episode stats from the rows.
+        visual: cameras whose per-episode stats are computed from sampled frames in every episode.
+        relative_action: replace stats.json `action` by relative-action stats.
+    """
+
+    recompute: bool = False
+    visual: frozenset[str] = frozenset()
+    relative_action: RelativeActionStats | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
     """Everything the engine needs to write one output dataset.
 
@@ -92,6 +126,7 @@ class Plan:
         info: the output info.json before totals are filled in.
         settings: output file sizes and chunking.
         columns: feature edits applied while streaming.
+        stats: which stats are recomputed rather than carried over.
         arguments: the op's arguments, for the edit log.
     """
 
@@ -103,6 +138,7 @@ class Plan:
     info: Mapping[str, Any]
     settings: OutputSettings
     columns: ColumnChanges = ColumnChanges()
+    stats: StatsOptions = StatsOptions()
     arguments: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -139,6 +175,17 @@ class Plan:
             if renames:
                 pairs = ", ".join(f"{old}→{new}" for old, new in renames.items())
                 lines.append(f"  rename (source {number}): {pairs}")
+        if self.stats.recompute:
+            lines.append("  stats: every episode's numeric stats recomputed from the data")
+        if self.stats.visual:
+            cameras = ", ".join(sorted(self.stats.visual))
+            lines.append(f"  stats: camera stats sampled from frames: {cameras}")
+        relative = self.stats.relative_action
+        if relative is not None:
+            lines.append(
+                f"  stats: {relative.action} as relative to {relative.state} over chunks of"
+                f" {relative.chunk_size} frames ({sum(relative.mask)}/{len(relative.mask)} dims)"
+            )
         s = self.settings
         lines.append(
             f"  output: chunks_size {s.chunks_size}, data files ≤ {s.data_files_size_in_mb} MB,"

@@ -13,7 +13,9 @@ from robosplice.dataset import Dataset
 _EPSILON_S = 1e-4
 
 
-def _window_packets(dataset: Dataset, video_key: str, episode_index: int) -> tuple[list, Fraction, float, float]:
+def _window_packets(
+    dataset: Dataset, video_key: str, episode_index: int
+) -> tuple[list, Fraction, float, float]:
     window = dataset.episodes[episode_index].videos[video_key]
     path = dataset.video_path(video_key, window.position)
     with av.open(str(path)) as container:

@@ -1,0 +1,44 @@
+# One set of commands for people and CI. A fresh machine needs only Python >= 3.10 and pip:
+# every target below builds what it needs into .venv first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   ?= demo-out
+
+.PHONY: setup demo test interop check bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e . --group dev
+	touch $(STAMP)
+
+setup: $(STAMP)  ## install robosplice and its dev tools into .venv
+
+demo: $(STAMP)  ## sample -> info -> repack -> delete -> validate, on a bundled synthetic dataset
+	rm -rf $(DEMO)
+	$(BIN)/robosplice sample $(DEMO)/sample
+	$(BIN)/robosplice info $(DEMO)/sample
+	$(BIN)/robosplice repack $(DEMO)/sample $(DEMO)/repacked --video-file-size-mb 0.05
+	$(BIN)/robosplice delete-episodes $(DEMO)/repacked $(DEMO)/deleted --episodes 1,4-5
+	$(BIN)/robosplice validate $(DEMO)/repacked
+	$(BIN)/robosplice validate $(DEMO)/deleted
+	$(BIN)/robosplice info $(DEMO)/deleted
+
+test: $(STAMP)  ## the default suite (fast; no official lerobot needed)
+	$(BIN)/python -m pytest -q
+
+interop: $(STAMP)  ## outputs loaded by the official LeRobotDataset (builds a Python 3.12 venv once)
+	bash scripts/interop-env.sh >/dev/null
+	$(BIN)/python -m pytest -q -m interop tests/interop
+
+check: $(STAMP)  ## lint and format check
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+
+bench: $(STAMP)  ## timing/memory table vs the official tools
+	$(BIN)/python bench/bench_edits.py
+
+clean:
+	rm -rf $(VENV) $(DEMO)
