@@ -134,6 +134,30 @@ class Dataset:
                 [Problem(file=STATS_PATH, loc="", kind="invalid_json", message=str(exc))],
             ) from exc
 
+    # Names scripts written against the official LeRobotDataset / its `.meta` reach for.
+    @property
+    def meta(self) -> Dataset:
+        """This handle, so `dataset.meta.total_episodes`-style code keeps working."""
+        return self
+
+    @property
+    def total_episodes(self) -> int:
+        """Number of episodes (official `meta.total_episodes`)."""
+        return self.num_episodes
+
+    @property
+    def total_frames(self) -> int:
+        """Number of frames (official `meta.total_frames`)."""
+        return self.num_frames
+
+    @property
+    def total_tasks(self) -> int:
+        """Number of tasks (official `meta.total_tasks`)."""
+        return len(self.tasks)
+
+    def __len__(self) -> int:
+        return self.num_frames
+
     def data_path(self, position: FilePosition) -> Path:
         """Absolute path of the data file at `position`."""
         return self.root / data_file_path(position)

@@ -122,3 +122,32 @@ def test_merge_of_three_multifile_datasets_crossing_size_limits(
     assert len(list((merged.root / "data").rglob("*.parquet"))) > 1
     assert len(list((merged.root / "videos").rglob("*.mp4"))) > 4
     assert_loads_like_sources(merged.root, plan, backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sample_loads_with_every_frame_where_it_belongs(lerobot_python, tmp_path, backend):
+    from harness import frame_identities
+
+    from robosplice.ops.sample import write_sample
+    from robosplice.testing import read_episode_table
+
+    sample = write_sample(
+        tmp_path / "sample", episodes=5, min_length=20, max_length=45, video_files_size_in_mb=0.05
+    )
+    items = load_with_lerobot(sample.root, backend)
+    assert int(items["meta/len"]) == sample.num_frames
+    expected = np.stack(
+        [items["episode_index"].reshape(-1), items["frame_index"].reshape(-1)], axis=1
+    )
+    for key in sample.video_keys:
+        np.testing.assert_array_equal(frame_identities(items[key]), expected)
+    state = np.concatenate(
+        [
+            np.asarray(
+                read_episode_table(sample, e).column("observation.state").to_pylist(), np.float32
+            )
+            for e in range(sample.num_episodes)
+        ]
+    )
+    np.testing.assert_array_equal(items["observation.state"], state)
+    assert list(items["task"]) == [sample.tasks[i] for i in items["task_index"].reshape(-1)]
