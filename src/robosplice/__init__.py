@@ -20,13 +20,22 @@ from robosplice.errors import (
     UnsupportedVersionError,
     VideoError,
 )
+from robosplice.ops.convert import change_fps, convert_image_to_video_dataset, reencode_dataset
 from robosplice.ops.delete import delete_episodes
+from robosplice.ops.features import (
+    add_features,
+    modify_features,
+    remove_feature,
+    rename_feature,
+)
 from robosplice.ops.filter import filter_episodes
 from robosplice.ops.info import dataset_info
 from robosplice.ops.merge import aggregate_datasets, merge_datasets
 from robosplice.ops.repack import repack
 from robosplice.ops.sample import write_sample
 from robosplice.ops.split import split_dataset
+from robosplice.ops.stats import recompute_stats
+from robosplice.ops.tasks import modify_tasks
 from robosplice.ops.trim import trim_episodes
 from robosplice.ops.validate import validate
 from robosplice.plan.model import Plan
@@ -50,13 +59,22 @@ __all__ = [
     "UnsupportedVersionError",
     "VideoError",
     "__version__",
+    "add_features",
     "aggregate_datasets",
+    "change_fps",
+    "convert_image_to_video_dataset",
     "dataset_info",
     "delete_episodes",
     "filter_episodes",
     "merge_datasets",
+    "modify_features",
+    "modify_tasks",
     "open",
     "open_dataset",
+    "recompute_stats",
+    "reencode_dataset",
+    "remove_feature",
+    "rename_feature",
     "repack",
     "split_dataset",
     "trim_episodes",

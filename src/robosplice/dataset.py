@@ -53,8 +53,14 @@ class Dataset:
     def __init__(self, root: str | os.PathLike[str], *, repo_id: str | None = None) -> None:
         self.root = Path(root).expanduser().resolve()
         if not (self.root / "meta" / "info.json").is_file():
+            # commit.py depends on errors only; imported here, on the error path, for its
+            # knowledge of the backups an interrupted in-place edit leaves next to a root.
+            from robosplice.commit import interrupted_swap_advice
+
+            advice = interrupted_swap_advice(self.root)
             raise DatasetNotFoundError(
                 f"{self.root}: no LeRobot dataset here (meta/info.json is missing)"
+                + (f"; {advice}" if advice else "")
             )
         self.repo_id = repo_id or f"local/{self.root.name}"
 
@@ -166,9 +172,23 @@ class Dataset:
         """Absolute path of a camera's mp4 at `position`, using the info's template."""
         template = self.info.get("video_path") or ""
         if template:
-            relative = template.format(
-                video_key=video_key, chunk_index=position[0], file_index=position[1]
-            )
+            try:
+                relative = str(template).format(
+                    video_key=video_key, chunk_index=position[0], file_index=position[1]
+                )
+            except (KeyError, IndexError, ValueError) as exc:
+                raise InvalidDatasetError(
+                    f"{self.root / 'meta/info.json'}: video_path {template!r} is not a path"
+                    " template with {video_key}, {chunk_index} and {file_index}",
+                    [
+                        Problem(
+                            file="meta/info.json",
+                            loc="video_path",
+                            kind="bad_path_template",
+                            message=f"cannot format {template!r} ({exc!r})",
+                        )
+                    ],
+                ) from exc
         else:
             relative = video_file_path(video_key, position)
         return self.root / relative
@@ -182,9 +202,15 @@ def parse_episode_records(table: pa.Table, video_keys: list[str]) -> list[Episod
     missing = [name for name in required if name not in table.column_names]
     if missing:
         raise InvalidDatasetError(
-            "meta/episodes: required columns are missing",
+            f"meta/episodes: the episode rows lack the columns {missing}, which locate each"
+            " episode's rows and video; the dataset cannot be read",
             [
-                Problem(file="meta/episodes", loc=name, kind="missing_column", message="missing")
+                Problem(
+                    file="meta/episodes",
+                    loc=name,
+                    kind="missing_column",
+                    message=f"expected column {name!r}, got none",
+                )
                 for name in missing
             ],
         )
@@ -193,6 +219,23 @@ def parse_episode_records(table: pa.Table, video_keys: list[str]) -> list[Episod
         for name in table.column_names
         if not name.startswith("stats/")
     }
+    nulls = [
+        Problem(
+            file="meta/episodes",
+            loc=f"row {row}",
+            kind="missing_value",
+            message=f"episode row {row}: expected a value in {name!r}, got null",
+        )
+        for name in required
+        for row, value in enumerate(columns[name])
+        if value is None
+    ]
+    if nulls:
+        raise InvalidDatasetError(
+            "meta/episodes: episode rows have nulls where the position of their rows or"
+            " video is needed; the dataset cannot be read",
+            nulls,
+        )
     records = []
     for row in range(table.num_rows):
         start, stop = columns["dataset_from_index"][row], columns["dataset_to_index"][row]

@@ -106,8 +106,13 @@ def test_per_episode_index_stats_follow_the_new_positions(fixture_dataset, tmp_p
 def test_aggregate_datasets_signature(fixture_dataset, tmp_path):
     a = fixture_dataset("v3_av1_single")
     aggregate_datasets(
-        ["x/a", "x/a2"], "x/agg", roots=[a, a], aggr_root=tmp_path / "agg",
-        data_files_size_in_mb=1, video_files_size_in_mb=1, chunk_size=10,
+        ["x/a", "x/a2"],
+        "x/agg",
+        roots=[a, a],
+        aggr_root=tmp_path / "agg",
+        data_files_size_in_mb=1,
+        video_files_size_in_mb=1,
+        chunk_size=10,
     )
     merged = Dataset(tmp_path / "agg")
     assert merged.num_episodes == 2 * Dataset(a).num_episodes

@@ -395,3 +395,323 @@ def filter_episodes_command(
         )
     _finish(reporter)
     _report(result, dry_run)
+
+
+@app.command("add-feature")
+def add_feature_command(
+    source: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    output: Annotated[Path, typer.Argument(help="New dataset folder.")],
+    name: Annotated[str, typer.Argument(help="Name of the new feature.")],
+    from_: Annotated[
+        Path,
+        typer.Option(
+            "--from",
+            help=".npy (one row per frame), .parquet, or a folder of per-episode .npy files.",
+        ),
+    ],
+    column: Annotated[str | None, typer.Option(help="Column of a .parquet file.")] = None,
+    dtype: Annotated[
+        str | None, typer.Option(help="float32, int64, bool, string… (default: the array's).")
+    ] = None,
+    shape: Annotated[
+        str | None, typer.Option(help="Per-frame shape, e.g. 1 or 2,3 (default: the array's).")
+    ] = None,
+    names: Annotated[
+        str | None, typer.Option(help="Comma-separated names of the dimensions.")
+    ] = None,
+    overwrite: Overwrite = False,
+    dry_run: DryRun = False,
+    progress: Progress = None,
+    verbose: Verbose = False,
+    debug: Debug = False,
+) -> None:
+    """Add a per-frame feature from a file; its stats are computed."""
+    from robosplice.cli._load import feature_info, load_feature_values
+    from robosplice.dataset import open_dataset
+    from robosplice.ops.features import add_features
+
+    _setup(verbose)
+    reporter = make_progress(progress)
+    with reported_errors(debug):
+        dataset = open_dataset(source)
+        lengths = [episode.length for episode in dataset.episodes]
+        values = load_feature_values(from_, column=column, episode_lengths=lengths)
+        info = feature_info(values, dtype=dtype, shape=shape, names=names)
+        result = add_features(
+            dataset,
+            {name: (values, info)},
+            output,
+            overwrite=overwrite,
+            dry_run=dry_run,
+            progress=reporter,
+        )
+    _finish(reporter)
+    _report(result, dry_run)
+
+
+@app.command("remove-feature")
+def remove_feature_command(
+    source: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    output: Annotated[Path, typer.Argument(help="New dataset folder.")],
+    names: Annotated[list[str], typer.Argument(help="Features to remove (cameras too).")],
+    overwrite: Overwrite = False,
+    dry_run: DryRun = False,
+    progress: Progress = None,
+    verbose: Verbose = False,
+    debug: Debug = False,
+) -> None:
+    """Remove features; a camera loses its video files, episode columns and stats."""
+    from robosplice.ops.features import remove_feature
+
+    _setup(verbose)
+    reporter = make_progress(progress)
+    with reported_errors(debug):
+        result = remove_feature(
+            source, names, output, overwrite=overwrite, dry_run=dry_run, progress=reporter
+        )
+    _finish(reporter)
+    _report(result, dry_run)
+
+
+@app.command("rename-feature")
+def rename_feature_command(
+    source: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    output: Annotated[Path, typer.Argument(help="New dataset folder.")],
+    old: Annotated[str, typer.Argument(help="Current name.")],
+    new: Annotated[str, typer.Argument(help="New name.")],
+    overwrite: Overwrite = False,
+    dry_run: DryRun = False,
+    progress: Progress = None,
+    verbose: Verbose = False,
+    debug: Debug = False,
+) -> None:
+    """Rename a feature; values, stats and video bytes are kept."""
+    from robosplice.ops.features import rename_feature
+
+    _setup(verbose)
+    reporter = make_progress(progress)
+    with reported_errors(debug):
+        result = rename_feature(
+            source, {old: new}, output, overwrite=overwrite, dry_run=dry_run, progress=reporter
+        )
+    _finish(reporter)
+    _report(result, dry_run)
+
+
+@app.command("modify-tasks")
+def modify_tasks_command(
+    source: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    output: Annotated[Path | None, typer.Argument(help="New dataset folder.")] = None,
+    new_task: Annotated[
+        str | None, typer.Option(help="Task of every episode not otherwise set.")
+    ] = None,
+    episode_task: Annotated[
+        list[str] | None, typer.Option(help='EPISODE=TASK, e.g. 3="pick the cube".')
+    ] = None,
+    replace: Annotated[
+        list[str] | None, typer.Option(help="OLD=NEW: replace an exact task string.")
+    ] = None,
+    replace_regex: Annotated[
+        list[str] | None, typer.Option(help="REGEX=NEW: re.sub on matching tasks.")
+    ] = None,
+    in_place: InPlace = False,
+    overwrite: Overwrite = False,
+    dry_run: DryRun = False,
+    progress: Progress = None,
+    verbose: Verbose = False,
+    debug: Debug = False,
+) -> None:
+    """Set or replace tasks (precedence: --episode-task > --replace > --new-task > original)."""
+    from robosplice.cli._load import parse_episode_tasks, parse_replacements
+    from robosplice.ops.tasks import modify_tasks
+
+    _setup(verbose)
+    reporter = make_progress(progress)
+    with reported_errors(debug):
+        result = modify_tasks(
+            source,
+            new_task,
+            parse_episode_tasks(episode_task or []),
+            parse_replacements(replace or [], replace_regex or []),
+            output_dir=_output_or_in_place(output, in_place),
+            in_place=in_place,
+            overwrite=overwrite,
+            dry_run=dry_run,
+            progress=reporter,
+        )
+    _finish(reporter)
+    _report(result, dry_run)
+
+
+@app.command("recompute-stats")
+def recompute_stats_command(
+    source: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    output: Annotated[Path | None, typer.Argument(help="New dataset folder.")] = None,
+    include_images: Annotated[
+        bool, typer.Option("--include-images", help="Also sample camera frames.")
+    ] = False,
+    relative_action: Annotated[
+        bool, typer.Option(help="stats.json action relative to the state.")
+    ] = False,
+    chunk_size: Annotated[int, typer.Option(help="Action chunk size for --relative-action.")] = 50,
+    exclude_joint: Annotated[
+        list[str] | None, typer.Option(help="Joint kept absolute (default gripper).")
+    ] = None,
+    in_place: InPlace = False,
+    overwrite: Overwrite = False,
+    dry_run: DryRun = False,
+    progress: Progress = None,
+    verbose: Verbose = False,
+    debug: Debug = False,
+) -> None:
+    """Recompute per-episode stats and stats.json (exact quantiles) from the data."""
+    from robosplice.ops.stats import recompute_stats
+
+    _setup(verbose)
+    reporter = make_progress(progress)
+    with reported_errors(debug):
+        result = recompute_stats(
+            source,
+            skip_image_video=not include_images,
+            relative_action=relative_action,
+            relative_exclude_joints=exclude_joint,
+            chunk_size=chunk_size,
+            output_dir=_output_or_in_place(output, in_place),
+            in_place=in_place,
+            overwrite=overwrite,
+            dry_run=dry_run,
+            progress=reporter,
+        )
+    _finish(reporter)
+    _report(result, dry_run)
+
+
+Vcodec = Annotated[
+    str | None, typer.Option(help="Video encoder, e.g. libsvtav1, h264, hevc (see the error list).")
+]
+Crf = Annotated[float | None, typer.Option(help="Quality (lower is better), e.g. 30.")]
+Gop = Annotated[int | None, typer.Option("--g", help="Keyframe interval (GOP) in frames.")]
+PixFmt = Annotated[str | None, typer.Option("--pix-fmt", help="Pixel format, e.g. yuv420p.")]
+Workers = Annotated[int | None, typer.Option("--workers", help="Encoder threads (default: cores).")]
+
+
+def _crf(value: float | None) -> int | float | None:
+    return int(value) if value is not None and float(value).is_integer() else value
+
+
+@app.command("images-to-video")
+def images_to_video_command(
+    source: Annotated[Path, typer.Argument(help="Image dataset folder.")],
+    output: Annotated[Path, typer.Argument(help="New dataset folder.")],
+    vcodec: Vcodec = None,
+    crf: Crf = None,
+    g: Gop = None,
+    pix_fmt: PixFmt = None,
+    episodes: Annotated[
+        str | None, typer.Option("--episodes", "-e", help="Only these, e.g. 0-9,20.")
+    ] = None,
+    workers: Workers = None,
+    overwrite: Overwrite = False,
+    dry_run: DryRun = False,
+    progress: Progress = None,
+    verbose: Verbose = False,
+    debug: Debug = False,
+) -> None:
+    """Encode the observation.image* cameras into video (one encode per episode)."""
+    from robosplice.cli._parse import parse_episode_list
+    from robosplice.ops.convert import convert_image_to_video_dataset
+
+    _setup(verbose)
+    reporter = make_progress(progress)
+    with reported_errors(debug):
+        result = convert_image_to_video_dataset(
+            source,
+            output,
+            episode_indices=parse_episode_list(episodes) if episodes else None,
+            num_workers=workers or 0,
+            vcodec=vcodec,
+            pix_fmt=pix_fmt,
+            g=g,
+            crf=_crf(crf),
+            overwrite=overwrite,
+            dry_run=dry_run,
+            progress=reporter,
+        )
+    _finish(reporter)
+    _report(result, dry_run)
+
+
+@app.command("reencode")
+def reencode_command(
+    source: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    output: Annotated[Path | None, typer.Argument(help="New dataset folder.")] = None,
+    cameras: Annotated[
+        str | None, typer.Option(help="Only these cameras, comma-separated (default: all).")
+    ] = None,
+    vcodec: Vcodec = None,
+    crf: Crf = None,
+    g: Gop = None,
+    pix_fmt: PixFmt = None,
+    size: Annotated[str | None, typer.Option(help="Scale to WIDTHxHEIGHT, e.g. 320x240.")] = None,
+    workers: Workers = None,
+    in_place: InPlace = False,
+    overwrite: Overwrite = False,
+    dry_run: DryRun = False,
+    progress: Progress = None,
+    verbose: Verbose = False,
+    debug: Debug = False,
+) -> None:
+    """Re-encode cameras with a new codec, quality, GOP, pixel format or size."""
+    from robosplice.ops.convert import reencode_dataset
+
+    _setup(verbose)
+    reporter = make_progress(progress)
+    with reported_errors(debug):
+        result = reencode_dataset(
+            source,
+            num_workers=workers,
+            cameras=cameras,
+            size=size,
+            vcodec=vcodec,
+            pix_fmt=pix_fmt,
+            g=g,
+            crf=_crf(crf),
+            output_dir=_output_or_in_place(output, in_place),
+            in_place=in_place,
+            overwrite=overwrite,
+            dry_run=dry_run,
+            progress=reporter,
+        )
+    _finish(reporter)
+    _report(result, dry_run)
+
+
+@app.command("change-fps")
+def change_fps_command(
+    source: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    output: Annotated[Path, typer.Argument(help="New dataset folder.")],
+    fps: Annotated[float, typer.Option("--fps", help="Target fps; must divide the source fps.")],
+    workers: Workers = None,
+    overwrite: Overwrite = False,
+    dry_run: DryRun = False,
+    progress: Progress = None,
+    verbose: Verbose = False,
+    debug: Debug = False,
+) -> None:
+    """Lower the frame rate by an integer factor (every k-th frame; videos re-encoded)."""
+    from robosplice.ops.convert import change_fps
+
+    _setup(verbose)
+    reporter = make_progress(progress)
+    with reported_errors(debug):
+        result = change_fps(
+            source,
+            int(fps) if fps.is_integer() else fps,
+            output_dir=output,
+            num_workers=workers,
+            overwrite=overwrite,
+            dry_run=dry_run,
+            progress=reporter,
+        )
+    _finish(reporter)
+    _report(result, dry_run)

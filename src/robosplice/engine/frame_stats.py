@@ -58,9 +58,10 @@ def decode_png_frames(cells: Sequence[Mapping[str, Any] | None], root: Path | No
 
 def _decode_image(payload: bytes) -> npt.NDArray[np.uint8]:
     try:
+        container: Any
         with av.open(io.BytesIO(payload)) as container:
             frame = next(container.decode(video=0))
-            image: npt.NDArray[np.uint8] = frame.to_ndarray(format="rgb24")
+            image: Any = frame.to_ndarray(format="rgb24")
     except (av.error.FFmpegError, StopIteration) as exc:
         raise VideoError(f"an image cell cannot be decoded as an image ({exc})") from exc
     return image.transpose(2, 0, 1)
@@ -101,9 +102,11 @@ def decode_window(
         VideoError: the file cannot be decoded or the window has fewer than `length` frames.
     """
     positions = sorted(set(wanted))
+    wanted_set = set(positions)
     picked: dict[int, npt.NDArray[np.uint8]] = {}
     half_frame = 0.5 / fps
     try:
+        container: Any
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             time_base = Fraction(stream.time_base)
@@ -115,8 +118,9 @@ def decode_window(
                 seconds = float(frame.pts * time_base)
                 if seconds < from_timestamp - half_frame:
                     continue
-                if position in positions:
-                    picked[position] = frame.to_ndarray(format="rgb24").transpose(2, 0, 1)
+                if position in wanted_set:
+                    image: Any = frame.to_ndarray(format="rgb24")
+                    picked[position] = image.transpose(2, 0, 1)
                 position += 1
                 if position >= length or len(picked) == len(positions):
                     break

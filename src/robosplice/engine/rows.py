@@ -58,7 +58,7 @@ def _nest(flat: pa.Array, data_type: pa.DataType, shape: tuple[int, ...]) -> pa.
     inner = _nest(flat, data_type.value_type, shape[1:])
     size = shape[0]
     if pa.types.is_fixed_size_list(data_type):
-        return pa.FixedSizeListArray.from_arrays(inner, size, type=data_type)
+        return pa.FixedSizeListArray.from_arrays(inner, type=data_type)
     offsets = pa.array(np.arange(0, len(inner) + 1, size, dtype=np.int32))
     return pa.ListArray.from_arrays(offsets, inner, type=data_type)
 

@@ -26,6 +26,7 @@ from robosplice.engine.progress import resolve_progress
 from robosplice.engine.rows import episode_columns_numpy, transform_episode_rows
 from robosplice.engine.sources import SourceSet
 from robosplice.engine.video_copy import VideoFileSequence, plan_packet_range
+from robosplice.engine.video_encode import encode_videos
 from robosplice.format import info as info_format
 from robosplice.format.data import DataFileWriter
 from robosplice.format.episodes import video_columns
@@ -44,6 +45,8 @@ from robosplice.format.stats import (
 from robosplice.plan.model import Plan
 
 logger = logging.getLogger(__name__)
+
+_UNLIMITED_MB = float(2**40)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,7 +145,9 @@ class _StatsCollector:
                     or carried is None
                     or name in self.plan.columns.added
                 )
-                stats[name] = compute_feature_stats(values) if recompute else carried
+                stats[name] = (
+                    compute_feature_stats(values) if recompute or carried is None else carried
+                )
             elif self._samples_frames(name, episode.whole, carried):
                 if self.features[name]["dtype"] == "video":
                     self.pending_video.append((output_index, name))
@@ -233,9 +238,16 @@ def _episode_tasks(task_index: np.ndarray, tasks: tuple[str, ...]) -> list[str]:
 
 
 def execute(
-    plan: Plan, target: Path, *, progress: ProgressReporter | None = None
+    plan: Plan,
+    target: Path,
+    *,
+    progress: ProgressReporter | None = None,
+    workers: int | None = None,
 ) -> ExecutionResult:
-    """Write the dataset `plan` describes into the empty folder `target`."""
+    """Write the dataset `plan` describes into the empty folder `target`.
+
+    `workers` threads encode the cameras of `plan.videos` (None: one, in this thread).
+    """
     reporter = resolve_progress(progress)
     datasets = [Dataset(root) for root in plan.sources]
     sources = SourceSet(datasets)
@@ -252,7 +264,10 @@ def execute(
         writer = DataFileWriter(
             target,
             schema,
-            file_size_mb=settings.data_files_size_in_mb,
+            # keep_data_files: source files are not split (they met a limit when written).
+            file_size_mb=_UNLIMITED_MB
+            if settings.keep_data_files
+            else settings.data_files_size_in_mb,
             chunks_size=settings.chunks_size,
         )
         reporter.start("data", len(plan.episodes))
@@ -263,12 +278,15 @@ def execute(
                 segment = episode.segment
                 record = sources.episode(segment.source, segment.episode_index)
                 source_file = (segment.source, record.data_position)
-                if not settings.concatenate_data and previous_file not in (None, source_file):
+                apart = not settings.concatenate_data or settings.keep_data_files
+                if apart and previous_file not in (None, source_file):
                     writer.start_new_file()
                 previous_file = source_file
                 table = sources.read_episode_rows(
                     segment.source, segment.episode_index, segment.start, segment.stop
                 )
+                if segment.step != 1:  # change_fps: keep every step-th frame
+                    table = table.take(np.arange(0, table.num_rows, segment.step))
                 output = transform_episode_rows(
                     table,
                     schema=schema,
@@ -306,6 +324,8 @@ def execute(
         video_files: list[str] = []
         bytes_copied = 0
         for key in video_keys:
+            if key in plan.videos:
+                continue  # encoded below (engine/video_encode.py)
             sequence = VideoFileSequence(
                 target,
                 lambda position, key=key: target / video_file_path(key, position),
@@ -365,6 +385,9 @@ def execute(
                 sequence.close()
                 reporter.finish()
             video_files += [p.relative_to(target).as_posix() for p in sequence.paths_written]
+        video_files += encode_videos(
+            plan, target, datasets, rows=rows, features=features, reporter=reporter, workers=workers
+        )
     finally:
         sources.close()
     stats.add_video_stats(target, rows, fps)

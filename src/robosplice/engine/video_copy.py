@@ -77,6 +77,10 @@ def plan_packet_range(
     rank[order] = np.arange(len(order))
     first = int(wanted.min())
     keyframes = np.flatnonzero(index.keyframe[: first + 1])
+    # Open GOP (HEVC CRA, e.g. 0.6.1 depth video): a frame shown before a keyframe but decoded
+    # after it needs frames before that keyframe, and a decoder starting there drops it. Start
+    # from a keyframe shown no later than the first wanted frame.
+    keyframes = keyframes[index.pts[keyframes] <= sorted_pts[first_display + start]]
     if not len(keyframes):
         raise VideoError(f"{where}: no keyframe at or before the first frame")
     first = int(keyframes[-1])

@@ -51,11 +51,21 @@ _PANDAS_METADATA = {
 def read_tasks(root: Path) -> list[str]:
     """Task strings, position = task_index. Accepts 0.6.1 (`task`) and 0.4.4 (unnamed index)."""
     path = root / TASKS_PATH
+    if not path.is_file():
+        raise InvalidDatasetError(
+            f"{path} is missing; the loader needs it to turn task_index into task strings",
+            [
+                Problem(
+                    file=TASKS_PATH,
+                    loc="",
+                    kind="missing_file",
+                    message="meta/tasks.parquet is missing; the loader needs it",
+                )
+            ],
+        )
     try:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
         raise InvalidDatasetError(
             f"{path}: unreadable parquet",
             [Problem(file=TASKS_PATH, loc="", kind="corrupt_parquet", message=str(exc))],

@@ -1,7 +1,8 @@
-"""Shared tail of every op: check the target, stage, execute, publish, return a handle."""
+"""Shared tail of every op: check the target and sources, stage, execute, log, publish, return."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -9,7 +10,14 @@ from robosplice._types import PathLike, ProgressReporter
 from robosplice.commit import check_output_target, staged_output
 from robosplice.dataset import Dataset
 from robosplice.engine.run import execute
+from robosplice.errors import InvalidDatasetError, Problem
+from robosplice.format.paths import STATS_PATH
+from robosplice.format.validate import validate_dataset
+from robosplice.history import write_history
 from robosplice.plan.model import Plan
+
+# Problems an op that recomputes every stat repairs, so they do not stop it.
+_STATS_KINDS = frozenset({"missing_stats", "bad_stats_shape", "missing_episode_stats"})
 
 
 def lerobot_home() -> Path:
@@ -30,6 +38,51 @@ def resolve_output_dir(
     return Path(output_dir).expanduser().resolve(), repo_id
 
 
+def _repaired(problem: Problem, plan: Plan) -> bool:
+    """Whether the output of `plan` fixes `problem` by construction (so it need not stop it)."""
+    if not plan.stats.recompute:
+        return False
+    return problem.kind in _STATS_KINDS or (
+        problem.file == STATS_PATH and problem.kind in ("missing_file", "invalid_json")
+    )
+
+
+def check_sources(plan: Plan, *, progress: ProgressReporter | None = None) -> None:
+    """Validate every source of `plan` before anything is written (DESIGN.md: Safety).
+
+    Runs the structural checks of `validate` (no decoding: data index columns, metadata, and
+    each video's packet index) and reports every problem of every source at once.
+
+    Raises:
+        InvalidDatasetError: a source has problems the edit would carry or trip on.
+    """
+    roots = list(dict.fromkeys(plan.sources))
+    found: dict[Path, list[Problem]] = {}
+    for root in roots:
+        problems = [p for p in validate_dataset(root, progress=progress) if not _repaired(p, plan)]
+        if problems:
+            found[root] = problems
+    if not found:
+        return
+    if len(found) == 1:
+        root, problems = next(iter(found.items()))
+        raise InvalidDatasetError(
+            f"{root} is not a valid LeRobot v3.0 dataset ({len(problems)} problem(s)); nothing"
+            f" was written. Fix them first ('robosplice validate {root}' lists them):",
+            problems,
+        )
+    listed = [
+        dataclasses.replace(p, file=f"{root}/{p.file}")
+        for root, problems in found.items()
+        for p in problems
+    ]
+    raise InvalidDatasetError(
+        f"{len(found)} sources are not valid LeRobot v3.0 datasets ({len(listed)} problem(s));"
+        " nothing was written. Fix them first ('robosplice validate ROOT' lists them):",
+        listed,
+    )
+
+
 def write_plan(
     plan: Plan,
     output_dir: Path,
@@ -38,9 +91,48 @@ def write_plan(
     overwrite: bool = False,
     in_place: bool = False,
     progress: ProgressReporter | None = None,
+    workers: int | None = None,
 ) -> Dataset:
-    """Execute `plan` into `output_dir` atomically and return a handle on the result."""
+    """Execute `plan` into `output_dir` atomically and return a handle on the result.
+
+    `workers` threads encode the cameras of `plan.videos`, if any (engine/video_encode.py).
+
+    The target and every source are checked before anything is written; the output gets the
+    sources' edit log plus a line for this edit (`robosplice.history`).
+
+    When the output replaces an existing folder (in-place, overwrite), the new copy is
+    validated before the swap, so a faulty edit can never take the place of good data.
+
+    Raises:
+        OutputExistsError: see `check_output_target`.
+        OutputLockedError: another process is writing `output_dir`.
+        InvalidDatasetError: a source has problems (all of them are listed), or the new copy
+            of a replaced folder does (a robosplice bug; the folder is left as it was).
+    """
     check_output_target(output_dir, list(plan.sources), overwrite=overwrite, in_place=in_place)
-    with staged_output(output_dir) as staging:
-        execute(plan, staging, progress=progress)
+    check_sources(plan, progress=progress)
+    replaces = output_dir.exists()
+    with staged_output(output_dir, replace=overwrite or in_place) as staging:
+        execute(plan, staging, progress=progress, workers=workers)
+        write_history(staging, plan)
+        if replaces:
+            check_replacement(plan, staging, output_dir, progress=progress)
     return Dataset(output_dir, repo_id=repo_id)
+
+
+def check_replacement(
+    plan: Plan, staging: Path, target: Path, *, progress: ProgressReporter | None = None
+) -> None:
+    """Validate the new copy `plan` wrote before it replaces `target` (DESIGN.md: validate
+    staging). Problems the plan was allowed to start from (see `_repaired`) are tolerated.
+
+    Raises:
+        InvalidDatasetError: the new copy has problems; `target` is left untouched.
+    """
+    problems = [p for p in validate_dataset(staging, progress=progress) if not _repaired(p, plan)]
+    if problems:
+        raise InvalidDatasetError(
+            f"the new copy of {target} failed validation, so it did not replace it (the"
+            " original is untouched); this is a robosplice bug, please report it:",
+            problems,
+        )

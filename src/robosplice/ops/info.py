@@ -8,6 +8,9 @@ from typing import Any
 from robosplice._types import DatasetLike
 from robosplice.dataset import open_dataset
 from robosplice.format.info import feature_shape
+from robosplice.history import HISTORY_PATH, describe_entry, read_history
+
+_HISTORY_SHOWN = 8
 
 
 def _tree_bytes(root: Any, folder: str) -> tuple[int, int]:
@@ -18,7 +21,7 @@ def _tree_bytes(root: Any, folder: str) -> tuple[int, int]:
 
 
 def dataset_info(dataset: DatasetLike) -> dict[str, Any]:
-    """Episodes, frames, fps, features, cameras, tasks and bytes on disk, as plain JSON data.
+    """Episodes, frames, fps, features, cameras, tasks, bytes on disk and the edit log, as JSON data.
 
     Example:
         >>> dataset_info("data/pusht")["total_frames"]
@@ -36,7 +39,7 @@ def dataset_info(dataset: DatasetLike) -> dict[str, Any]:
     for key in source.camera_keys:
         feature = features[key]
         video = feature.get("info") or {}
-        height, width, channels = (list(feature_shape(feature)) + [None, None, None])[:3]
+        height, width, channels = [*feature_shape(feature), None, None, None][:3]
         cameras[key] = {
             "storage": feature["dtype"],
             "codec": video.get("video.codec"),
@@ -82,6 +85,7 @@ def dataset_info(dataset: DatasetLike) -> dict[str, Any]:
             key: info.get(key)
             for key in ("chunks_size", "data_files_size_in_mb", "video_files_size_in_mb")
         },
+        "history": read_history(source.root),
     }
 
 
@@ -122,4 +126,10 @@ def render_info(summary: dict[str, Any]) -> str:
     lines.append("  files")
     for folder, stats in summary["files"].items():
         lines.append(f"    {folder:<7} {stats['files']:>5} files  {_size(stats['bytes'])}")
+    history = summary.get("history") or []
+    if history:
+        lines.append(f"  history      {len(history)} edit(s), oldest first ({HISTORY_PATH})")
+        if len(history) > _HISTORY_SHOWN:
+            lines.append(f"    … {len(history) - _HISTORY_SHOWN} earlier")
+        lines.extend(f"    {describe_entry(entry)}" for entry in history[-_HISTORY_SHOWN:])
     return "\n".join(lines)

@@ -14,7 +14,8 @@ from robosplice.commit import check_output_target, staged_output
 from robosplice.dataset import Dataset, open_dataset
 from robosplice.engine.run import execute
 from robosplice.errors import SelectionError
-from robosplice.ops._run import lerobot_home
+from robosplice.history import write_history
+from robosplice.ops._run import check_sources, lerobot_home
 from robosplice.ops._select import check_episode_indices, format_indices
 from robosplice.plan.model import Plan
 from robosplice.plan.select import plan_keep, settings_of
@@ -132,6 +133,11 @@ def split_dataset(
     plans = plan_split(source, splits, shuffle=shuffle, seed=seed)
     if dry_run:
         return plans
+    bad_names = [name for name in plans if name in ("", ".", "..") or "/" in name or "\\" in name]
+    if bad_names:
+        raise SelectionError(
+            f"split names {bad_names} are not plain folder names; use names like 'train', 'val'"
+        )
     targets = {
         name: (
             Path(output_dir).expanduser().resolve() / name
@@ -142,8 +148,19 @@ def split_dataset(
     }
     for target in targets.values():
         check_output_target(target, [source.root], overwrite=overwrite)
-    with contextlib.ExitStack() as stack:
-        for name, plan in plans.items():
-            staging = stack.enter_context(staged_output(targets[name]))
-            execute(plan, staging, progress=progress)
+    check_sources(next(iter(plans.values())), progress=progress)
+    parent = Path(output_dir).expanduser().resolve() if output_dir is not None else None
+    if parent is not None and not parent.exists():
+        # One staging folder holding every split, renamed once: all splits appear or none.
+        check_output_target(parent, [source.root])
+        with staged_output(parent, replace=False) as staging:
+            for name, plan in plans.items():
+                execute(plan, staging / name, progress=progress)
+                write_history(staging / name, plan)
+    else:
+        with contextlib.ExitStack() as stack:
+            for name, plan in plans.items():
+                staging = stack.enter_context(staged_output(targets[name], replace=overwrite))
+                execute(plan, staging, progress=progress)
+                write_history(staging, plan)
     return {name: Dataset(targets[name], repo_id=f"{source.repo_id}_{name}") for name in plans}

@@ -14,26 +14,33 @@ from typing import Any
 
 import numpy as np
 
+from robosplice.format.depth import DepthQuantization
 from robosplice.format.paths import (
     DEFAULT_CHUNKS_SIZE,
     DEFAULT_DATA_FILE_SIZE_MB,
     DEFAULT_VIDEO_FILE_SIZE_MB,
 )
+from robosplice.format.video_codec import EncoderSettings
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Segment:
-    """Frames [start, stop) of episode `episode_index` of source number `source`."""
+    """Frames start, start + step, … < stop of episode `episode_index` of source `source`.
+
+    `step` > 1 only when frames are dropped to lower the fps (`change_fps`); every video of such
+    an output is encoded, since copied packets cannot skip frames.
+    """
 
     source: int
     episode_index: int
     start: int
     stop: int
+    step: int = 1
 
     @property
     def length(self) -> int:
         """Number of frames."""
-        return self.stop - self.start
+        return len(range(self.start, self.stop, self.step))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,13 +58,18 @@ class OutputEpisode:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OutputSettings:
-    """File-size and chunking settings of the output (info.json keys of the same names)."""
+    """File-size and chunking settings of the output (info.json keys of the same names).
+
+    `keep_data_files`: each source data file's episodes go to one output data file of their
+    own, in order, whatever its size (feature edits keep the file structure, as 0.6.1 does).
+    """
 
     chunks_size: int = DEFAULT_CHUNKS_SIZE
     data_files_size_in_mb: float = DEFAULT_DATA_FILE_SIZE_MB
     video_files_size_in_mb: float = DEFAULT_VIDEO_FILE_SIZE_MB
     concatenate_data: bool = True
     concatenate_videos: bool = True
+    keep_data_files: bool = False
 
 
 # A per-episode column producer: given the episode's output columns (numpy) and its output
@@ -114,6 +126,51 @@ class StatsOptions:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class VideoSource:
+    """How the engine makes one output camera by encoding instead of copying packets.
+
+    Each output episode is encoded on its own (so it starts on a keyframe), then its packets are
+    appended to the camera's files like copied ones.
+
+    Args:
+        source_key: the source feature: an image column (`from_images`) or a video key.
+        from_images: encode the image cells of the data rows, else decode the source video.
+        settings: the encoder settings, resolved (what `info` records).
+        depth: quantisation of a depth camera; None for colour.
+        size: (width, height) to scale to; None keeps the source size.
+        encoder_threads: threads per encoder; None lets the codec decide.
+        max_episodes_per_file: start a new mp4 after this many episodes (None: size rule only).
+        max_frames_per_file: start a new mp4 before this many frames would be exceeded.
+    """
+
+    source_key: str
+    from_images: bool
+    settings: EncoderSettings
+    depth: DepthQuantization | None = None
+    size: tuple[int, int] | None = None
+    encoder_threads: int | None = None
+    max_episodes_per_file: int | None = None
+    max_frames_per_file: int | None = None
+
+    def describe(self) -> str:
+        """One line: what is encoded, and how."""
+        s = self.settings
+        text = (
+            f"from {'images' if self.from_images else 'video'} {self.source_key} with"
+            f" {s.vcodec} {s.pix_fmt} g={s.g} crf={s.crf}"
+        )
+        if s.preset is not None:
+            text += f" preset={s.preset}"
+        if s.extra_options:
+            text += " " + " ".join(f"{k}={v}" for k, v in s.extra_options.items())
+        if self.size is not None:
+            text += f", scaled to {self.size[0]}x{self.size[1]}"
+        if self.depth is not None:
+            text += " (depth, 12-bit codes kept)"
+        return text
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
     """Everything the engine needs to write one output dataset.
 
@@ -128,6 +185,7 @@ class Plan:
         columns: feature edits applied while streaming.
         stats: which stats are recomputed rather than carried over.
         arguments: the op's arguments, for the edit log.
+        videos: output cameras made by encoding (the others are copied packet by packet).
     """
 
     operation: str
@@ -140,6 +198,7 @@ class Plan:
     columns: ColumnChanges = ColumnChanges()
     stats: StatsOptions = StatsOptions()
     arguments: Mapping[str, Any] = field(default_factory=dict)
+    videos: Mapping[str, VideoSource] = field(default_factory=dict)
 
     @property
     def num_frames(self) -> int:
@@ -151,7 +210,7 @@ class Plan:
         lines = [f"{self.operation}: {len(self.episodes)} episodes, {self.num_frames} frames"]
         for number, source in enumerate(self.sources):
             taken = [e for e in self.episodes if e.segment.source == number]
-            trimmed = [e for e in taken if not e.whole]
+            trimmed = [e for e in taken if not e.whole and e.segment.step == 1]
             lines.append(
                 f"  source {number}: {source} → {len(taken)} episodes"
                 + (f" ({len(trimmed)} trimmed)" if trimmed else "")
@@ -160,7 +219,9 @@ class Plan:
         for output_index, episode in enumerate(self.episodes):
             segment = episode.segment
             label = f"{segment.source}:{segment.episode_index}"
-            if not episode.whole:
+            if segment.step != 1:
+                label += f"[{segment.start}:{segment.stop}:{segment.step}]"
+            elif not episode.whole:
                 label += f"[{segment.start}:{segment.stop}]"
             moves.append(f"{label}→{output_index}")
         if moves:
@@ -186,9 +247,21 @@ class Plan:
                 f"  stats: {relative.action} as relative to {relative.state} over chunks of"
                 f" {relative.chunk_size} frames ({sum(relative.mask)}/{len(relative.mask)} dims)"
             )
+        steps = {e.segment.step for e in self.episodes if e.segment.step != 1}
+        if steps:
+            for step in sorted(steps):
+                lines.append(f"  frames: one in {step} kept (frames 0, {step}, {2 * step}, …)")
+        for key, video in self.videos.items():
+            lines.append(f"  encode {key} ({self.num_frames} frames): {video.describe()}")
         s = self.settings
+        features = self.info.get("features", {})
+        copied = [k for k, f in features.items() if f.get("dtype") == "video"]
+        copied = [k for k in copied if k not in self.videos]
+        how = "video copied packet by packet" if copied else "video encoded"
+        if self.videos and copied:
+            how = f"{', '.join(copied)} copied packet by packet"
         lines.append(
             f"  output: chunks_size {s.chunks_size}, data files ≤ {s.data_files_size_in_mb} MB,"
-            f" video files ≤ {s.video_files_size_in_mb} MB; video copied packet by packet"
+            f" video files ≤ {s.video_files_size_in_mb} MB; {how}"
         )
         return "\n".join(lines)

@@ -1,0 +1,950 @@
+"""Benchmark robosplice's episode edits against the official lerobot 0.6.1 tools, same input, same run.
+
+Why: robosplice claims to be fast and lossless because it copies video packets instead of decoding and
+re-encoding. This script measures that claim on a dataset written by the official recorder and prints
+a Markdown table (for an issue note) or JSON: wall time, peak memory, output size, a `cp -r` baseline,
+whether the output video is stream-copied, and the pixel error of decoded frames against the source.
+
+    python bench/bench_edits.py              # recorder dataset (~12k frames, 2 cameras), cached
+    python bench/bench_edits.py --quick      # small robosplice sample, a smoke run
+    python bench/bench_edits.py --source DIR # any LeRobot v3.0 dataset (never modified)
+
+See bench/README.md for how to read the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pyarrow.parquet as pq
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+ROBOSPLICE_DRIVER = BENCH_DIR / "robosplice_driver.py"
+OFFICIAL_DRIVER = BENCH_DIR / "official_driver.py"
+MIB = 1024 * 1024
+DELETE_EVERY = 10  # delete episodes 0, 10, 20, …: 10 % spread through the dataset
+SPLIT_FRACTIONS = {"train": 0.8, "val": 0.2}
+TRIM_FRAMES = 10  # cut from the start and from the end of every episode
+OPS = ("delete", "split", "merge", "trim")
+OFFICIAL_MODULES = ["lerobot.datasets.dataset_tools", "lerobot.datasets.lerobot_dataset"]
+CP_REPEATS = 3  # `cp -r` is fast and noisy: keep the best of a few
+
+
+def log(message: str) -> None:
+    """Progress goes to stderr so stdout holds only the table (or JSON)."""
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+# --- locations -------------------------------------------------------------------------------------
+
+
+def cache_root() -> Path:
+    """${XDG_CACHE_HOME:-~/.cache}/robosplice, shared with scripts/interop-env.sh."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "robosplice"
+
+
+def default_official_python() -> Path:
+    """The interop venv's python, where scripts/interop-env.sh builds it."""
+    venv = os.environ.get("ROBOSPLICE_INTEROP_VENV") or str(cache_root() / "interop-venv")
+    return Path(venv) / "bin" / "python"
+
+
+def fixtures_script() -> Path:
+    """make_fixtures.py: $ROBOSPLICE_FIXTURES or <repo>/../shared/fixtures, as the tests find it."""
+    folder = os.environ.get("ROBOSPLICE_FIXTURES") or str(REPO_ROOT.parent / "shared" / "fixtures")
+    return Path(folder) / "make_fixtures.py"
+
+
+# --- input datasets --------------------------------------------------------------------------------
+
+
+def publish_cached(target: Path, build: Callable[[Path], Path]) -> Path:
+    """Reuse `target` if it is a dataset; else build it in a staging folder and rename it into place.
+
+    Why: generating the recorder dataset takes minutes, and an interrupted build must never be
+    mistaken for a finished one.
+    """
+    if (target / "meta" / "info.json").is_file():
+        log(f"reusing cached dataset {target}")
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{target.name}-", dir=target.parent))
+    try:
+        build(staging).rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def recorder_dataset(official_python: Path) -> Path:
+    """The `bench_video` profile of make_fixtures.py (60 episodes, ~12k frames), written by lerobot."""
+    script = fixtures_script()
+    if not script.is_file():
+        raise SystemExit(f"{script} not found: set ROBOSPLICE_FIXTURES, or use --quick / --source")
+
+    def build(staging: Path) -> Path:
+        log(
+            f"generating the bench_video dataset with the official recorder (takes ~8 min): {staging}"
+        )
+        env = {**os.environ, "HF_HOME": str(staging / "hf_home"), "HF_HUB_OFFLINE": "1"}
+        log_path = staging / "make_fixtures.log"
+        with log_path.open("wb") as sink:
+            done = subprocess.run(
+                [str(official_python), str(script), str(staging), "bench_video"],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                env=env,
+                check=False,
+            )
+        if done.returncode != 0:
+            tail = log_path.read_text(errors="replace").splitlines()[-15:]
+            raise SystemExit("make_fixtures.py failed:\n" + "\n".join(tail))
+        return staging / "bench_video"
+
+    return publish_cached(cache_root() / "bench" / "bench_video", build)
+
+
+def quick_dataset() -> Path:
+    """A small robosplice sample (20 episodes of 150–250 frames, 2 cameras): no venv needed."""
+
+    def build(staging: Path) -> Path:
+        from robosplice.ops.sample import write_sample
+
+        log("writing the quick sample dataset with robosplice")
+        write_sample(staging / "sample", episodes=20, min_length=150, max_length=250)
+        return staging / "sample"
+
+    return publish_cached(cache_root() / "bench" / "quick_sample_20x150-250", build)
+
+
+def multidim_features(info: dict[str, Any]) -> list[str]:
+    """Non-camera features with 2 or more dims: official delete/split crash on them (FORMAT.md §6.1)."""
+    return [
+        name
+        for name, feature in info["features"].items()
+        if feature["dtype"] not in ("video", "image") and len(feature["shape"]) >= 2
+    ]
+
+
+def without_multidim(source: Path, workdir: Path) -> Path:
+    """A copy of `source` without ≥2-dim features (robosplice remove_feature, untimed)."""
+    names = multidim_features(read_info(source))
+    if not names:
+        return source
+    from robosplice.ops.features import remove_feature
+
+    log(f"--drop-multidim: removing {names} so the official delete, split and merge can run")
+    target = workdir / "source_without_multidim"
+    remove_feature(source, names, target)
+    return target
+
+
+# --- reading datasets (plain pyarrow + json: an independent reader for the checks) -----------------
+
+
+def read_info(root: Path) -> dict[str, Any]:
+    return json.loads((root / "meta" / "info.json").read_text())
+
+
+@dataclass(frozen=True)
+class Episode:
+    """An episode's length and, per camera, its video file and start time in that file."""
+
+    index: int
+    length: int
+    videos: dict[str, tuple[Path, float]]
+
+
+def read_episodes(root: Path) -> list[Episode]:
+    """meta/episodes rows, sorted by episode_index."""
+    info = read_info(root)
+    keys = [k for k, f in info["features"].items() if f["dtype"] == "video"]
+    columns = ["episode_index", "length"]
+    for key in keys:
+        columns += [f"videos/{key}/chunk_index", f"videos/{key}/file_index"]
+        columns += [f"videos/{key}/from_timestamp"]
+    rows: list[dict[str, Any]] = []
+    for path in sorted((root / "meta" / "episodes").glob("*/*.parquet")):
+        rows += pq.read_table(path, columns=columns).to_pylist()
+    episodes = []
+    for row in sorted(rows, key=lambda r: r["episode_index"]):
+        videos = {}
+        for key in keys:
+            relative = info["video_path"].format(
+                video_key=key,
+                chunk_index=row[f"videos/{key}/chunk_index"],
+                file_index=row[f"videos/{key}/file_index"],
+            )
+            videos[key] = (root / relative, float(row[f"videos/{key}/from_timestamp"]))
+        episodes.append(Episode(row["episode_index"], row["length"], videos))
+    return episodes
+
+
+def tree_bytes(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def fingerprint(root: Path) -> str:
+    """Paths, sizes and mtimes of everything under `root`: any write to the source changes it."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        stat = path.lstat()
+        line = f"{path.relative_to(root)}|{stat.st_size}|{stat.st_mtime_ns}|{path.is_dir()}\n"
+        digest.update(line.encode())
+    return digest.hexdigest()
+
+
+def describe_source(root: Path) -> dict[str, Any]:
+    info = read_info(root)
+    cameras = {
+        key: {
+            "shape": feature["shape"],
+            "codec": (feature.get("info") or {}).get("video.codec"),
+        }
+        for key, feature in info["features"].items()
+        if feature["dtype"] == "video"
+    }
+    return {
+        "path": str(root),
+        "episodes": info["total_episodes"],
+        "frames": info["total_frames"],
+        "fps": info["fps"],
+        "cameras": cameras,
+        "video_files": len(list((root / "videos").rglob("*.mp4"))),
+        "mib": tree_bytes(root) / MIB,
+        "multidim_features": multidim_features(info),
+    }
+
+
+# --- video checks ----------------------------------------------------------------------------------
+
+
+def packet_digests(path: Path) -> list[bytes]:
+    """A digest of every video packet's payload, in file order (demux only, no decoding)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return [
+            hashlib.blake2b(bytes(packet), digest_size=16).digest()
+            for packet in container.demux(stream)
+            if packet.size
+        ]
+
+
+def source_packets(root: Path) -> set[bytes]:
+    digests: set[bytes] = set()
+    for path in (root / "videos").rglob("*.mp4"):
+        digests.update(packet_digests(path))
+    return digests
+
+
+@dataclass
+class StreamCopy:
+    """How many of the output's video packets are byte-identical to a source packet."""
+
+    from_source: int
+    total: int
+
+    @property
+    def copied(self) -> bool:
+        return self.total > 0 and self.from_source == self.total
+
+
+def stream_copy_check(roots: list[Path], source: set[bytes]) -> StreamCopy:
+    found = total = 0
+    for root in roots:
+        for path in (root / "videos").rglob("*.mp4"):
+            digests = packet_digests(path)
+            total += len(digests)
+            found += sum(d in source for d in digests)
+    return StreamCopy(found, total)
+
+
+def decode_frames(path: Path, times: set[float]) -> dict[float, np.ndarray]:
+    """The RGB frame shown at each time, found by seeking to the keyframe before it."""
+    frames: dict[float, np.ndarray] = {}
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        half_frame = 0.5 / float(stream.average_rate or stream.guessed_rate or 30)
+        for moment in sorted(times):
+            container.seek(int(moment / stream.time_base), stream=stream, backward=True)
+            for frame in container.decode(stream):
+                if frame.time is not None and frame.time >= moment - half_frame:
+                    frames[moment] = frame.to_ndarray(format="rgb24")
+                    break
+    return frames
+
+
+@dataclass
+class FrameCheck:
+    """Decoded output frames against the source frames they should show."""
+
+    frames: int = 0
+    min_psnr_db: float | None = None  # None: every compared frame is identical
+    max_abs_diff: int = 0
+    missing: int = 0  # a frame that could not be decoded or had another size
+
+
+# (output part folder, source episode and frame offset for each output episode)
+Part = tuple[str, list[tuple[int, int]]]
+
+
+def frame_check(output: Path, parts: list[Part], source: Path) -> FrameCheck:
+    """Compare frames at the start, middle and end of the first, middle and last output episodes.
+
+    Why: a stream copy must be bit-identical (PSNR ∞, diff 0); a re-encode shows its generation loss.
+    """
+    source_episodes = read_episodes(source)
+    pairs: list[tuple[Path, float, Path, float]] = []
+    for folder, mapping in parts:
+        episodes = read_episodes(output / folder)
+        fps = float(read_info(output / folder)["fps"])
+        picks = sorted({0, len(episodes) // 2, len(episodes) - 1})
+        for position in picks:
+            episode = episodes[position]
+            source_index, offset = mapping[position]
+            original = source_episodes[source_index]
+            for k in sorted({0, episode.length // 2, episode.length - 1}):
+                for key, (path, start) in episode.videos.items():
+                    source_path, source_start = original.videos[key]
+                    pairs.append(
+                        (path, start + k / fps, source_path, source_start + (k + offset) / fps)
+                    )
+    wanted: dict[Path, set[float]] = {}
+    for out_path, out_time, src_path, src_time in pairs:
+        wanted.setdefault(out_path, set()).add(out_time)
+        wanted.setdefault(src_path, set()).add(src_time)
+    decoded = {path: decode_frames(path, times) for path, times in wanted.items()}
+    check = FrameCheck()
+    for out_path, out_time, src_path, src_time in pairs:
+        ours, theirs = decoded[out_path].get(out_time), decoded[src_path].get(src_time)
+        if ours is None or theirs is None or ours.shape != theirs.shape:
+            check.missing += 1
+            continue
+        diff = ours.astype(np.int16) - theirs.astype(np.int16)
+        mse = float(np.mean(np.square(diff, dtype=np.float64)))
+        check.frames += 1
+        check.max_abs_diff = max(check.max_abs_diff, int(np.abs(diff).max()))
+        if mse > 0:
+            psnr = 10 * math.log10(255**2 / mse)
+            check.min_psnr_db = psnr if check.min_psnr_db is None else min(check.min_psnr_db, psnr)
+    return check
+
+
+# --- running the tools -----------------------------------------------------------------------------
+
+
+@dataclass
+class ToolRun:
+    """One tool on one op: its own timing (imports excluded), process wall time and peak RSS."""
+
+    ok: bool
+    seconds: float | None  # the edit itself, timed inside the process
+    process_seconds: float  # the whole process, interpreter start and imports included
+    peak_mib: float
+    error: str | None = None
+    output_mib: float | None = None
+    source_unchanged: bool | None = None
+    stream_copy: StreamCopy | None = None
+    frames: FrameCheck | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A finished process: exit code, wall time and its own peak RSS."""
+
+    returncode: int
+    seconds: float
+    peak_mib: float
+
+
+# A tiny launcher between the harness and each tool. Why: Linux carries the RSS high-water mark
+# of the process that forks into the child across exec, so a tool spawned straight from this
+# harness (numpy, PyAV, frame buffers: ~180 MiB) would report at least the harness's peak. The
+# launcher starts without `site` at ~10 MiB, spawns the tool and reports the tool's own wait4 rusage.
+LAUNCHER = """\
+import os, sys
+pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
+
+
+def spawn_measured(command: list[str], log_path: Path, env: dict[str, str], cwd: Path) -> Measured:
+    """Run `command` with output to `log_path`; return its exit code, wall time and own peak RSS.
+
+    Why wait4 and not RUSAGE_CHILDREN: the latter's ru_maxrss is the max over every child so far.
+    """
+    usage_path = log_path.with_suffix(".rusage")
+    launcher = [sys.executable, "-S", "-c", LAUNCHER, str(usage_path), *command]
+    start = time.perf_counter()
+    with log_path.open("wb") as sink:
+        subprocess.run(
+            launcher, stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=cwd, check=True
+        )
+    seconds = time.perf_counter() - start
+    returncode, maxrss = (int(v) for v in usage_path.read_text().split())
+    # ru_maxrss is KiB on Linux, bytes on macOS
+    peak_mib = maxrss / (MIB if sys.platform == "darwin" else 1024)
+    return Measured(returncode, seconds, peak_mib)
+
+
+def run_driver(
+    python: Path, driver: Path, job: dict[str, Any], tag: str, workdir: Path, env: dict[str, str]
+) -> ToolRun:
+    """Run `driver` on `job` in a fresh process and collect its result file."""
+    job_path = workdir / f"{tag}.job.json"
+    result_path = workdir / f"{tag}.result.json"
+    log_path = workdir / f"{tag}.log"
+    job_path.write_text(json.dumps(job))
+    command = [str(python), str(driver), str(job_path), str(result_path)]
+    measured = spawn_measured(command, log_path, env, workdir)
+    if result_path.is_file():
+        result = json.loads(result_path.read_text())
+    else:
+        lines = log_path.read_text(errors="replace").strip().splitlines() or ["(no output)"]
+        result = {"ok": False, "error": f"exit code {measured.returncode}: {lines[-1]}"}
+    extra = {k: v for k, v in result.items() if k not in ("ok", "seconds", "error")}
+    extra["log"] = str(log_path)
+    return ToolRun(
+        ok=bool(result["ok"]),
+        seconds=result.get("seconds"),
+        process_seconds=measured.seconds,
+        peak_mib=measured.peak_mib,
+        error=result.get("error"),
+        extra=extra,
+    )
+
+
+def import_peak_mib(python: Path, modules: list[str], tag: str, workdir: Path) -> float | None:
+    """Peak RSS of a process that only imports a tool: the floor under its peak column."""
+    command = [str(python), "-c", "import " + ", ".join(modules)]
+    measured = spawn_measured(command, workdir / f"import-{tag}.log", tool_env(workdir), workdir)
+    return measured.peak_mib if measured.returncode == 0 else None
+
+
+def tool_env(workdir: Path) -> dict[str, str]:
+    """Offline, a throwaway HF_HOME (nothing lands in the user's cache), no progress bars."""
+    return {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HOME": str(workdir / "hf_home"),
+        "ROBOSPLICE_NO_PROGRESS": "1",
+    }
+
+
+def time_cp(folder: Path, scratch: Path) -> float:
+    """Best of a few `cp -r` of an output: the cost of just writing its bytes once."""
+    best = math.inf
+    for _ in range(CP_REPEATS):
+        target = scratch / "cp-baseline"
+        start = time.perf_counter()
+        subprocess.run(["cp", "-r", str(folder), str(target)], check=True)
+        best = min(best, time.perf_counter() - start)
+        shutil.rmtree(target)
+    return best
+
+
+@dataclass
+class OpSpec:
+    """An edit to run with both tools: the job (minus its output) and how to check the output."""
+
+    key: str
+    label: str
+    job: dict[str, Any]
+    parts: list[Part]
+    official: bool = True
+
+
+def op_specs(source: Path, halves: tuple[Path, Path]) -> list[OpSpec]:
+    """The four edits, sized from the source's episode count and lengths."""
+    episodes = read_episodes(source)
+    count = len(episodes)
+    deleted = list(range(0, count, DELETE_EVERY))
+    kept = [i for i in range(count) if i not in set(deleted)]
+    n_train = int(count * SPLIT_FRACTIONS["train"])
+    ranges = {
+        str(e.index): [TRIM_FRAMES, e.length - TRIM_FRAMES]
+        for e in episodes
+        if e.length > 2 * TRIM_FRAMES
+    }
+    half = count // 2
+    return [
+        OpSpec(
+            "delete",
+            f"delete 10% ({len(deleted)} of {count} episodes)",
+            {"op": "delete", "sources": [str(source)], "episodes": deleted},
+            [("", [(i, 0) for i in kept])],
+        ),
+        OpSpec(
+            "split",
+            "split 80/20 (fractions)",
+            {"op": "split", "sources": [str(source)], "fractions": SPLIT_FRACTIONS},
+            [
+                ("train", [(i, 0) for i in range(n_train)]),
+                ("val", [(i, 0) for i in range(n_train, count)]),
+            ],
+        ),
+        OpSpec(
+            "merge",
+            f"merge 2 halves ({half}+{count - half} episodes)",
+            {"op": "merge", "sources": [str(h) for h in halves]},
+            [("", [(i, 0) for i in range(count)])],
+        ),
+        OpSpec(
+            "trim",
+            f"trim {TRIM_FRAMES}+{TRIM_FRAMES} frames of {len(ranges)} episodes",
+            {"op": "trim", "sources": [str(source)], "ranges": ranges},
+            [("", [(e.index, TRIM_FRAMES if str(e.index) in ranges else 0) for e in episodes])],
+            official=False,
+        ),
+    ]
+
+
+def make_halves(source: Path, workdir: Path) -> tuple[Path, Path]:
+    """The merge inputs: first and second half of the source, by robosplice split (untimed)."""
+    from robosplice.ops.split import split_dataset
+
+    count = len(read_episodes(source))
+    lists = {"a": list(range(count // 2)), "b": list(range(count // 2, count))}
+    split_dataset(source, lists, workdir / "halves")
+    return workdir / "halves" / "a", workdir / "halves" / "b"
+
+
+@dataclass
+class OpResult:
+    key: str
+    label: str
+    robosplice: ToolRun
+    official: ToolRun | None  # None: no official tool for this op, or the venv is missing
+    official_note: str
+    cp_seconds: float | None
+
+
+def check_output(
+    run: ToolRun, output: Path, spec: OpSpec, source: Path, packets: set[bytes]
+) -> None:
+    """Fill in size, stream-copy and frame checks of a successful run."""
+    if not run.ok:
+        return
+    roots = [output / folder for folder, _ in spec.parts]
+    run.output_mib = tree_bytes(output) / MIB
+    run.stream_copy = stream_copy_check(roots, packets)
+    try:
+        run.frames = frame_check(output, spec.parts, source)
+    except Exception as exc:  # a check failure must not lose the timings
+        run.extra["frame_check_error"] = f"{type(exc).__name__}: {exc}"
+
+
+def run_op(
+    spec: OpSpec,
+    source: Path,
+    workdir: Path,
+    official_python: Path | None,
+    packets: set[bytes],
+) -> OpResult:
+    """Both tools, one after the other, each into a fresh folder; the source is fingerprinted."""
+    env = tool_env(workdir)
+    inputs = [Path(p) for p in spec.job["sources"]]
+    before = [fingerprint(p) for p in inputs]
+
+    out = workdir / f"{spec.key}-robosplice"
+    log(f"{spec.key}: robosplice")
+    ours = run_driver(
+        Path(sys.executable),
+        ROBOSPLICE_DRIVER,
+        {**spec.job, "output": str(out)},
+        f"{spec.key}-robosplice",
+        workdir,
+        env,
+    )
+    ours.source_unchanged = [fingerprint(p) for p in inputs] == before
+    check_output(ours, out, spec, source, packets)
+    log(f"{spec.key}: robosplice {_seconds(ours)}")
+
+    theirs: ToolRun | None = None
+    note = ""
+    if not spec.official:
+        note = "n/a: lerobot 0.6.1 has no trim tool"
+    elif official_python is None:
+        note = "skipped: no lerobot venv"
+    else:
+        out_official = workdir / f"{spec.key}-official"
+        log(f"{spec.key}: official")
+        theirs = run_driver(
+            official_python,
+            OFFICIAL_DRIVER,
+            {**spec.job, "output": str(out_official)},
+            f"{spec.key}-official",
+            workdir,
+            env,
+        )
+        theirs.source_unchanged = [fingerprint(p) for p in inputs] == before
+        check_output(theirs, out_official, spec, source, packets)
+        log(f"{spec.key}: official {_seconds(theirs)}")
+
+    cp_seconds = time_cp(out, workdir) if ours.ok else None
+    return OpResult(spec.key, spec.label, ours, theirs, note, cp_seconds)
+
+
+def _seconds(run: ToolRun) -> str:
+    if run.ok and run.seconds is not None:
+        return f"{run.seconds:.2f} s"
+    return f"failed after {run.process_seconds:.1f} s: {run.error}"
+
+
+# --- report ----------------------------------------------------------------------------------------
+
+
+def _cell(text: str, limit: int = 110) -> str:
+    """Markdown-safe, one line, short: error texts go into table cells."""
+    text = " ".join(text.split()).replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> str:
+    if numerator is None or not denominator:
+        return "–"
+    ratio = numerator / denominator
+    return f"{ratio:.0f}×" if ratio >= 10 else f"{ratio:.1f}×"
+
+
+def _official_seconds(result: OpResult) -> str:
+    run = result.official
+    if run is None:
+        return result.official_note or "–"
+    if run.ok:
+        return _num(run.seconds)
+    return _cell(f"error after {run.process_seconds:.1f} s: {run.error}")
+
+
+def main_table(results: list[OpResult]) -> list[str]:
+    lines = [
+        "| operation | robosplice s | official s | speed-up (official/robosplice) | output MiB "
+        "| cp -r s | robosplice/cp ratio | robosplice peak MiB | official peak MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        ours, theirs = r.robosplice, r.official
+        our_seconds = ours.seconds if ours.ok else None
+        their_seconds = theirs.seconds if theirs is not None and theirs.ok else None
+        our_cell = _num(our_seconds) if ours.ok else _cell(f"error: {ours.error}")
+        if theirs is None:
+            their_peak = "n/a" if not r.official_note.startswith("skipped") else "–"
+        else:
+            their_peak = f"{theirs.peak_mib:.0f}"
+        cells = [
+            r.label,
+            our_cell,
+            _official_seconds(r),
+            _ratio(their_seconds, our_seconds) if their_seconds else "–",
+            _num(ours.output_mib, 1),
+            _num(r.cp_seconds, 3),
+            _ratio(our_seconds, r.cp_seconds),
+            f"{ours.peak_mib:.0f}",
+            their_peak,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _copy_cell(check: StreamCopy | None) -> str:
+    if check is None:
+        return "–"
+    if check.copied:
+        return f"yes ({check.total:,} packets, all from source)"
+    share = check.from_source / check.total if check.total else 0.0
+    return (
+        f"no: re-encoded ({check.from_source:,}/{check.total:,} packets from source, {share:.0%})"
+    )
+
+
+def _frames_cells(check: FrameCheck | None) -> list[str]:
+    if check is None:
+        return ["–", "–", "–"]
+    psnr = "∞ (identical)" if check.min_psnr_db is None else f"{check.min_psnr_db:.1f}"
+    if not check.frames:
+        psnr = "–"
+    frames = f"{check.frames}" + (f" ({check.missing} not decodable)" if check.missing else "")
+    return [frames, psnr, str(check.max_abs_diff)]
+
+
+def checks_table(results: list[OpResult]) -> list[str]:
+    lines = [
+        "| operation | tool | video stream-copied | frames compared | min PSNR dB | max abs pixel diff "
+        "| output MiB | source unchanged |",
+        "|---|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        for tool, run in (("robosplice", r.robosplice), ("official", r.official)):
+            if run is None:
+                continue
+            if not run.ok:
+                lines.append(
+                    f"| {r.key} | {tool} | {_cell(f'failed: {run.error}', 70)} | | | | | "
+                    f"{_yes(run.source_unchanged)} |"
+                )
+                continue
+            cells = [
+                r.key,
+                tool,
+                _copy_cell(run.stream_copy),
+                *_frames_cells(run.frames),
+                _num(run.output_mib, 1),
+                _yes(run.source_unchanged),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _yes(flag: bool | None) -> str:
+    return {True: "yes", False: "**NO: the source was modified**", None: "–"}[flag]
+
+
+def markdown(report: dict[str, Any], results: list[OpResult]) -> str:
+    src = report["source"]
+    cameras = ", ".join(
+        f"{key.rsplit('.', 1)[-1]} {c['shape'][1]}×{c['shape'][0]} {c['codec']}"
+        for key, c in src["cameras"].items()
+    )
+    env = report["environment"]
+    lines = [
+        f"### robosplice vs lerobot {env['lerobot'] or '(not run)'}: episode edits",
+        "",
+        f"Source: `{src['path']}` ({report['source_kind']}): {src['episodes']} episodes, "
+        f"{src['frames']:,} frames at {src['fps']} fps, cameras: {cameras}; "
+        f"{src['video_files']} video files, {src['mib']:.1f} MiB.",
+        f"Machine: {env['cpus']} cores, {env['platform']}; robosplice on Python {env['python']}, "
+        f"official tools on Python {env['official_python'] or '–'}. {env['date']}.",
+        "",
+        *main_table(results),
+        "",
+        "Times are wall clock of the edit inside its own process (interpreter start and imports "
+        "excluded; see `process_seconds` in `--json`); peak = that process's max RSS. "
+        f"`cp -r` = best of {CP_REPEATS} copies of robosplice's output (warm page cache).",
+        "",
+        *checks_table(results),
+        "",
+        "Frame check: start, middle and last frame of the first, middle and last output episode, "
+        "every camera, decoded (PyAV) and compared with the source frame it should show.",
+    ]
+    for note in report["notes"]:
+        lines.append(f"- {note}")
+    lines += ["", f"Total runtime: {report['total_seconds']:.0f} s."]
+    return "\n".join(lines)
+
+
+def to_json(report: dict[str, Any], results: list[OpResult]) -> str:
+    ops = []
+    for r in results:
+        ops.append(
+            {
+                "op": r.key,
+                "label": r.label,
+                "cp_seconds": r.cp_seconds,
+                "official_note": r.official_note or None,
+                "robosplice": asdict(r.robosplice),
+                "official": asdict(r.official) if r.official is not None else None,
+            }
+        )
+    return json.dumps({**report, "ops": ops}, indent=2)
+
+
+# --- main ------------------------------------------------------------------------------------------
+
+
+def official_version(python: Path) -> tuple[str, str] | None:
+    """(lerobot version, python version) of the venv, or None if lerobot does not import there."""
+    if not python.is_file():
+        return None
+    probe = "import sys, lerobot; print(lerobot.__version__, sys.version.split()[0])"
+    done = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return None
+    lerobot_version, python_version = done.stdout.split()
+    return lerobot_version, python_version
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Time robosplice's episode edits against lerobot 0.6.1's dataset_tools.",
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run on a small robosplice sample (no venv needed to make it)",
+    )
+    which.add_argument("--source", type=Path, help="bench this dataset (it is never modified)")
+    parser.add_argument(
+        "--official-python",
+        type=Path,
+        default=default_official_python(),
+        help="python of the venv with lerobot 0.6.1 (default: the interop venv)",
+    )
+    parser.add_argument("--no-official", action="store_true", help="robosplice only")
+    parser.add_argument(
+        "--drop-multidim",
+        action="store_true",
+        help="first remove ≥2-dim features (untimed), on which the official "
+        "delete, split and merge fail, so both tools edit the same runnable input",
+    )
+    parser.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="PATH",
+        help="write JSON to PATH, or print it instead of Markdown if no PATH",
+    )
+    parser.add_argument(
+        "--ops",
+        default=",".join(OPS),
+        help=f"comma-separated subset of {','.join(OPS)} (default: all)",
+    )
+    parser.add_argument("--workdir", type=Path, help="parent folder for outputs (default: tmp)")
+    parser.add_argument("--keep", action="store_true", help="keep outputs and logs")
+    args = parser.parse_args(argv)
+    args.ops = [op.strip() for op in args.ops.split(",") if op.strip()]
+    unknown = sorted(set(args.ops) - set(OPS))
+    if unknown or not args.ops:
+        parser.error(f"--ops: unknown {unknown}, choose from {', '.join(OPS)}")
+    return args
+
+
+@contextlib.contextmanager
+def work_folder(parent: Path | None, keep: bool) -> Iterator[Path]:
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="robosplice-bench-", dir=parent))
+    try:
+        yield folder
+    finally:
+        if keep:
+            log(f"outputs and logs kept in {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    official = None if args.no_official else official_version(args.official_python)
+    notes: list[str] = []
+    if official is None and not args.no_official:
+        notes.append(
+            f"official tools skipped: no lerobot at {args.official_python} "
+            "(build it with `bash scripts/interop-env.sh`)"
+        )
+    if args.source is not None:
+        source, kind = args.source.expanduser().resolve(), "given with --source"
+    elif args.quick:
+        source, kind = quick_dataset(), "robosplice sample, --quick"
+    else:
+        if official is None:
+            raise SystemExit(
+                "the recorder dataset needs the lerobot venv: run "
+                "`bash scripts/interop-env.sh`, or use --quick / --source"
+            )
+        source, kind = recorder_dataset(args.official_python), "official lerobot 0.6.1 recorder"
+
+    from robosplice import __version__ as robosplice_version
+
+    load_before = os.getloadavg()[0]
+    official_python = None if official is None else args.official_python
+    with work_folder(args.workdir, args.keep) as workdir:
+        if args.drop_multidim:
+            dropped = multidim_features(read_info(source))
+            source = without_multidim(source, workdir)
+            if dropped:
+                kind += f", without {', '.join(dropped)} (--drop-multidim)"
+        fingerprint_before = fingerprint(source)
+        log("indexing source packets")
+        packets = source_packets(source)
+        halves = make_halves(source, workdir) if "merge" in args.ops else (source, source)
+        specs = [spec for spec in op_specs(source, halves) if spec.key in args.ops]
+        results = [run_op(spec, source, workdir, official_python, packets) for spec in specs]
+        if fingerprint(source) != fingerprint_before:
+            notes.append("**the source changed during the run**")
+        described = describe_source(source)
+        import_peaks = {
+            "robosplice": import_peak_mib(
+                Path(sys.executable), [f"robosplice.ops.{op}" for op in OPS], "robosplice", workdir
+            ),
+            "official": None
+            if official_python is None
+            else import_peak_mib(official_python, OFFICIAL_MODULES, "official", workdir),
+        }
+
+    failed = [r.key for r in results if r.official is not None and not r.official.ok]
+    if described["multidim_features"] and failed:
+        notes.append(
+            f"official {', '.join(failed)} failed; the source has ≥2-dim features "
+            f"{described['multidim_features']}, which the official tools do not handle "
+            "(FORMAT.md §6.1): rerun with --drop-multidim to time them"
+        )
+    if import_peaks["official"] is not None:
+        notes.append(
+            f"peak RSS of a process that only imports the tool: robosplice "
+            f"{_num(import_peaks['robosplice'], 0)} MiB, official "
+            f"{import_peaks['official']:.0f} MiB (torch); the rest of a peak is the edit's own"
+        )
+    load_after = os.getloadavg()[0]
+    if max(load_before, load_after) > (os.cpu_count() or 1):
+        notes.append(
+            f"the machine was busy (1-min load average {load_before:.1f} at start, "
+            f"{load_after:.1f} at end, {os.cpu_count()} cores): times are noisy"
+        )
+    report: dict[str, Any] = {
+        "source": described,
+        "source_kind": kind,
+        "environment": {
+            "robosplice": robosplice_version,
+            "python": platform.python_version(),
+            "lerobot": official[0] if official else None,
+            "official_python": official[1] if official else None,
+            "cpus": os.cpu_count(),
+            "load_average": [load_before, load_after],
+            "platform": f"{platform.system()} {platform.machine()}",
+            "date": datetime.date.today().isoformat(),
+        },
+        "import_peak_mib": import_peaks,
+        "notes": notes,
+        "total_seconds": time.perf_counter() - started,
+    }
+    if args.json == "-":
+        print(to_json(report, results))
+    else:
+        print(markdown(report, results))
+        if args.json:
+            Path(args.json).write_text(to_json(report, results) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""The edit log: every output records what produced it, in `meta/robosplice/history.jsonl`.
+
+One JSON object per line, oldest first: the lines of the sources' logs, then one line for the
+edit that wrote this dataset (operation, arguments, source fingerprints, robosplice version, UTC
+time). The official loader reads only the meta files it knows and ignores this folder
+(tests/interop checks it). A fingerprint hashes a source's meta/info.json and episodes parquet
+files, not its data or video, so it is cheap; it tells whether a source changed since.
+This module does not decide what an edit does; it only writes down the plan's account of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import hashlib
+import importlib.metadata
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+from pathlib import Path, PurePath
+from typing import Any, Final
+
+import numpy as np
+
+from robosplice.format.episodes import episodes_files
+from robosplice.format.paths import INFO_PATH
+from robosplice.plan.model import Plan
+
+logger = logging.getLogger(__name__)
+
+HISTORY_PATH: Final = "meta/robosplice/history.jsonl"
+_CHUNK_BYTES: Final = 1 << 20
+
+HistoryEntry = dict[str, Any]
+
+
+def robosplice_version() -> str:
+    """The installed robosplice version ("unknown" when run from an uninstalled tree)."""
+    try:
+        return importlib.metadata.version("robosplice")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def json_safe(value: Any) -> Any:
+    """`value` as plain JSON data: paths → str, regex → pattern, callables → qualified name.
+
+    Mappings become objects with string keys, other collections lists (sets sorted), numpy
+    values Python numbers, and anything else its `repr`.
+    """
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if np.isfinite(value) else repr(value)
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, re.Pattern):
+        return value.pattern
+    if isinstance(value, enum.Enum):
+        return json_safe(value.value)
+    if isinstance(value, np.generic):
+        return json_safe(value.item())
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist())
+    if isinstance(value, Fraction):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return json_safe(dataclasses.asdict(value))
+    if isinstance(value, Mapping):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (set, frozenset)):
+        items = [json_safe(item) for item in value]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+    if isinstance(value, (list, tuple, range)):
+        return [json_safe(item) for item in value]
+    if callable(value):
+        return _callable_name(value)
+    return repr(value)
+
+
+def _callable_name(function: Callable[..., Any]) -> str:
+    module = getattr(function, "__module__", None)
+    name = getattr(function, "__qualname__", None) or getattr(function, "__name__", None)
+    if name is None:
+        return repr(function)
+    return f"{module}.{name}" if module else str(name)
+
+
+def fingerprint(root: Path) -> str:
+    """sha256 over meta/info.json and the episodes parquet files (path and bytes of each)."""
+    digest = hashlib.sha256()
+    paths = [root / INFO_PATH, *episodes_files(root)]
+    for path in paths:
+        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
+        try:
+            with path.open("rb") as handle:
+                while chunk := handle.read(_CHUNK_BYTES):
+                    digest.update(chunk)
+        except OSError:
+            digest.update(b"<unreadable>")
+        digest.update(b"\0")
+    return f"sha256:{digest.hexdigest()}"
+
+
+def read_history(root: Path) -> list[HistoryEntry]:
+    """The edit log of the dataset at `root`, oldest first ([] when it has none).
+
+    Lines that are not JSON objects are skipped with a warning; the log never blocks an edit.
+    """
+    path = Path(root) / HISTORY_PATH
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        logger.warning("%s: cannot read the edit log (%s); ignoring it", path, exc)
+        return []
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            entry = None
+        if not isinstance(entry, dict):
+            logger.warning("%s:%d: not a JSON object; skipping this history line", path, number)
+            continue
+        entries.append(entry)
+    return entries
+
+
+def history_entry(
+    plan: Plan,
+    *,
+    fingerprints: Mapping[Path, str] | None = None,
+    now: datetime.datetime | None = None,
+) -> HistoryEntry:
+    """The log line of one edit: what ran, on what, with which robosplice, when (UTC)."""
+    prints = dict(fingerprints or {})
+    for root in plan.sources:
+        if root not in prints:
+            prints[root] = fingerprint(root)
+    moment = (now or datetime.datetime.now(datetime.timezone.utc)).astimezone(datetime.timezone.utc)
+    return {
+        "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "operation": plan.operation,
+        "arguments": json_safe(plan.arguments),
+        "sources": [{"root": str(root), "fingerprint": prints[root]} for root in plan.sources],
+        "output": {"episodes": len(plan.episodes), "frames": plan.num_frames},
+        "robosplice_version": robosplice_version(),
+        "id": uuid.uuid4().hex,
+    }
+
+
+def write_history(staging: Path, plan: Plan) -> HistoryEntry:
+    """Write the output's log into `staging`: the sources' lines, then this edit's. Returns it.
+
+    Lines shared by several sources (datasets split from one parent, a dataset merged with
+    itself) are kept once, by `id`.
+    """
+    lines: list[HistoryEntry] = []
+    seen: set[str] = set()
+    for root in dict.fromkeys(plan.sources):
+        for entry in read_history(root):
+            key = str(entry.get("id") or json.dumps(entry, sort_keys=True))
+            if key not in seen:
+                seen.add(key)
+                lines.append(entry)
+    entry = history_entry(plan)
+    lines.append(entry)
+    path = staging / HISTORY_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8"
+    )
+    return entry
+
+
+def describe_entry(entry: Mapping[str, Any], *, width: int = 70) -> str:
+    """One log line as short text: time, operation, arguments (cut to `width` characters)."""
+    arguments = entry.get("arguments") or {}
+    if isinstance(arguments, Mapping):
+        shown = " ".join(
+            f"{key}={json.dumps(value, ensure_ascii=False)}"
+            for key, value in arguments.items()
+            if value not in (None, [], {})
+        )
+    else:
+        shown = json.dumps(arguments, ensure_ascii=False)
+    if len(shown) > width:
+        shown = shown[: width - 1] + "…"
+    version = entry.get("robosplice_version")
+    suffix = f"  (robosplice {version})" if version else ""
+    return f"{entry.get('time', '?')}  {entry.get('operation', '?')}  {shown}{suffix}".rstrip()
