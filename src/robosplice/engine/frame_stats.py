@@ -90,7 +90,8 @@ def video_episode_stats(
     frames = decode_window(
         path, from_timestamp=from_timestamp, length=length, fps=fps, wanted=wanted
     )
-    return compute_image_stats(frames)
+    # Decoded frames are not the recorder's raw frames anyway: take the fast, exact-histogram path.
+    return compute_image_stats(frames, from_counts=True)
 
 
 def decode_window(
@@ -109,6 +110,7 @@ def decode_window(
         container: Any
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
             time_base = Fraction(stream.time_base)
             container.seek(int(from_timestamp / time_base), stream=stream, backward=True)
             position = 0

@@ -96,7 +96,9 @@ def compute_feature_stats(values: npt.ArrayLike, *, keep_dims: bool | None = Non
     }
 
 
-def compute_image_stats(frames: npt.ArrayLike, *, is_depth: bool = False) -> FeatureStats:
+def compute_image_stats(
+    frames: npt.ArrayLike, *, is_depth: bool = False, from_counts: bool = False
+) -> FeatureStats:
     """Compute one episode's per-channel stats of sampled camera frames.
 
     Pass the frames picked by `sample_indices`, as (n, C, H, W) uint8 for colour. Frames of
@@ -117,7 +119,12 @@ def compute_image_stats(frames: npt.ArrayLike, *, is_depth: bool = False) -> Fea
     array = array[:, :, ::stride, ::stride]
     frame_count, channels = array.shape[0], array.shape[1]
     pixels = array.transpose(0, 2, 3, 1).reshape(-1, channels)
-    stats = _basic_stats(pixels, frame_count) if pixels.shape[0] < 2 else _histogram_stats(pixels)
+    if from_counts and pixels.dtype == np.uint8 and pixels.shape[0] >= 2:
+        stats = _uint8_histogram_stats(pixels)
+    elif pixels.shape[0] < 2:
+        stats = _basic_stats(pixels, frame_count)
+    else:
+        stats = _histogram_stats(pixels)
     stats["count"] = np.array([frame_count])
     result: FeatureStats = {}
     for key, value in stats.items():
@@ -306,6 +313,48 @@ def _histogram_stats(rows: npt.NDArray[Any]) -> FeatureStats:
     ]
     for position, key in enumerate(QUANTILE_KEYS):
         stats[key] = np.array([quantiles[position] for quantiles in per_dimension])
+    return stats
+
+
+def _uint8_histogram_stats(pixels: npt.NDArray[np.uint8]) -> FeatureStats:
+    """`_histogram_stats` of uint8 pixels from their value counts: ~20x faster, same histogram.
+
+    Every pixel of one value falls in one bin, so the 5000-bin histogram is the 256 value counts
+    placed in their bins; moments are summed in float64, so they can differ from the official
+    float32 running sums in the last bits. Used for frames decoded from video, which differ from
+    the recorder's raw frames anyway.
+    """
+    count = pixels.shape[0]
+    values = np.arange(256, dtype=np.float64)
+    per_channel = [np.bincount(pixels[:, c], minlength=256) for c in range(pixels.shape[1])]
+    stats_columns: dict[str, list[Any]] = {key: [] for key in ("min", "max", "mean", "std")}
+    quantiles: list[list[Any]] = []
+    for counts in per_channel:
+        present = np.flatnonzero(counts)
+        minimum, maximum = np.float32(present[0]), np.float32(present[-1])
+        mean = float(counts @ values) / count
+        variance = float(counts @ (values**2)) / count - mean**2
+        stats_columns["min"].append(minimum)
+        stats_columns["max"].append(maximum)
+        stats_columns["mean"].append(mean)
+        stats_columns["std"].append(np.sqrt(max(0.0, variance)))
+        edges = np.linspace(
+            minimum - _HISTOGRAM_PADDING, maximum + _HISTOGRAM_PADDING, NUM_QUANTILE_BINS + 1
+        )
+        bins = np.clip(np.searchsorted(edges, values[present], side="right") - 1, 0, NUM_QUANTILE_BINS - 1)
+        histogram = np.zeros(NUM_QUANTILE_BINS)
+        np.add.at(histogram, bins, counts[present])
+        cumulative = np.cumsum(histogram)
+        quantiles.append([_single_quantile(cumulative, edges, q * count) for q in QUANTILES])
+    stats: FeatureStats = {
+        "min": np.array(stats_columns["min"], dtype=np.float32),
+        "max": np.array(stats_columns["max"], dtype=np.float32),
+        "mean": np.array(stats_columns["mean"]),
+        "std": np.array(stats_columns["std"]),
+        "count": np.array([count]),
+    }
+    for position, key in enumerate(QUANTILE_KEYS):
+        stats[key] = np.array([dimension[position] for dimension in quantiles])
     return stats
 
 
