@@ -124,7 +124,7 @@ def repack(
             progress=reporter,
         )
     _finish(reporter)
-    typer.echo(result.describe() if dry_run else f"wrote {result.root}")  # type: ignore[union-attr]
+    _report(result, dry_run)
 
 
 @app.command()
@@ -164,7 +164,10 @@ def _output_or_in_place(output: Path | None, in_place: bool) -> Path | None:
 
 def _report(result: object, dry_run: bool) -> None:
     if dry_run:
+        from robosplice.engine.estimate import estimate_bytes
+
         typer.echo(result.describe())  # type: ignore[attr-defined]
+        typer.echo(estimate_bytes(result).describe())  # type: ignore[arg-type]
     else:
         typer.echo(
             f"wrote {result.root}: {result.num_episodes} episodes, {result.num_frames} frames"  # type: ignore[attr-defined]

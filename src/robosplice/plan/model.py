@@ -258,7 +258,9 @@ class Plan:
         copied = [k for k, f in features.items() if f.get("dtype") == "video"]
         copied = [k for k in copied if k not in self.videos]
         how = "video copied packet by packet" if copied else "video encoded"
-        if self.videos and copied:
+        if not copied and not self.videos:
+            how = "no video"
+        elif self.videos and copied:
             how = f"{', '.join(copied)} copied packet by packet"
         lines.append(
             f"  output: chunks_size {s.chunks_size}, data files ≤ {s.data_files_size_in_mb} MB,"
