@@ -120,6 +120,29 @@ def write_plan(
     return Dataset(output_dir, repo_id=repo_id)
 
 
+def write_edit(
+    source: Dataset,
+    plan: Plan,
+    output_dir: PathLike | None,
+    repo_id: str | None,
+    *,
+    suffix: str,
+    in_place: bool = False,
+    overwrite: bool = False,
+    progress: ProgressReporter | None = None,
+) -> Dataset:
+    """`write_plan` for an edit of one dataset: in place at its root (keeping its repo id), else
+    at `output_dir`, defaulting as the official tools do to `$HF_LEROBOT_HOME/<repo_id><suffix>`."""
+    target, repo_id = resolve_output_dir(
+        source.root if in_place and output_dir is None else output_dir,
+        repo_id or (source.repo_id if in_place else None),
+        f"{source.repo_id}{suffix}",
+    )
+    return write_plan(
+        plan, target, repo_id=repo_id, overwrite=overwrite, in_place=in_place, progress=progress
+    )
+
+
 def check_replacement(
     plan: Plan, staging: Path, target: Path, *, progress: ProgressReporter | None = None
 ) -> None:

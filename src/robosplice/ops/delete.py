@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
 from robosplice.errors import SelectionError
-from robosplice.ops._run import resolve_output_dir, write_plan
+from robosplice.ops._run import write_edit
 from robosplice.ops._select import check_episode_indices
 from robosplice.plan.model import Plan
 from robosplice.plan.select import plan_keep, settings_of
@@ -63,9 +63,13 @@ def delete_episodes(
     plan = plan_delete(source, episode_indices)
     if dry_run:
         return plan
-    target, repo_id = resolve_output_dir(
-        source.root if in_place else output_dir, repo_id, f"{source.repo_id}_modified"
-    )
-    return write_plan(
-        plan, target, repo_id=repo_id, overwrite=overwrite, in_place=in_place, progress=progress
+    return write_edit(
+        source,
+        plan,
+        output_dir,
+        repo_id,
+        suffix="_modified",
+        in_place=in_place,
+        overwrite=overwrite,
+        progress=progress,
     )

@@ -23,7 +23,7 @@ from robosplice.dataset import Dataset, open_dataset
 from robosplice.errors import SelectionError
 from robosplice.format.info import DEFAULT_FEATURE_NAMES, Features, copy_info
 from robosplice.format.schema import scalar_arrow_type
-from robosplice.ops._run import resolve_output_dir, write_plan
+from robosplice.ops._run import write_edit
 from robosplice.plan.model import ColumnChanges, ColumnProducer, Plan
 from robosplice.plan.select import plan_keep, settings_of
 
@@ -335,26 +335,6 @@ def plan_modify_features(
     return dataclasses.replace(plan, info=info, columns=columns)
 
 
-def _write(
-    source: Dataset,
-    plan: Plan,
-    output_dir: PathLike | None,
-    repo_id: str | None,
-    *,
-    in_place: bool,
-    overwrite: bool,
-    progress: ProgressReporter | None,
-) -> Dataset:
-    target, repo_id = resolve_output_dir(
-        source.root if in_place else output_dir,
-        repo_id or (source.repo_id if in_place else None),
-        f"{source.repo_id}_modified",
-    )
-    return write_plan(
-        plan, target, repo_id=repo_id, overwrite=overwrite, in_place=in_place, progress=progress
-    )
-
-
 def modify_features(
     dataset: DatasetLike,
     add_features: Mapping[str, FeatureSpec] | None = None,
@@ -393,8 +373,15 @@ def modify_features(
     plan = plan_modify_features(source, add_features, remove_features, rename=rename)
     if dry_run:
         return plan
-    return _write(
-        source, plan, output_dir, repo_id, in_place=in_place, overwrite=overwrite, progress=progress
+    return write_edit(
+        source,
+        plan,
+        output_dir,
+        repo_id,
+        suffix="_modified",
+        in_place=in_place,
+        overwrite=overwrite,
+        progress=progress,
     )
 
 
@@ -424,8 +411,15 @@ def add_features(
     plan = plan_modify_features(source, features, operation="add_features")
     if dry_run:
         return plan
-    return _write(
-        source, plan, output_dir, repo_id, in_place=in_place, overwrite=overwrite, progress=progress
+    return write_edit(
+        source,
+        plan,
+        output_dir,
+        repo_id,
+        suffix="_modified",
+        in_place=in_place,
+        overwrite=overwrite,
+        progress=progress,
     )
 
 
@@ -452,8 +446,15 @@ def remove_feature(
     plan = plan_modify_features(source, remove_features=feature_names, operation="remove_feature")
     if dry_run:
         return plan
-    return _write(
-        source, plan, output_dir, repo_id, in_place=in_place, overwrite=overwrite, progress=progress
+    return write_edit(
+        source,
+        plan,
+        output_dir,
+        repo_id,
+        suffix="_modified",
+        in_place=in_place,
+        overwrite=overwrite,
+        progress=progress,
     )
 
 
@@ -484,6 +485,13 @@ def rename_feature(
     plan = plan_modify_features(source, rename=renames, operation="rename_feature")
     if dry_run:
         return plan
-    return _write(
-        source, plan, output_dir, repo_id, in_place=in_place, overwrite=overwrite, progress=progress
+    return write_edit(
+        source,
+        plan,
+        output_dir,
+        repo_id,
+        suffix="_modified",
+        in_place=in_place,
+        overwrite=overwrite,
+        progress=progress,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
-from robosplice.ops._run import resolve_output_dir, write_plan
+from robosplice.ops._run import write_edit
 from robosplice.plan.model import Plan
 from robosplice.plan.select import plan_keep, settings_of
 
@@ -69,11 +69,13 @@ def repack(
     )
     if dry_run:
         return plan
-    target, repo_id = resolve_output_dir(
-        source.root if in_place and output_dir is None else output_dir,
+    return write_edit(
+        source,
+        plan,
+        output_dir,
         repo_id,
-        f"{source.repo_id}_repacked",
-    )
-    return write_plan(
-        plan, target, repo_id=repo_id, overwrite=overwrite, in_place=in_place, progress=progress
+        suffix="_repacked",
+        in_place=in_place,
+        overwrite=overwrite,
+        progress=progress,
     )

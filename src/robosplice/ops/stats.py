@@ -19,7 +19,7 @@ from robosplice.dataset import Dataset, open_dataset
 from robosplice.engine.frame_stats import relative_action_mask
 from robosplice.errors import SelectionError
 from robosplice.format.info import feature_shape, is_depth_feature
-from robosplice.ops._run import resolve_output_dir, write_plan
+from robosplice.ops._run import write_edit
 from robosplice.plan.model import Plan, RelativeActionStats, StatsOptions
 from robosplice.plan.select import plan_keep, settings_of
 
@@ -137,11 +137,13 @@ def recompute_stats(
     )
     if dry_run:
         return plan
-    target, repo_id = resolve_output_dir(
-        source.root if in_place else output_dir,
-        repo_id or (source.repo_id if in_place else None),
-        f"{source.repo_id}_recomputed_stats",
-    )
-    return write_plan(
-        plan, target, repo_id=repo_id, overwrite=overwrite, in_place=in_place, progress=progress
+    return write_edit(
+        source,
+        plan,
+        output_dir,
+        repo_id,
+        suffix="_recomputed_stats",
+        in_place=in_place,
+        overwrite=overwrite,
+        progress=progress,
     )

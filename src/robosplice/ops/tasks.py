@@ -19,7 +19,7 @@ from typing import TypeAlias
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
 from robosplice.errors import SelectionError
-from robosplice.ops._run import resolve_output_dir, write_plan
+from robosplice.ops._run import write_edit
 from robosplice.ops._select import check_episode_indices
 from robosplice.plan.model import Plan
 from robosplice.plan.select import plan_keep, settings_of
@@ -183,13 +183,15 @@ def modify_tasks(
     plan = plan_modify_tasks(source, new_task, episode_tasks, task_replacements)
     if dry_run:
         return plan
-    target, repo_id = resolve_output_dir(
-        source.root if in_place else output_dir,
-        repo_id or (source.repo_id if in_place else None),
-        f"{source.repo_id}_modified",
-    )
     if not in_place and output_dir is None:
-        logger.info("modify_tasks writes %s; the source is unchanged (in_place=False)", target)
-    return write_plan(
-        plan, target, repo_id=repo_id, overwrite=overwrite, in_place=in_place, progress=progress
+        logger.info("modify_tasks writes a new dataset; the source is unchanged (in_place=False)")
+    return write_edit(
+        source,
+        plan,
+        output_dir,
+        repo_id,
+        suffix="_modified",
+        in_place=in_place,
+        overwrite=overwrite,
+        progress=progress,
     )

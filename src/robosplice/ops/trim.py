@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
 from robosplice.errors import SelectionError
-from robosplice.ops._run import resolve_output_dir, write_plan
+from robosplice.ops._run import write_edit
 from robosplice.ops._select import check_episode_indices
 from robosplice.plan.model import Plan
 from robosplice.plan.select import plan_keep, settings_of
@@ -79,9 +79,13 @@ def trim_episodes(
     plan = plan_trim(source, ranges)
     if dry_run:
         return plan
-    target, repo_id = resolve_output_dir(
-        source.root if in_place else output_dir, repo_id, f"{source.repo_id}_trimmed"
-    )
-    return write_plan(
-        plan, target, repo_id=repo_id, overwrite=overwrite, in_place=in_place, progress=progress
+    return write_edit(
+        source,
+        plan,
+        output_dir,
+        repo_id,
+        suffix="_trimmed",
+        in_place=in_place,
+        overwrite=overwrite,
+        progress=progress,
     )
