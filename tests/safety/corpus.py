@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +80,9 @@ def _set_column(table: pa.Table, name: str, values: object) -> pa.Table:
     return table.set_column(position, field, pa.array(values, type=field.type))
 
 
-def _edit_column(root: Path, relative: str, name: str, edit: Callable[[np.ndarray], object]):
+def _edit_column(
+    root: Path, relative: str, name: str, edit: Callable[[np.ndarray], Iterable[object]]
+) -> None:
     def change(table: pa.Table) -> pa.Table:
         values = np.array(table.column(name).to_pylist(), dtype=object)
         return _set_column(table, name, list(edit(values)))

@@ -140,3 +140,15 @@ def test_operation_refuses_and_writes_nothing(
 
     assert _leftovers(tmp_path) == []
     assert tree_digest(root) == before
+
+
+def test_merge_reports_the_problems_of_every_source_at_once(corpus_roots, tmp_path: Path) -> None:
+    first, _ = corpus_roots["index_gap"]
+    second, _ = corpus_roots["wrong_total_frames"]
+    with pytest.raises(RobospliceError) as caught:
+        merge_datasets([first, second], "local/merged", tmp_path / "out")
+    message = str(caught.value)
+    assert "2 sources are not valid" in message
+    assert f"{first}/data/chunk-000/file-000.parquet: episode 2" in message
+    assert f"{second}/meta/info.json: total_frames" in message
+    assert not (tmp_path / "out").exists()

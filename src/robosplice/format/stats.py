@@ -341,7 +341,9 @@ def _uint8_histogram_stats(pixels: npt.NDArray[np.uint8]) -> FeatureStats:
         edges = np.linspace(
             minimum - _HISTOGRAM_PADDING, maximum + _HISTOGRAM_PADDING, NUM_QUANTILE_BINS + 1
         )
-        bins = np.clip(np.searchsorted(edges, values[present], side="right") - 1, 0, NUM_QUANTILE_BINS - 1)
+        bins = np.clip(
+            np.searchsorted(edges, values[present], side="right") - 1, 0, NUM_QUANTILE_BINS - 1
+        )
         histogram = np.zeros(NUM_QUANTILE_BINS)
         np.add.at(histogram, bins, counts[present])
         cumulative = np.cumsum(histogram)
