@@ -1,9 +1,12 @@
-"""Benchmark robosplice's episode edits against the official lerobot 0.6.1 tools, same input, same run.
+"""Benchmark robosplice's edits against the official lerobot 0.6.1 tools, same input, same run.
 
 Why: robosplice claims to be fast and lossless because it copies video packets instead of decoding and
 re-encoding. This script measures that claim on a dataset written by the official recorder and prints
 a Markdown table (for an issue note) or JSON: wall time, peak memory, output size, a `cp -r` baseline,
 whether the output video is stream-copied, and the pixel error of decoded frames against the source.
+The episode edits (delete, split, merge, trim) and feature edits (add_features, remove_feature) run on
+the video dataset; the image→video conversion runs on a recorder image dataset and reports encoded
+bytes and PSNR against the source PNGs.
 
     python bench/bench_edits.py              # recorder dataset (~12k frames, 2 cameras), cached
     python bench/bench_edits.py --quick      # small robosplice sample, a smoke run
@@ -15,9 +18,11 @@ See bench/README.md for how to read the table.
 from __future__ import annotations
 
 import argparse
+import bisect
 import contextlib
 import datetime
 import hashlib
+import io
 import json
 import math
 import os
@@ -44,8 +49,22 @@ MIB = 1024 * 1024
 DELETE_EVERY = 10  # delete episodes 0, 10, 20, …: 10 % spread through the dataset
 SPLIT_FRACTIONS = {"train": 0.8, "val": 0.2}
 TRIM_FRAMES = 10  # cut from the start and from the end of every episode
-OPS = ("delete", "split", "merge", "trim")
-OFFICIAL_MODULES = ["lerobot.datasets.dataset_tools", "lerobot.datasets.lerobot_dataset"]
+OPS = ("delete", "split", "merge", "trim", "add_features", "remove_feature", "convert")
+EDIT_OPS = tuple(op for op in OPS if op != "convert")  # these run on the video dataset
+REWARD = "reward"  # add_features adds this float32 (1,) feature, one random value per frame
+REWARD_INFO = {"dtype": "float32", "shape": [1], "names": None}
+REMOVED_CAMERA = "observation.images.wrist"  # remove_feature drops it (else the last camera)
+CONVERT_ENCODER = {"vcodec": "libsvtav1", "crf": 30, "g": 2}
+CONVERT_WORKERS = 2
+PSNR_SAMPLES = 200  # converted frames compared with their source PNG, same frames for both tools
+ROBOSPLICE_MODULES = [
+    f"robosplice.ops.{name}" for name in ("delete", "split", "merge", "trim", "features", "convert")
+]
+OFFICIAL_MODULES = [
+    "lerobot.datasets.dataset_tools",
+    "lerobot.datasets.lerobot_dataset",
+    "lerobot.configs.video",
+]
 CP_REPEATS = 3  # `cp -r` is fast and noisy: keep the best of a few
 
 
@@ -96,21 +115,39 @@ def publish_cached(target: Path, build: Callable[[Path], Path]) -> Path:
     return target
 
 
-def recorder_dataset(official_python: Path) -> Path:
-    """The `bench_video` profile of make_fixtures.py (60 episodes, ~12k frames), written by lerobot."""
+def cached_recorder_dataset(profile: str) -> Path:
+    return cache_root() / "bench" / profile
+
+
+def recorder_dataset(official_python: Path | None, profile: str = "bench_video") -> Path:
+    """A make_fixtures.py profile written by the official lerobot recorder, cached.
+
+    `bench_video`: 60 episodes, ~12k frames, two AV1 cameras (~8 min to make on 2 cores).
+    `bench_image`: 30 episodes, ~5.9k frames, one 320x240 PNG image camera (the convert input,
+    ~5 min). A cached copy is used even without the venv; making one needs it.
+    """
+    target = cached_recorder_dataset(profile)
+    if (target / "meta" / "info.json").is_file():
+        log(f"reusing cached dataset {target}")
+        return target
+    if official_python is None:
+        raise SystemExit(
+            f"the {profile} dataset is not cached and making it needs the lerobot venv: run "
+            "`bash scripts/interop-env.sh`, or use --quick / --source"
+        )
     script = fixtures_script()
     if not script.is_file():
         raise SystemExit(f"{script} not found: set ROBOSPLICE_FIXTURES, or use --quick / --source")
 
     def build(staging: Path) -> Path:
         log(
-            f"generating the bench_video dataset with the official recorder (takes ~8 min): {staging}"
+            f"generating the {profile} dataset with the official recorder (takes minutes): {staging}"
         )
         env = {**os.environ, "HF_HOME": str(staging / "hf_home"), "HF_HUB_OFFLINE": "1"}
         log_path = staging / "make_fixtures.log"
         with log_path.open("wb") as sink:
             done = subprocess.run(
-                [str(official_python), str(script), str(staging), "bench_video"],
+                [str(official_python), str(script), str(staging), profile],
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -119,9 +156,9 @@ def recorder_dataset(official_python: Path) -> Path:
         if done.returncode != 0:
             tail = log_path.read_text(errors="replace").splitlines()[-15:]
             raise SystemExit("make_fixtures.py failed:\n" + "\n".join(tail))
-        return staging / "bench_video"
+        return staging / profile
 
-    return publish_cached(cache_root() / "bench" / "bench_video", build)
+    return publish_cached(target, build)
 
 
 def quick_dataset() -> Path:
@@ -350,6 +387,211 @@ def frame_check(output: Path, parts: list[Part], source: Path) -> FrameCheck:
     return check
 
 
+# --- feature checks --------------------------------------------------------------------------------
+
+
+def data_tables(root: Path, columns: list[str]) -> list[Any]:
+    return [pq.read_table(path, columns=columns) for path in sorted(root.glob("data/*/*.parquet"))]
+
+
+def stats_keys(root: Path) -> set[str]:
+    path = root / "meta" / "stats.json"
+    return set(json.loads(path.read_text())) if path.is_file() else set()
+
+
+def verify_added(values_path: Path, name: str) -> Callable[[Path], str]:
+    """Check of an add_features output: the column holds the given value at every `index`."""
+
+    def check(output: Path) -> str:
+        feature = read_info(output)["features"].get(name)
+        if feature is None:
+            return f"**{name} missing from info.json**"
+        values = np.load(values_path).reshape(-1)
+        rows = equal = 0
+        for table in data_tables(output, ["index", name]):
+            column = table.column(name).combine_chunks()
+            if hasattr(column, "flatten"):  # stored as a list<float> of length 1
+                column = column.flatten()
+            got = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float32)
+            expected = values[table.column("index").to_numpy()]
+            rows += len(got)
+            equal += int(np.count_nonzero(got == expected))
+        verdict = "all values as given" if equal == rows == len(values) else "**values differ**"
+        stats = "in stats.json" if name in stats_keys(output) else "**no stats**"
+        return f"{name}: {verdict} ({equal:,}/{len(values):,} rows), {stats}"
+
+    return check
+
+
+def verify_removed(name: str) -> Callable[[Path], str]:
+    """Check of a remove_feature output: the feature is gone from every place that names it."""
+
+    def check(output: Path) -> str:
+        left = []
+        if name in read_info(output)["features"]:
+            left.append("info.json")
+        if any((output / "videos" / name).rglob("*.mp4")):
+            left.append("videos/")
+        if name in stats_keys(output):
+            left.append("stats.json")
+        prefixes = (f"videos/{name}/", f"stats/{name}/")
+        for path in sorted((output / "meta" / "episodes").glob("*/*.parquet")):
+            if any(c.startswith(prefixes) for c in pq.read_schema(path).names):
+                left.append("meta/episodes")
+                break
+        if any(name in pq.read_schema(path).names for path in output.glob("data/*/*.parquet")):
+            left.append("data/")
+        if left:
+            return f"**{name} left in {', '.join(left)}**"
+        return f"{name} gone (info, videos, stats, episodes)"
+
+    return check
+
+
+# --- image→video conversion checks -----------------------------------------------------------------
+
+
+def image_keys(info: dict[str, Any]) -> list[str]:
+    """The cameras both converters encode: image features named observation.image*."""
+    return [
+        key
+        for key, feature in info["features"].items()
+        if feature["dtype"] == "image" and key.startswith("observation.image")
+    ]
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """An image cell's bytes (PNG for the recorder) as RGB, decoded by PyAV (no PIL needed)."""
+    with av.open(io.BytesIO(data)) as container:
+        return next(container.decode(video=0)).to_ndarray(format="rgb24")
+
+
+def frame_identity(image: np.ndarray, bits: int = 10) -> tuple[int, int]:
+    """(episode, frame) from the 8-pixel identity blocks that make_fixtures.py draws in each frame."""
+    values = []
+    for row in range(2):
+        blocks = image[row * 8 : (row + 1) * 8, : bits * 8].reshape(8, bits, 8, -1)
+        on = blocks.mean(axis=(0, 2, 3)) >= 128
+        values.append(sum(1 << bit for bit in range(bits) if on[bit]))
+    return values[0], values[1]
+
+
+@dataclass(frozen=True)
+class SourceSample:
+    """Source frames picked for the PSNR check, located through the source's episodes table."""
+
+    frames: list[tuple[int, int, int]]  # (global index, episode_index, frame in episode)
+    images: dict[tuple[int, str], np.ndarray]  # (global index, camera): decoded source image
+    mislocated: int  # data rows whose episode_index/frame_index disagree with the episodes table
+
+
+def sample_source_images(source: Path, count: int) -> SourceSample:
+    """`count` random frames (seed 0) of an image dataset, with their decoded source images."""
+    info = read_info(source)
+    keys = image_keys(info)
+    columns = ["episode_index", "dataset_from_index", "dataset_to_index"]
+    rows: list[dict[str, Any]] = []
+    for path in sorted((source / "meta" / "episodes").glob("*/*.parquet")):
+        rows += pq.read_table(path, columns=columns).to_pylist()
+    rows.sort(key=lambda r: r["dataset_from_index"])
+    total = rows[-1]["dataset_to_index"]
+    rng = np.random.default_rng(0)
+    picks = sorted(int(i) for i in rng.choice(total, size=min(count, total), replace=False))
+    starts = [r["dataset_from_index"] for r in rows]
+    frames = []
+    for index in picks:
+        row = rows[bisect.bisect_right(starts, index) - 1]
+        frames.append((index, row["episode_index"], index - row["dataset_from_index"]))
+    wanted = {index: (episode, frame) for index, episode, frame in frames}
+    images: dict[tuple[int, str], np.ndarray] = {}
+    mislocated = 0
+    for path in sorted((source / "data").glob("*/*.parquet")):
+        reader = pq.ParquetFile(path)
+        names = ["index", "episode_index", "frame_index", *keys]
+        for batch in reader.iter_batches(batch_size=256, columns=names):
+            indices = batch.column("index").to_pylist()
+            for row_number, index in enumerate(indices):
+                if index not in wanted:
+                    continue
+                located = (
+                    batch.column("episode_index")[row_number].as_py(),
+                    batch.column("frame_index")[row_number].as_py(),
+                )
+                mislocated += located != wanted[index]
+                for key in keys:
+                    cell = batch.column(key)[row_number].as_py()
+                    images[(index, key)] = decode_image(cell["bytes"])
+    return SourceSample(frames, images, mislocated)
+
+
+@dataclass
+class ConvertCheck:
+    """A converted dataset: encoded size and settings, and decoded frames against the source PNGs."""
+
+    video_bytes: int = 0
+    video_files: int = 0
+    encoder: str = ""
+    frames: int = 0
+    psnr_median_db: float | None = None  # None when every compared frame is identical
+    psnr_min_db: float | None = None
+    identical: int = 0
+    identity_matches: int = 0  # frames whose identity blocks name the same (episode, frame)
+    missing: int = 0  # a sampled frame that is not in the output or not decodable
+
+
+def encoder_summary(root: Path, key: str) -> str:
+    """The encoder settings the output's info.json records for `key`."""
+    video = read_info(root)["features"].get(key, {}).get("info") or {}
+    parts = [str(video.get("video.codec")), str(video.get("video.pix_fmt"))]
+    parts += [f"{name}={video.get(f'video.{name}')}" for name in ("g", "crf", "preset")]
+    return " ".join(parts)
+
+
+def convert_check(output: Path, sample: SourceSample, keys: list[str]) -> ConvertCheck:
+    """Decode the sampled frames from each output episode's video window; PSNR vs the source."""
+    videos = sorted((output / "videos").rglob("*.mp4"))
+    check = ConvertCheck(
+        video_bytes=sum(p.stat().st_size for p in videos),
+        video_files=len(videos),
+        encoder=encoder_summary(output, keys[0]) if keys else "",
+    )
+    episodes = {e.index: e for e in read_episodes(output)}
+    fps = float(read_info(output)["fps"])
+    pairs: list[tuple[int, str, Path, float]] = []
+    for index, episode_index, frame in sample.frames:
+        for key in keys:
+            episode = episodes.get(episode_index)
+            if episode is None or key not in episode.videos:
+                check.missing += 1
+                continue
+            path, start = episode.videos[key]
+            pairs.append((index, key, path, start + frame / fps))
+    wanted: dict[Path, set[float]] = {}
+    for _, _, path, moment in pairs:
+        wanted.setdefault(path, set()).add(moment)
+    decoded = {path: decode_frames(path, times) for path, times in wanted.items()}
+    psnrs = []
+    for index, key, path, moment in pairs:
+        ours, theirs = decoded[path].get(moment), sample.images.get((index, key))
+        if ours is None or theirs is None or ours.shape != theirs.shape:
+            check.missing += 1
+            continue
+        check.frames += 1
+        check.identity_matches += frame_identity(ours) == frame_identity(theirs)
+        mse = float(np.mean(np.square(ours.astype(np.int16) - theirs, dtype=np.float64)))
+        if mse == 0:
+            check.identical += 1
+            psnrs.append(math.inf)
+        else:
+            psnrs.append(10 * math.log10(255**2 / mse))
+    finite = [v for v in psnrs if math.isfinite(v)]
+    if finite:
+        median = float(np.median(psnrs))
+        check.psnr_median_db = median if math.isfinite(median) else None
+        check.psnr_min_db = min(finite)
+    return check
+
+
 # --- running the tools -----------------------------------------------------------------------------
 
 
@@ -366,6 +608,8 @@ class ToolRun:
     source_unchanged: bool | None = None
     stream_copy: StreamCopy | None = None
     frames: FrameCheck | None = None
+    data_check: str | None = None  # feature edits: the added/removed feature, checked
+    convert: ConvertCheck | None = None  # convert: encoded size and PSNR
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -476,10 +720,29 @@ class OpSpec:
     job: dict[str, Any]
     parts: list[Part]
     official: bool = True
+    verify: Callable[[Path], str] | None = None  # a check of the output's data, shown as text
+    convert: SourceSample | None = None  # convert: the sampled source frames for the PSNR check
+    copy_baseline: bool = True  # time `cp -r` of robosplice's output
 
 
-def op_specs(source: Path, halves: tuple[Path, Path]) -> list[OpSpec]:
-    """The four edits, sized from the source's episode count and lengths."""
+def reward_values(source: Path, workdir: Path) -> Path:
+    """The add_features values: one random float32 per frame (seed 0), in `index` order, as .npy."""
+    rows = read_info(source)["total_frames"]
+    values = np.random.default_rng(0).random((rows, 1), dtype=np.float32)
+    path = workdir / f"{REWARD}.npy"
+    np.save(path, values)
+    return path
+
+
+def removed_camera(source: Path) -> str | None:
+    keys = [k for k, f in read_info(source)["features"].items() if f["dtype"] == "video"]
+    return REMOVED_CAMERA if REMOVED_CAMERA in keys else (keys[-1] if keys else None)
+
+
+def op_specs(
+    source: Path, halves: tuple[Path, Path], workdir: Path, ops: list[str]
+) -> list[OpSpec]:
+    """The episode and feature edits in `ops`, sized from the source's episodes and features."""
     episodes = read_episodes(source)
     count = len(episodes)
     deleted = list(range(0, count, DELETE_EVERY))
@@ -491,7 +754,7 @@ def op_specs(source: Path, halves: tuple[Path, Path]) -> list[OpSpec]:
         if e.length > 2 * TRIM_FRAMES
     }
     half = count // 2
-    return [
+    specs = [
         OpSpec(
             "delete",
             f"delete 10% ({len(deleted)} of {count} episodes)",
@@ -521,6 +784,61 @@ def op_specs(source: Path, halves: tuple[Path, Path]) -> list[OpSpec]:
             official=False,
         ),
     ]
+    everything = [(i, 0) for i in range(count)]
+    if "add_features" in ops:
+        values = reward_values(source, workdir)
+        specs.append(
+            OpSpec(
+                "add_features",
+                f"add_features {REWARD} float32 (1,) ({len(np.load(values)):,} values)",
+                {
+                    "op": "add_features",
+                    "sources": [str(source)],
+                    "name": REWARD,
+                    "values": str(values),
+                    "info": REWARD_INFO,
+                },
+                [("", everything)],
+                verify=verify_added(values, REWARD),
+            )
+        )
+    camera = removed_camera(source)
+    if "remove_feature" in ops and camera is None:
+        log("remove_feature: skipped, the source has no video camera to remove")
+    elif "remove_feature" in ops:
+        specs.append(
+            OpSpec(
+                "remove_feature",
+                f"remove_feature {camera}",
+                {"op": "remove_feature", "sources": [str(source)], "features": [camera]},
+                [("", everything)],
+                verify=verify_removed(camera),
+            )
+        )
+    return [spec for spec in specs if spec.key in ops]
+
+
+def convert_spec(image_source: Path) -> OpSpec:
+    """The image→video conversion, with the source frames its PSNR check compares against."""
+    info = read_info(image_source)
+    keys = image_keys(info)
+    if not keys:
+        raise SystemExit(f"{image_source} has no observation.image* image features to convert")
+    encoder = " ".join(f"{k}={v}" for k, v in CONVERT_ENCODER.items())
+    log(f"convert: decoding {PSNR_SAMPLES} sampled source images for the PSNR check")
+    return OpSpec(
+        "convert",
+        f"convert image→video ({info['total_frames']:,} frames × {len(keys)} camera(s), {encoder})",
+        {
+            "op": "convert",
+            "sources": [str(image_source)],
+            "encoder": CONVERT_ENCODER,
+            "num_workers": CONVERT_WORKERS,
+        },
+        [],
+        convert=sample_source_images(image_source, PSNR_SAMPLES),
+        copy_baseline=False,
+    )
 
 
 def make_halves(source: Path, workdir: Path) -> tuple[Path, Path]:
@@ -549,13 +867,24 @@ def check_output(
     """Fill in size, stream-copy and frame checks of a successful run."""
     if not run.ok:
         return
-    roots = [output / folder for folder, _ in spec.parts]
     run.output_mib = tree_bytes(output) / MIB
+    if spec.convert is not None:
+        try:
+            run.convert = convert_check(output, spec.convert, image_keys(read_info(source)))
+        except Exception as exc:  # a check failure must not lose the timings
+            run.extra["convert_check_error"] = f"{type(exc).__name__}: {exc}"
+        return
+    roots = [output / folder for folder, _ in spec.parts]
     run.stream_copy = stream_copy_check(roots, packets)
     try:
         run.frames = frame_check(output, spec.parts, source)
     except Exception as exc:  # a check failure must not lose the timings
         run.extra["frame_check_error"] = f"{type(exc).__name__}: {exc}"
+    if spec.verify is not None:
+        try:
+            run.data_check = spec.verify(output)
+        except Exception as exc:
+            run.data_check = f"**check failed: {type(exc).__name__}: {exc}**"
 
 
 def run_op(
@@ -605,7 +934,7 @@ def run_op(
         check_output(theirs, out_official, spec, source, packets)
         log(f"{spec.key}: official {_seconds(theirs)}")
 
-    cp_seconds = time_cp(out, workdir) if ours.ok else None
+    cp_seconds = time_cp(out, workdir) if ours.ok and spec.copy_baseline else None
     return OpResult(spec.key, spec.label, ours, theirs, note, cp_seconds)
 
 
@@ -698,8 +1027,8 @@ def _frames_cells(check: FrameCheck | None) -> list[str]:
 def checks_table(results: list[OpResult]) -> list[str]:
     lines = [
         "| operation | tool | video stream-copied | frames compared | min PSNR dB | max abs pixel diff "
-        "| output MiB | source unchanged |",
-        "|---|---|---|---:|---:|---:|---:|---|",
+        "| output MiB | source unchanged | data check |",
+        "|---|---|---|---:|---:|---:|---:|---|---|",
     ]
     for r in results:
         for tool, run in (("robosplice", r.robosplice), ("official", r.official)):
@@ -708,7 +1037,7 @@ def checks_table(results: list[OpResult]) -> list[str]:
             if not run.ok:
                 lines.append(
                     f"| {r.key} | {tool} | {_cell(f'failed: {run.error}', 70)} | | | | | "
-                    f"{_yes(run.source_unchanged)} |"
+                    f"{_yes(run.source_unchanged)} | |"
                 )
                 continue
             cells = [
@@ -718,8 +1047,58 @@ def checks_table(results: list[OpResult]) -> list[str]:
                 *_frames_cells(run.frames),
                 _num(run.output_mib, 1),
                 _yes(run.source_unchanged),
+                run.data_check or "–",
             ]
             lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def convert_table(result: OpResult) -> list[str]:
+    """One row per tool: time, memory, encoded bytes and settings, PSNR of sampled frames."""
+    lines = [
+        "| tool | seconds | time vs robosplice | peak MiB | output MiB | video bytes | video files "
+        "| encoder (info.json) | PSNR median dB | PSNR min dB | frames compared "
+        "| identity blocks match | source unchanged |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|",
+    ]
+    ours = result.robosplice
+    base = ours.seconds if ours.ok else None
+    for tool, run in (("robosplice", ours), ("official", result.official)):
+        if run is None:
+            lines.append(f"| {tool} | {result.official_note or '–'} |" + " |" * 11)
+            continue
+        if not run.ok:
+            failed = _cell(f"error after {run.process_seconds:.1f} s: {run.error}")
+            lines.append(
+                f"| {tool} | {failed} | | {run.peak_mib:.0f} |"
+                + " |" * 8
+                + f" {_yes(run.source_unchanged)} |"
+            )
+            continue
+        check = run.convert or ConvertCheck()
+        psnr_median = (
+            "∞ (identical)" if check.psnr_median_db is None else f"{check.psnr_median_db:.2f}"
+        )
+        psnr_min = "∞ (identical)" if check.psnr_min_db is None else f"{check.psnr_min_db:.2f}"
+        if not check.frames:
+            psnr_median = psnr_min = "–"
+        frames = f"{check.frames}" + (f" ({check.missing} missing)" if check.missing else "")
+        cells = [
+            tool,
+            _num(run.seconds),
+            _ratio(run.seconds, base) if base else "–",
+            f"{run.peak_mib:.0f}",
+            _num(run.output_mib, 1),
+            f"{check.video_bytes:,}",
+            str(check.video_files),
+            check.encoder or "–",
+            psnr_median,
+            psnr_min,
+            frames,
+            f"{check.identity_matches}/{check.frames}",
+            _yes(run.source_unchanged),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
@@ -727,53 +1106,88 @@ def _yes(flag: bool | None) -> str:
     return {True: "yes", False: "**NO: the source was modified**", None: "–"}[flag]
 
 
-def markdown(report: dict[str, Any], results: list[OpResult]) -> str:
-    src = report["source"]
-    cameras = ", ".join(
-        f"{key.rsplit('.', 1)[-1]} {c['shape'][1]}×{c['shape'][0]} {c['codec']}"
-        for key, c in src["cameras"].items()
-    )
+def markdown(report: dict[str, Any], results: list[OpResult], convert: OpResult | None) -> str:
     env = report["environment"]
     lines = [
-        f"### robosplice vs lerobot {env['lerobot'] or '(not run)'}: episode edits",
+        f"### robosplice vs lerobot {env['lerobot'] or '(not run)'}: dataset edits",
         "",
-        f"Source: `{src['path']}` ({report['source_kind']}): {src['episodes']} episodes, "
-        f"{src['frames']:,} frames at {src['fps']} fps, cameras: {cameras}; "
-        f"{src['video_files']} video files, {src['mib']:.1f} MiB.",
-        f"Machine: {env['cpus']} cores, {env['platform']}; robosplice on Python {env['python']}, "
-        f"official tools on Python {env['official_python'] or '–'}. {env['date']}.",
-        "",
-        *main_table(results),
-        "",
-        "Times are wall clock of the edit inside its own process (interpreter start and imports "
-        "excluded; see `process_seconds` in `--json`); peak = that process's max RSS. "
-        f"`cp -r` = best of {CP_REPEATS} copies of robosplice's output (warm page cache).",
-        "",
-        *checks_table(results),
-        "",
-        "Frame check: start, middle and last frame of the first, middle and last output episode, "
-        "every camera, decoded (PyAV) and compared with the source frame it should show.",
+        f"Machine: {env['cpus']} cores, {env['platform']}; robosplice {env['robosplice']} on Python "
+        f"{env['python']}, official tools on Python {env['official_python'] or '–'}. {env['date']}.",
     ]
+    src = report["source"]
+    if results and src is not None:
+        cameras = ", ".join(
+            f"{key.rsplit('.', 1)[-1]} {c['shape'][1]}×{c['shape'][0]} {c['codec']}"
+            for key, c in src["cameras"].items()
+        )
+        lines += [
+            "",
+            "#### Episode and feature edits",
+            "",
+            f"Source: `{src['path']}` ({report['source_kind']}): {src['episodes']} episodes, "
+            f"{src['frames']:,} frames at {src['fps']} fps, cameras: {cameras}; "
+            f"{src['video_files']} video files, {src['mib']:.1f} MiB.",
+            "",
+            *main_table(results),
+            "",
+            "Times are wall clock of the edit inside its own process (interpreter start and imports "
+            "excluded; see `process_seconds` in `--json`); peak = that process's max RSS. "
+            f"`cp -r` = best of {CP_REPEATS} copies of robosplice's output (warm page cache).",
+            "",
+            *checks_table(results),
+            "",
+            "Frame check: start, middle and last frame of the first, middle and last output episode, "
+            "every camera, decoded (PyAV) and compared with the source frame it should show. "
+            "Data check: the added feature's column against the given values at every `index`, "
+            "and whether it has stats; the removed feature's traces in info, videos, stats and "
+            "episodes.",
+        ]
+    image = report.get("image_source")
+    if convert is not None and image is not None:
+        shapes = ", ".join(
+            f"{key.rsplit('.', 1)[-1]} {shape[1]}×{shape[0]}"
+            for key, shape in image["images"].items()
+        )
+        lines += [
+            "",
+            "#### Image → video conversion",
+            "",
+            f"Source: `{image['path']}` ({report['image_source_kind']}): {image['episodes']} "
+            f"episodes, {image['frames']:,} frames at {image['fps']} fps, image cameras: {shapes}; "
+            f"{image['mib']:.1f} MiB. Both tools: `{convert.label.split('(', 1)[1].rstrip(')')}`, "
+            f"num_workers={CONVERT_WORKERS}.",
+            "",
+            *convert_table(convert),
+            "",
+            f"PSNR: {PSNR_SAMPLES} frames drawn at random (seed 0, the same for both tools) × every "
+            "camera; each is decoded with PyAV from its output episode's video window (episodes "
+            "table: file and from_timestamp + frame/fps) and compared with the source PNG from the "
+            "parquet row the source episodes table points to. Identity blocks: the episode/frame "
+            "number make_fixtures.py draws into each frame, read from both images.",
+        ]
+    if report["notes"]:
+        lines.append("")
     for note in report["notes"]:
         lines.append(f"- {note}")
     lines += ["", f"Total runtime: {report['total_seconds']:.0f} s."]
     return "\n".join(lines)
 
 
-def to_json(report: dict[str, Any], results: list[OpResult]) -> str:
-    ops = []
-    for r in results:
-        ops.append(
-            {
-                "op": r.key,
-                "label": r.label,
-                "cp_seconds": r.cp_seconds,
-                "official_note": r.official_note or None,
-                "robosplice": asdict(r.robosplice),
-                "official": asdict(r.official) if r.official is not None else None,
-            }
-        )
-    return json.dumps({**report, "ops": ops}, indent=2)
+def _op_json(r: OpResult) -> dict[str, Any]:
+    return {
+        "op": r.key,
+        "label": r.label,
+        "cp_seconds": r.cp_seconds,
+        "official_note": r.official_note or None,
+        "robosplice": asdict(r.robosplice),
+        "official": asdict(r.official) if r.official is not None else None,
+    }
+
+
+def to_json(report: dict[str, Any], results: list[OpResult], convert: OpResult | None) -> str:
+    ops = [_op_json(r) for r in results]
+    converted = _op_json(convert) if convert is not None else None
+    return json.dumps({**report, "ops": ops, "convert": converted}, indent=2)
 
 
 # --- main ------------------------------------------------------------------------------------------
@@ -793,7 +1207,7 @@ def official_version(python: Path) -> tuple[str, str] | None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Time robosplice's episode edits against lerobot 0.6.1's dataset_tools.",
+        description="Time robosplice's edits against lerobot 0.6.1's dataset_tools.",
     )
     which = parser.add_mutually_exclusive_group()
     which.add_argument(
@@ -802,6 +1216,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="smoke run on a small robosplice sample (no venv needed to make it)",
     )
     which.add_argument("--source", type=Path, help="bench this dataset (it is never modified)")
+    parser.add_argument(
+        "--image-source",
+        type=Path,
+        help="image dataset for convert (default: the bench_image recorder dataset; "
+        "with --quick the shared v3_image fixture)",
+    )
     parser.add_argument(
         "--official-python",
         type=Path,
@@ -825,12 +1245,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--ops",
         default=",".join(OPS),
-        help=f"comma-separated subset of {','.join(OPS)} (default: all)",
+        help=f"comma-separated subset of {','.join(OPS)}, or all (default: all)",
     )
     parser.add_argument("--workdir", type=Path, help="parent folder for outputs (default: tmp)")
     parser.add_argument("--keep", action="store_true", help="keep outputs and logs")
     args = parser.parse_args(argv)
     args.ops = [op.strip() for op in args.ops.split(",") if op.strip()]
+    if args.ops == ["all"]:
+        args.ops = list(OPS)
     unknown = sorted(set(args.ops) - set(OPS))
     if unknown or not args.ops:
         parser.error(f"--ops: unknown {unknown}, choose from {', '.join(OPS)}")
@@ -851,6 +1273,87 @@ def work_folder(parent: Path | None, keep: bool) -> Iterator[Path]:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def describe_images(root: Path) -> dict[str, Any]:
+    info = read_info(root)
+    return {
+        "path": str(root),
+        "episodes": info["total_episodes"],
+        "frames": info["total_frames"],
+        "fps": info["fps"],
+        "images": {key: info["features"][key]["shape"] for key in image_keys(info)},
+        "mib": tree_bytes(root) / MIB,
+    }
+
+
+def edit_source(args: argparse.Namespace, official: tuple[str, str] | None) -> tuple[Path, str]:
+    """The dataset of the episode and feature edits, and how it was made."""
+    if args.source is not None:
+        return args.source.expanduser().resolve(), "given with --source"
+    if args.quick:
+        return quick_dataset(), "robosplice sample, --quick"
+    python = None if official is None else args.official_python
+    return recorder_dataset(python, "bench_video"), "official lerobot 0.6.1 recorder"
+
+
+def image_source(
+    args: argparse.Namespace, official: tuple[str, str] | None
+) -> tuple[Path | None, str]:
+    """The convert input and how it was made, or (None, why not) when there is none."""
+    if args.image_source is not None:
+        return args.image_source.expanduser().resolve(), "given with --image-source"
+    if args.quick:
+        fixture = fixtures_script().parent / "v3_image"
+        if (fixture / "meta" / "info.json").is_file():
+            return fixture, "shared v3_image fixture, --quick"
+        return None, f"convert skipped: no {fixture} (set ROBOSPLICE_FIXTURES or --image-source)"
+    cached = cached_recorder_dataset("bench_image")
+    if official is None and not (cached / "meta" / "info.json").is_file():
+        return None, "convert skipped: the bench_image dataset is not cached and needs the venv"
+    python = None if official is None else args.official_python
+    return recorder_dataset(python, "bench_image"), "official lerobot 0.6.1 recorder"
+
+
+def av_versions(python: Path) -> str | None:
+    """PyAV and libavcodec versions of a python: the two sides' encoders may be different builds."""
+    probe = (
+        "import av; v = av.library_versions['libavcodec']; "
+        "print(f'PyAV {av.__version__}, libavcodec {\".\".join(map(str, v))}')"
+    )
+    done = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=False)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def convert_notes(convert: OpResult, official_python: Path | None) -> list[str]:
+    """Why the convert numbers are noisier than the edits', and what differs between the tools."""
+    ours, theirs = av_versions(Path(sys.executable)), None
+    if official_python is not None:
+        theirs = av_versions(official_python)
+    notes = [
+        "convert: a single run per tool. Nearly all of its time is AV1 encoding, which SVT-AV1 "
+        "spreads over every core whatever num_workers says, so the time follows the machine's "
+        "load; the PSNR and byte counts depend only on the frames and encoder settings, and "
+        "do not vary from run to run.",
+        "convert: the official tool writes every frame as a PNG file to a temporary folder and "
+        "encodes the files, one video file per batch of episodes (its calibration encode is "
+        "included); robosplice decodes the parquet images straight into the encoder, one "
+        "episode at a time, and concatenates the packets.",
+    ]
+    if ours or theirs:
+        notes.append(
+            f"convert encoders: robosplice {ours or '?'}; official venv {theirs or '–'}. "
+            "Different libsvtav1 builds can produce different bytes and PSNR at the same "
+            "settings."
+        )
+    missed = [
+        tool
+        for tool, run in (("robosplice", convert.robosplice), ("official", convert.official))
+        if run is not None and run.convert is not None and run.convert.missing
+    ]
+    if missed:
+        notes.append(f"convert: sampled frames missing from the output of {', '.join(missed)}")
+    return notes
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
@@ -861,40 +1364,44 @@ def main(argv: list[str] | None = None) -> int:
             f"official tools skipped: no lerobot at {args.official_python} "
             "(build it with `bash scripts/interop-env.sh`)"
         )
-    if args.source is not None:
-        source, kind = args.source.expanduser().resolve(), "given with --source"
-    elif args.quick:
-        source, kind = quick_dataset(), "robosplice sample, --quick"
-    else:
-        if official is None:
-            raise SystemExit(
-                "the recorder dataset needs the lerobot venv: run "
-                "`bash scripts/interop-env.sh`, or use --quick / --source"
-            )
-        source, kind = recorder_dataset(args.official_python), "official lerobot 0.6.1 recorder"
+    edit_ops = [op for op in args.ops if op in EDIT_OPS]
+    source, kind = edit_source(args, official) if edit_ops else (None, "")
+    images, image_kind = (None, "")
+    if "convert" in args.ops:
+        images, image_kind = image_source(args, official)
+        if images is None:
+            notes.append(image_kind)
 
     from robosplice import __version__ as robosplice_version
 
     load_before = os.getloadavg()[0]
     official_python = None if official is None else args.official_python
+    results: list[OpResult] = []
+    convert: OpResult | None = None
+    described: dict[str, Any] | None = None
     with work_folder(args.workdir, args.keep) as workdir:
-        if args.drop_multidim:
-            dropped = multidim_features(read_info(source))
-            source = without_multidim(source, workdir)
-            if dropped:
-                kind += f", without {', '.join(dropped)} (--drop-multidim)"
-        fingerprint_before = fingerprint(source)
-        log("indexing source packets")
-        packets = source_packets(source)
-        halves = make_halves(source, workdir) if "merge" in args.ops else (source, source)
-        specs = [spec for spec in op_specs(source, halves) if spec.key in args.ops]
-        results = [run_op(spec, source, workdir, official_python, packets) for spec in specs]
-        if fingerprint(source) != fingerprint_before:
-            notes.append("**the source changed during the run**")
-        described = describe_source(source)
+        if source is not None:
+            if args.drop_multidim:
+                dropped = multidim_features(read_info(source))
+                source = without_multidim(source, workdir)
+                if dropped:
+                    kind += f", without {', '.join(dropped)} (--drop-multidim)"
+            fingerprint_before = fingerprint(source)
+            log("indexing source packets")
+            packets = source_packets(source)
+            halves = make_halves(source, workdir) if "merge" in edit_ops else (source, source)
+            specs = op_specs(source, halves, workdir, edit_ops)
+            results = [run_op(spec, source, workdir, official_python, packets) for spec in specs]
+            if fingerprint(source) != fingerprint_before:
+                notes.append("**the source changed during the run**")
+            described = describe_source(source)
+        if images is not None:
+            spec = convert_spec(images)
+            convert = run_op(spec, images, workdir, official_python, set())
+            notes += convert_notes(convert, official_python)
         import_peaks = {
             "robosplice": import_peak_mib(
-                Path(sys.executable), [f"robosplice.ops.{op}" for op in OPS], "robosplice", workdir
+                Path(sys.executable), ROBOSPLICE_MODULES, "robosplice", workdir
             ),
             "official": None
             if official_python is None
@@ -902,7 +1409,7 @@ def main(argv: list[str] | None = None) -> int:
         }
 
     failed = [r.key for r in results if r.official is not None and not r.official.ok]
-    if described["multidim_features"] and failed:
+    if described is not None and described["multidim_features"] and failed:
         notes.append(
             f"official {', '.join(failed)} failed; the source has ≥2-dim features "
             f"{described['multidim_features']}, which the official tools do not handle "
@@ -912,7 +1419,7 @@ def main(argv: list[str] | None = None) -> int:
         notes.append(
             f"peak RSS of a process that only imports the tool: robosplice "
             f"{_num(import_peaks['robosplice'], 0)} MiB, official "
-            f"{import_peaks['official']:.0f} MiB (torch); the rest of a peak is the edit's own"
+            f"{import_peaks['official']:.0f} MiB (torch); the rest of a peak is the op's own"
         )
     load_after = os.getloadavg()[0]
     if max(load_before, load_after) > (os.cpu_count() or 1):
@@ -923,6 +1430,8 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "source": described,
         "source_kind": kind,
+        "image_source": describe_images(images) if images is not None else None,
+        "image_source_kind": image_kind if images is not None else None,
         "environment": {
             "robosplice": robosplice_version,
             "python": platform.python_version(),
@@ -938,11 +1447,11 @@ def main(argv: list[str] | None = None) -> int:
         "total_seconds": time.perf_counter() - started,
     }
     if args.json == "-":
-        print(to_json(report, results))
+        print(to_json(report, results, convert))
     else:
-        print(markdown(report, results))
+        print(markdown(report, results, convert))
         if args.json:
-            Path(args.json).write_text(to_json(report, results) + "\n")
+            Path(args.json).write_text(to_json(report, results, convert) + "\n")
     return 0
 
 

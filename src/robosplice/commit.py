@@ -27,11 +27,21 @@ import signal
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 from robosplice.errors import OutputExistsError, OutputLockedError, SelectionError
+from robosplice.format.leftovers import (
+    BACKUP_MARK,
+    LOCK_SUFFIX,
+    STAGING_MARK,
+    TRASH_MARK,
+    find_leftovers,
+    interrupted_swap_advice,
+    pid_alive,
+)
+
+__all__ = ["find_leftovers", "interrupted_swap_advice"]  # re-exported for callers of commit
 
 try:
     import fcntl
@@ -40,28 +50,7 @@ except ImportError:  # Windows: fall back to a lock file holding the owner's pid
 
 logger = logging.getLogger(__name__)
 
-STAGING_MARK: Final = ".robosplice-staging-"
-BACKUP_MARK: Final = ".robosplice-backup-"
-TRASH_MARK: Final = ".robosplice-trash-"
-LOCK_SUFFIX: Final = ".robosplice-lock"
-_MARKS: Final = {STAGING_MARK: "staging", BACKUP_MARK: "backup", TRASH_MARK: "trash"}
 _LOCK_ATTEMPTS: Final = 50
-
-LeftoverKind = Literal["staging", "backup", "trash"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Leftover:
-    """A hidden folder an earlier run left next to a target, and the process that made it."""
-
-    path: Path
-    kind: LeftoverKind
-    pid: int | None
-
-    @property
-    def alive(self) -> bool:
-        """Whether the process that made it still runs (pid reuse can make this a false yes)."""
-        return self.pid is not None and _pid_alive(self.pid)
 
 
 def _hidden(target: Path, mark: str) -> Path:
@@ -71,60 +60,6 @@ def _hidden(target: Path, mark: str) -> Path:
 def lock_path(target: Path) -> Path:
     """The lock file of `target` (next to it, hidden)."""
     return target.parent / f".{target.name}{LOCK_SUFFIX}"
-
-
-def find_leftovers(target: Path) -> list[Leftover]:
-    """Staging, backup and trash folders that runs left next to `target`, by name."""
-    if not target.parent.is_dir():
-        return []
-    prefix = f".{target.name}"
-    found = []
-    for path in sorted(target.parent.iterdir()):
-        if not path.name.startswith(prefix):
-            continue
-        for mark, kind in _MARKS.items():
-            rest = path.name[len(prefix) :]
-            if rest.startswith(mark):
-                pid_text = rest[len(mark) :].split("-", 1)[0]
-                pid = int(pid_text) if pid_text.isdigit() else None
-                found.append(Leftover(path=path, kind=kind, pid=pid))  # type: ignore[arg-type]
-    return found
-
-
-def leftovers(target: Path) -> list[Path]:
-    """Paths of the staging, backup or trash folders an interrupted run left next to `target`."""
-    return [leftover.path for leftover in find_leftovers(target)]
-
-
-def interrupted_swap_advice(target: Path) -> str | None:
-    """When `target` is missing but backups of it exist, the exact commands to restore it."""
-    if target.exists():
-        return None
-    backups = [left for left in find_leftovers(target) if left.kind == "backup"]
-    if not backups:
-        return None
-    if len(backups) == 1:
-        backup = backups[0].path
-        staged = [
-            left.path
-            for left in find_leftovers(target)
-            if left.kind == "staging" and left.pid == backups[0].pid
-        ]
-        keep_new = (
-            f"; or, to keep the finished new version instead: mv '{staged[0]}' '{target}' &&"
-            f" rm -r '{backup}'"
-            if staged
-            else ""
-        )
-        return (
-            f"{target} is missing, and {backup} holds it as it was before an in-place edit or"
-            f" overwrite that was interrupted; restore it with: mv '{backup}' '{target}'{keep_new}"
-        )
-    listed = ", ".join(f"'{b.path}'" for b in backups)
-    return (
-        f"{target} is missing, and several interrupted edits left backups of it: {listed}; each"
-        f" is a complete dataset: restore the one you want with: mv BACKUP '{target}'"
-    )
 
 
 def describe_leftovers(target: Path, *, removable: bool = True) -> list[str]:
@@ -161,18 +96,6 @@ def describe_leftovers(target: Path, *, removable: bool = True) -> list[str]:
                 " run; safe to delete (the next edit of this target removes it)"
             )
     return advice
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _locked_error(target: Path, lock: Path, owner: int | None) -> OutputLockedError:
@@ -230,7 +153,7 @@ def _acquire_pid_file(target: Path, lock: Path) -> int:
             except OSError:
                 text = ""
             owner = int(text) if text.isdigit() else None
-            if owner is not None and owner != os.getpid() and _pid_alive(owner):
+            if owner is not None and owner != os.getpid() and pid_alive(owner):
                 raise _locked_error(target, lock, owner) from None
             lock.unlink(missing_ok=True)
             continue

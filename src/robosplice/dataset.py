@@ -15,6 +15,7 @@ from robosplice._types import DatasetLike
 from robosplice.errors import DatasetNotFoundError, InvalidDatasetError, Problem
 from robosplice.format import info as info_format
 from robosplice.format.episodes import read_episodes, video_columns
+from robosplice.format.leftovers import interrupted_swap_advice
 from robosplice.format.paths import STATS_PATH, FilePosition, data_file_path, video_file_path
 from robosplice.format.stats import DatasetStats, stats_from_json
 from robosplice.format.tasks import read_tasks
@@ -53,10 +54,6 @@ class Dataset:
     def __init__(self, root: str | os.PathLike[str], *, repo_id: str | None = None) -> None:
         self.root = Path(root).expanduser().resolve()
         if not (self.root / "meta" / "info.json").is_file():
-            # commit.py depends on errors only; imported here, on the error path, for its
-            # knowledge of the backups an interrupted in-place edit leaves next to a root.
-            from robosplice.commit import interrupted_swap_advice
-
             advice = interrupted_swap_advice(self.root)
             raise DatasetNotFoundError(
                 f"{self.root}: no LeRobot dataset here (meta/info.json is missing)"

@@ -27,12 +27,11 @@ from typing import Any, Final
 import numpy as np
 
 from robosplice.format.episodes import episodes_files
-from robosplice.format.paths import INFO_PATH
+from robosplice.format.paths import HISTORY_PATH, INFO_PATH
 from robosplice.plan.model import Plan
 
 logger = logging.getLogger(__name__)
 
-HISTORY_PATH: Final = "meta/robosplice/history.jsonl"
 _CHUNK_BYTES: Final = 1 << 20
 
 HistoryEntry = dict[str, Any]

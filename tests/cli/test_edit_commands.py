@@ -65,7 +65,7 @@ def test_delete_then_in_place_trim(fixture_dataset, tmp_path):
     result = run("trim-episodes", tmp_path / "out", "--in-place", "-r", "0:0.1s:1s", "-r", "2::30")
     assert result.exit_code == 0, result.output
     output = Dataset(tmp_path / "out")
-    assert [e.length for e in output.episodes][0] == 27  # frames 3..29 at 30 fps
+    assert output.episodes[0].length == 27  # frames 3..29 at 30 fps
     assert output.episodes[2].length == 30
     assert validate(output) == []
 

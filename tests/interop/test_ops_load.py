@@ -68,7 +68,7 @@ def fixture(tmp_path: Path):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("name", (*VIDEO_FIXTURES, "v3_image"))
+@pytest.mark.parametrize("name", [*VIDEO_FIXTURES, "v3_image"])
 def test_repack_loads(lerobot_python, fixture, tmp_path, name, backend):
     source = fixture(name)
     plan = repack(source, dry_run=True)

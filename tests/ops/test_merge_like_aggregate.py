@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from fixture_data import copy_tree_writable, shared_fixtures_dir
 
+from fixture_data import copy_tree_writable, shared_fixtures_dir
 from robosplice.dataset import Dataset
 from robosplice.format.data import data_files
 from robosplice.ops.merge import aggregate_datasets, merge_datasets
@@ -95,7 +95,8 @@ def test_per_episode_index_stats_follow_the_new_positions(fixture_dataset, tmp_p
             )
         assert row["stats/index/std"] == pytest.approx(source_row["stats/index/std"])
         task = merged.tasks.index(source_row["tasks"][0])
-        assert row["stats/task_index/min"] == [task] and row["stats/task_index/max"] == [task]
+        assert row["stats/task_index/min"] == [task]
+        assert row["stats/task_index/max"] == [task]
         assert row["stats/task_index/std"] == [0.0]
         for column, value in source_row.items():  # features that did not move are carried verbatim
             if column.startswith("stats/action/") or column.startswith("stats/observation.images"):

@@ -10,7 +10,7 @@ TASKS_PATH: Final = "meta/tasks.parquet"
 EPISODES_DIR: Final = "meta/episodes"
 DATA_DIR: Final = "data"
 VIDEOS_DIR: Final = "videos"
-HISTORY_PATH: Final = "meta/robosplice_history.jsonl"
+HISTORY_PATH: Final = "meta/robosplice/history.jsonl"  # edit log; the loader ignores it
 
 DATA_PATH_TEMPLATE: Final = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
 VIDEO_PATH_TEMPLATE: Final = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"

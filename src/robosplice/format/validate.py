@@ -824,7 +824,7 @@ class _Validator:
                         message=f"row {int(positions[row])} (frame {int(frame_position[row])}):"
                         f" expected index {int(positions[row])}, got {got} ({what}); index must"
                         " be the row position 0..N-1 across data files in sorted order;"
-                        " renumber it (robosplice repack does)",
+                        " the data rows are out of order or missing; this dataset must be regenerated or repaired",
                     )
                 )
         if "frame_index" in values:

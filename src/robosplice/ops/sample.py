@@ -173,7 +173,7 @@ def write_sample(
         ),
     )
     check_output_target(target, [], overwrite=overwrite)
-    with staged_output(target) as staging:
+    with staged_output(target, replace=overwrite) as staging:
         _SampleWriter(
             staging,
             episodes=episodes,
