@@ -6,6 +6,7 @@ translated into `VideoError` naming the file.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -75,7 +76,23 @@ def stream_facts(stream: Any) -> StreamFacts:
 
 
 def read_packet_index(path: Path) -> PacketIndex:
-    """Demux `path` once and index its video packets (pts, dts, duration, keyframe, size)."""
+    """Index the video packets of `path` (pts, dts, duration, keyframe, size).
+
+    Cached by path, size and mtime: validation before an edit and the edit itself read each
+    file's index once between them.
+    """
+    stat = Path(path).stat()
+    return _cached_packet_index(Path(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_packet_index(path: Path, size_bytes: int, mtime_ns: int) -> PacketIndex:
+    del size_bytes, mtime_ns  # part of the cache key only
+    return _demux_packet_index(path)
+
+
+def _demux_packet_index(path: Path) -> PacketIndex:
+    """Demux `path` once and index its video packets."""
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
