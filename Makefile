@@ -36,6 +36,7 @@ interop: $(STAMP)  ## outputs loaded by the official LeRobotDataset (builds a Py
 check: $(STAMP)  ## lint and format check
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 
 bench: $(STAMP)  ## timing/memory table vs the official tools
 	$(BIN)/python bench/bench_edits.py

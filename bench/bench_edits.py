@@ -8,11 +8,12 @@ The episode edits (delete, split, merge, trim) and feature edits (add_features, 
 the video dataset; the image→video conversion runs on a recorder image dataset and reports encoded
 bytes and PSNR against the source PNGs.
 
-    python bench/bench_edits.py              # recorder dataset (~12k frames, 2 cameras), cached
-    python bench/bench_edits.py --quick      # small robosplice sample, a smoke run
+    python bench/bench_edits.py              # recorder datasets (12k-frame video, 6k-frame image), cached
+    python bench/bench_edits.py --quick      # small robosplice sample + v3_image fixture, a smoke run
     python bench/bench_edits.py --source DIR # any LeRobot v3.0 dataset (never modified)
+    python bench/bench_edits.py --ops add_features,remove_feature,convert
 
-See bench/README.md for how to read the table.
+See bench/README.md for how to read the tables.
 """
 
 from __future__ import annotations
@@ -183,15 +184,15 @@ def multidim_features(info: dict[str, Any]) -> list[str]:
     ]
 
 
-def without_multidim(source: Path, workdir: Path) -> Path:
+def without_multidim(source: Path, workdir: Path, name: str = "source_without_multidim") -> Path:
     """A copy of `source` without ≥2-dim features (robosplice remove_feature, untimed)."""
     names = multidim_features(read_info(source))
     if not names:
         return source
     from robosplice.ops.features import remove_feature
 
-    log(f"--drop-multidim: removing {names} so the official delete, split and merge can run")
-    target = workdir / "source_without_multidim"
+    log(f"--drop-multidim: removing {names} from {source.name} so the official tools can run")
+    target = workdir / name
     remove_feature(source, names, target)
     return target
 
@@ -417,7 +418,7 @@ def verify_added(values_path: Path, name: str) -> Callable[[Path], str]:
             rows += len(got)
             equal += int(np.count_nonzero(got == expected))
         verdict = "all values as given" if equal == rows == len(values) else "**values differ**"
-        stats = "in stats.json" if name in stats_keys(output) else "**no stats**"
+        stats = "in stats.json" if name in stats_keys(output) else "not in stats.json"
         return f"{name}: {verdict} ({equal:,}/{len(values):,} rows), {stats}"
 
     return check
@@ -442,7 +443,7 @@ def verify_removed(name: str) -> Callable[[Path], str]:
         if any(name in pq.read_schema(path).names for path in output.glob("data/*/*.parquet")):
             left.append("data/")
         if left:
-            return f"**{name} left in {', '.join(left)}**"
+            return f"{name} still in {', '.join(left)}"
         return f"{name} gone (info, videos, stats, episodes)"
 
     return check
@@ -1329,20 +1330,21 @@ def convert_notes(convert: OpResult, official_python: Path | None) -> list[str]:
     if official_python is not None:
         theirs = av_versions(official_python)
     notes = [
-        "convert: a single run per tool. Nearly all of its time is AV1 encoding, which SVT-AV1 "
-        "spreads over every core whatever num_workers says, so the time follows the machine's "
-        "load; the PSNR and byte counts depend only on the frames and encoder settings, and "
-        "do not vary from run to run.",
+        "convert: a single run per tool (no repeats, no spread); rerun to see the variation. "
+        "Nearly all of the time is AV1 encoding, which SVT-AV1 spreads over every core "
+        "whatever num_workers says, so it follows the load of the whole machine. The bytes and "
+        "PSNR depend on the frames, the settings and the encoder build, not on the load.",
         "convert: the official tool writes every frame as a PNG file to a temporary folder and "
         "encodes the files, one video file per batch of episodes (its calibration encode is "
         "included); robosplice decodes the parquet images straight into the encoder, one "
         "episode at a time, and concatenates the packets.",
     ]
-    if ours or theirs:
+    if ours and theirs:
+        same = "the same" if ours == theirs else "different"
         notes.append(
-            f"convert encoders: robosplice {ours or '?'}; official venv {theirs or '–'}. "
-            "Different libsvtav1 builds can produce different bytes and PSNR at the same "
-            "settings."
+            f"convert encoders: robosplice {ours}; official venv {theirs}: {same} builds. "
+            "Different libsvtav1 builds can give different bytes and PSNR at the same settings, "
+            "so part of a size or PSNR gap can be the build, not the tool."
         )
     missed = [
         tool
@@ -1378,6 +1380,8 @@ def main(argv: list[str] | None = None) -> int:
     official_python = None if official is None else args.official_python
     results: list[OpResult] = []
     convert: OpResult | None = None
+    image_multidim: list[str] = []
+    image_described: dict[str, Any] | None = None
     described: dict[str, Any] | None = None
     with work_folder(args.workdir, args.keep) as workdir:
         if source is not None:
@@ -1396,6 +1400,13 @@ def main(argv: list[str] | None = None) -> int:
                 notes.append("**the source changed during the run**")
             described = describe_source(source)
         if images is not None:
+            if args.drop_multidim:
+                dropped = multidim_features(read_info(images))
+                images = without_multidim(images, workdir, "image_source_without_multidim")
+                if dropped:
+                    image_kind += f", without {', '.join(dropped)} (--drop-multidim)"
+            image_multidim = multidim_features(read_info(images))
+            image_described = describe_images(images)
             spec = convert_spec(images)
             convert = run_op(spec, images, workdir, official_python, set())
             notes += convert_notes(convert, official_python)
@@ -1415,6 +1426,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{described['multidim_features']}, which the official tools do not handle "
             "(FORMAT.md §6.1): rerun with --drop-multidim to time them"
         )
+    if convert is not None and convert.official is not None and not convert.official.ok:
+        if image_multidim:
+            notes.append(
+                f"official convert failed; the image source has ≥2-dim features {image_multidim} "
+                "(FORMAT.md §6.1): rerun with --drop-multidim to time it"
+            )
     if import_peaks["official"] is not None:
         notes.append(
             f"peak RSS of a process that only imports the tool: robosplice "
@@ -1430,7 +1447,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "source": described,
         "source_kind": kind,
-        "image_source": describe_images(images) if images is not None else None,
+        "image_source": image_described,
         "image_source_kind": image_kind if images is not None else None,
         "environment": {
             "robosplice": robosplice_version,

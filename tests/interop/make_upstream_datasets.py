@@ -140,6 +140,8 @@ def _record(root: Path, recipe: dict[str, Any]) -> None:
         features = {
             "action": {"dtype": "float32", "shape": (6,), "names": None},
             "observation.state": {"dtype": "float32", "shape": (6,), "names": None},
+            # Wide enough that a few dozen rows exceed the upstream low-threshold data size.
+            "observation.environment_state": {"dtype": "float32", "shape": (64,), "names": None},
             **{key: dict(camera) for key in RGB_CAMERAS},
             DEPTH_CAMERA: {
                 "dtype": dtype,
@@ -170,6 +172,7 @@ def _record(root: Path, recipe: dict[str, Any]) -> None:
                 )
             else:
                 values["observation.state"] = rng.normal(size=6).astype(np.float32)
+                values["observation.environment_state"] = rng.normal(size=64).astype(np.float32)
                 for key in RGB_CAMERAS:
                     values[key] = _rgb_frame(rng, episode, frame)
                 values[DEPTH_CAMERA] = _depth_frame(recipe["seed"], episode, frame)
@@ -337,8 +340,9 @@ def load_batch(
 ) -> None:
     """Load every root in one official-loader process and cache the dumps.
 
-    A plain entry is a root (loaded with `backend`) or a (root, backend) pair. Plain roots land in harness.load_with_lerobot's cache (same key, same .npz content as its
-    own subprocess would produce); depth roots in load_with_depth's. A root the loader fails on
+    A plain entry is a root (loaded with `backend`) or a (root, backend) pair. Plain roots land
+    in harness.load_with_lerobot's cache (same key, same .npz content as its own subprocess
+    would produce); depth roots in load_with_depth's. A root the loader fails on
     is not cached: load_with_lerobot then reruns it alone and raises its LerobotLoadError, and
     load_with_depth raises with the recorded traceback.
     """
@@ -357,9 +361,8 @@ def load_batch(
         for number, (root, expect) in enumerate(depth.items()):
             specs = _expect_specs(expect)
             key = _depth_key(root, backend, specs)
-            entries.append(
-                ("depth", key, Path(root).resolve(), Path(tmp) / f"d{number}.npz", specs)
-            )
+            out = Path(tmp) / f"d{number}.npz"
+            entries.append(("depth", key, Path(root).resolve(), out, backend, specs))
         spec = [
             {
                 "root": str(root),
