@@ -28,6 +28,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -609,6 +610,7 @@ class ToolRun:
     source_unchanged: bool | None = None
     stream_copy: StreamCopy | None = None
     frames: FrameCheck | None = None
+    foreign_cores: float | None = None  # cores other processes kept busy while it ran
     data_check: str | None = None  # feature edits: the added/removed feature, checked
     convert: ConvertCheck | None = None  # convert: encoded size and PSNR
     extra: dict[str, Any] = field(default_factory=dict)
@@ -616,11 +618,56 @@ class ToolRun:
 
 @dataclass(frozen=True)
 class Measured:
-    """A finished process: exit code, wall time and its own peak RSS."""
+    """A finished process: exit code, wall time, its own peak RSS, other processes' CPU use."""
 
     returncode: int
     seconds: float
     peak_mib: float
+    foreign_cores: float | None = None
+
+
+FOREIGN_NOISY = 0.25  # share of the cores other processes may use before a time is flagged noisy
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds the whole machine has been busy (all cores, steal included), from /proc/stat."""
+    try:
+        first = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return None
+    if first[0] != "cpu" or len(first) < 9:
+        return None
+    # user nice system idle iowait irq softirq steal: all but idle and iowait is busy
+    ticks = [int(v) for v in first[1:9]]
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this harness and every child it has waited for (the tools included)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+class ForeignCpu:
+    """Average number of cores other processes kept busy between `__init__` and `cores()`.
+
+    Why: the 1-min load average counts the benchmark's own encoding, so it cannot tell a busy
+    machine from a busy benchmark. Machine busy time minus this process tree's CPU time can.
+    """
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.busy = machine_busy_seconds()
+        self.own = own_cpu_seconds()
+
+    def cores(self) -> float | None:
+        busy = machine_busy_seconds()
+        if busy is None or self.busy is None:
+            return None
+        wall = time.perf_counter() - self.start
+        foreign = (busy - self.busy) - (own_cpu_seconds() - self.own)
+        return max(0.0, foreign) / wall if wall > 0 else None
 
 
 # A tiny launcher between the harness and each tool. Why: Linux carries the RSS high-water mark
@@ -643,6 +690,7 @@ def spawn_measured(command: list[str], log_path: Path, env: dict[str, str], cwd:
     """
     usage_path = log_path.with_suffix(".rusage")
     launcher = [sys.executable, "-S", "-c", LAUNCHER, str(usage_path), *command]
+    foreign = ForeignCpu()
     start = time.perf_counter()
     with log_path.open("wb") as sink:
         subprocess.run(
@@ -652,7 +700,7 @@ def spawn_measured(command: list[str], log_path: Path, env: dict[str, str], cwd:
     returncode, maxrss = (int(v) for v in usage_path.read_text().split())
     # ru_maxrss is KiB on Linux, bytes on macOS
     peak_mib = maxrss / (MIB if sys.platform == "darwin" else 1024)
-    return Measured(returncode, seconds, peak_mib)
+    return Measured(returncode, seconds, peak_mib, foreign.cores())
 
 
 def run_driver(
@@ -678,6 +726,7 @@ def run_driver(
         process_seconds=measured.seconds,
         peak_mib=measured.peak_mib,
         error=result.get("error"),
+        foreign_cores=measured.foreign_cores,
         extra=extra,
     )
 
@@ -1314,21 +1363,97 @@ def image_source(
     return recorder_dataset(python, "bench_image"), "official lerobot 0.6.1 recorder"
 
 
-def av_versions(python: Path) -> str | None:
-    """PyAV and libavcodec versions of a python: the two sides' encoders may be different builds."""
-    probe = (
-        "import av; v = av.library_versions['libavcodec']; "
-        "print(f'PyAV {av.__version__}, libavcodec {\".\".join(map(str, v))}')"
+# Encodes frames.npy with plain PyAV and the convert settings; prints the byte count and versions.
+# SVT-AV1 reports its version and how it maps the preset on stderr, which the caller parses.
+ENCODE_PROBE = """\
+import io, json, sys
+import av, numpy as np
+frames = np.load(sys.argv[1])
+settings = json.loads(sys.argv[2])
+buffer = io.BytesIO()
+with av.open(buffer, "w", format="mp4") as out:
+    stream = out.add_stream(settings.pop("vcodec"), rate=int(sys.argv[3]))
+    stream.height, stream.width = frames.shape[1:3]
+    stream.pix_fmt = "yuv420p"
+    stream.options = {key: str(value) for key, value in settings.items()}
+    for frame in frames:
+        for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+codec = ".".join(map(str, av.library_versions["libavcodec"]))
+print(json.dumps({"pyav": av.__version__, "libavcodec": codec, "bytes": len(buffer.getvalue())}))
+"""
+CONTROL_PRESET = 12  # 0.6.1's libsvtav1 default, which both tools use (see the encoder column)
+CONTROL_FRAMES = 300
+
+
+def first_episode_images(source: Path, key: str, limit: int) -> np.ndarray:
+    """Up to `limit` frames of the source's first data episode, camera `key`, decoded."""
+    frames: list[np.ndarray] = []
+    episode = None
+    for path in sorted((source / "data").glob("*/*.parquet")):
+        reader = pq.ParquetFile(path)
+        for batch in reader.iter_batches(batch_size=64, columns=["episode_index", key]):
+            for number, episode_index in enumerate(batch.column("episode_index").to_pylist()):
+                episode = episode_index if episode is None else episode
+                if episode_index != episode or len(frames) >= limit:
+                    return np.stack(frames)
+                frames.append(decode_image(batch.column(key)[number].as_py()["bytes"]))
+    return np.stack(frames)
+
+
+def encoder_probe(python: Path, frames_path: Path, fps: int) -> dict[str, Any] | None:
+    """Bytes of a plain-PyAV encode of the frames with `python`, with its PyAV/SVT-AV1 versions."""
+    settings = {**CONVERT_ENCODER, "preset": CONTROL_PRESET}
+    command = [str(python), "-c", ENCODE_PROBE, str(frames_path), json.dumps(settings), str(fps)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return None
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    version = re.search(r"SVT-AV1 Encoder Lib (v[\w.]+)", done.stderr)
+    mapped = re.search(r"Preset M?\d+ is mapped to M?(\d+)", done.stderr)
+    result["svt_av1"] = version.group(1) if version else None
+    result["svt_preset"] = int(mapped.group(1)) if mapped else CONTROL_PRESET
+    return result
+
+
+def _build(probe: dict[str, Any]) -> str:
+    svt = probe["svt_av1"] or "version not reported"
+    return (
+        f"PyAV {probe['pyav']}, libavcodec {probe['libavcodec']}, SVT-AV1 {svt}, "
+        f"preset {CONTROL_PRESET} run as {probe['svt_preset']}"
     )
-    done = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=False)
-    return done.stdout.strip() if done.returncode == 0 else None
 
 
-def convert_notes(convert: OpResult, official_python: Path | None) -> list[str]:
+def encoder_control(
+    images: Path, workdir: Path, official_python: Path | None
+) -> dict[str, Any] | None:
+    """The same frames encoded with the same settings by each Python's own PyAV build.
+
+    Why: the two tools run different PyAV wheels, so different SVT-AV1 versions. The byte ratio
+    of this plain encode is the part of the convert size gap that comes from the build.
+    """
+    key = image_keys(read_info(images))[0]
+    frames = first_episode_images(images, key, CONTROL_FRAMES)
+    frames_path = workdir / "encoder-control-frames.npy"
+    np.save(frames_path, frames)
+    fps = int(read_info(images)["fps"])
+    log(f"convert: encoder control, {len(frames)} frames with each Python's PyAV")
+    control = {
+        "frames": len(frames),
+        "camera": key,
+        "robosplice_python": encoder_probe(Path(sys.executable), frames_path, fps),
+        "official_python": None
+        if official_python is None
+        else encoder_probe(official_python, frames_path, fps),
+    }
+    frames_path.unlink()
+    return control
+
+
+def convert_notes(convert: OpResult, control: dict[str, Any] | None) -> list[str]:
     """Why the convert numbers are noisier than the edits', and what differs between the tools."""
-    ours, theirs = av_versions(Path(sys.executable)), None
-    if official_python is not None:
-        theirs = av_versions(official_python)
     notes = [
         "convert: a single run per tool (no repeats, no spread); rerun to see the variation. "
         "Nearly all of the time is AV1 encoding, which SVT-AV1 spreads over every core "
@@ -1339,13 +1464,34 @@ def convert_notes(convert: OpResult, official_python: Path | None) -> list[str]:
         "included); robosplice decodes the parquet images straight into the encoder, one "
         "episode at a time, and concatenates the packets.",
     ]
-    if ours and theirs:
-        same = "the same" if ours == theirs else "different"
-        notes.append(
-            f"convert encoders: robosplice {ours}; official venv {theirs}: {same} builds. "
-            "Different libsvtav1 builds can give different bytes and PSNR at the same settings, "
-            "so part of a size or PSNR gap can be the build, not the tool."
+    ours = control and control["robosplice_python"]
+    theirs = control and control["official_python"]
+    if control and ours and theirs:
+        line = (
+            f"convert encoder control: the first source episode ({control['frames']} frames) "
+            "encoded with plain PyAV and the same settings in each Python: robosplice's "
+            f"({_build(ours)}) {ours['bytes']:,} bytes; the venv's ({_build(theirs)}) "
+            f"{theirs['bytes']:,} bytes, {theirs['bytes'] / ours['bytes']:.2f}× as many."
         )
+        run_ours, run_theirs = (
+            convert.robosplice.convert,
+            convert.official and convert.official.convert,
+        )
+        if run_ours and run_theirs and run_ours.video_bytes:
+            ratio = run_theirs.video_bytes / run_ours.video_bytes
+            rest = ratio / (theirs["bytes"] / ours["bytes"])
+            line += (
+                f" The official output has {ratio:.2f}× robosplice's video bytes; without the "
+                f"build's share that is {rest:.2f}×"
+                + (
+                    ", so the size gap is the encoder build's, not the tool's."
+                    if abs(rest - 1) < 0.05
+                    else "."
+                )
+            )
+        notes.append(line)
+    elif ours:
+        notes.append(f"convert encoder (robosplice's Python): {_build(ours)}")
     missed = [
         tool
         for tool, run in (("robosplice", convert.robosplice), ("official", convert.official))
@@ -1354,6 +1500,40 @@ def convert_notes(convert: OpResult, official_python: Path | None) -> list[str]:
     if missed:
         notes.append(f"convert: sampled frames missing from the output of {', '.join(missed)}")
     return notes
+
+
+def noise_notes(
+    results: list[OpResult], foreign_run: float | None, load: tuple[float, float]
+) -> list[str]:
+    """How much other processes used the machine, per tool run and over the whole run."""
+    cores = os.cpu_count() or 1
+    if foreign_run is None:  # no /proc/stat: fall back on the load average
+        if max(load) <= cores:
+            return []
+        return [
+            f"the machine was busy (1-min load average {load[0]:.1f} at start, {load[1]:.1f} at "
+            f"end, {cores} cores; the benchmark's own work counts too): times are noisy"
+        ]
+    measured = [
+        (f"{r.key} {tool}", run.foreign_cores)
+        for r in results
+        for tool, run in (("robosplice", r.robosplice), ("official", r.official))
+        if run is not None and run.foreign_cores is not None
+    ]
+    limit = FOREIGN_NOISY * cores
+    noisy = [f"{name} {value:.2f}" for name, value in measured if value > limit]
+    worst = max((value for _, value in measured), default=0.0)
+    line = (
+        f"other processes kept {foreign_run:.2f} of {cores} cores busy on average over the run, "
+        f"at most {worst:.2f} while a tool ran (/proc/stat busy time minus the benchmark's own "
+        "CPU time)"
+    )
+    if noisy:
+        line += (
+            f"; above {limit:.2f} cores, these times are noisy: {', '.join(noisy)}. "
+            "Rerun those ops on an idle machine"
+        )
+    return [line + "."]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1377,11 +1557,13 @@ def main(argv: list[str] | None = None) -> int:
     from robosplice import __version__ as robosplice_version
 
     load_before = os.getloadavg()[0]
+    whole_run = ForeignCpu()
     official_python = None if official is None else args.official_python
     results: list[OpResult] = []
     convert: OpResult | None = None
     image_multidim: list[str] = []
     image_described: dict[str, Any] | None = None
+    control: dict[str, Any] | None = None
     described: dict[str, Any] | None = None
     with work_folder(args.workdir, args.keep) as workdir:
         if source is not None:
@@ -1409,7 +1591,8 @@ def main(argv: list[str] | None = None) -> int:
             image_described = describe_images(images)
             spec = convert_spec(images)
             convert = run_op(spec, images, workdir, official_python, set())
-            notes += convert_notes(convert, official_python)
+            control = encoder_control(images, workdir, official_python)
+            notes += convert_notes(convert, control)
         import_peaks = {
             "robosplice": import_peak_mib(
                 Path(sys.executable), ROBOSPLICE_MODULES, "robosplice", workdir
@@ -1439,11 +1622,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{import_peaks['official']:.0f} MiB (torch); the rest of a peak is the op's own"
         )
     load_after = os.getloadavg()[0]
-    if max(load_before, load_after) > (os.cpu_count() or 1):
-        notes.append(
-            f"the machine was busy (1-min load average {load_before:.1f} at start, "
-            f"{load_after:.1f} at end, {os.cpu_count()} cores): times are noisy"
-        )
+    foreign_run = whole_run.cores()
+    runs = [*results, *([convert] if convert else [])]
+    notes += noise_notes(runs, foreign_run, (load_before, load_after))
     report: dict[str, Any] = {
         "source": described,
         "source_kind": kind,
@@ -1456,10 +1637,12 @@ def main(argv: list[str] | None = None) -> int:
             "official_python": official[1] if official else None,
             "cpus": os.cpu_count(),
             "load_average": [load_before, load_after],
+            "foreign_cores": foreign_run,
             "platform": f"{platform.system()} {platform.machine()}",
             "date": datetime.date.today().isoformat(),
         },
         "import_peak_mib": import_peaks,
+        "convert_encoder_control": control,
         "notes": notes,
         "total_seconds": time.perf_counter() - started,
     }

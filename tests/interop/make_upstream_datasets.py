@@ -335,12 +335,13 @@ def load_batch(
     python: Path,
     *,
     plain: Sequence[Path | tuple[Path, str]] = (),
-    depth: Mapping[Path, Expect | None] | None = None,
+    depth: Mapping[Path | tuple[Path, str], Expect | None] | None = None,
     backend: str = "pyav",
 ) -> None:
     """Load every root in one official-loader process and cache the dumps.
 
-    A plain entry is a root (loaded with `backend`) or a (root, backend) pair. Plain roots land
+    An entry (a `plain` item, a `depth` key) is a root, loaded with `backend`, or a (root,
+    backend) pair; a depth entry maps to its `expect` (see load_with_depth). Plain roots land
     in harness.load_with_lerobot's cache (same key, same .npz content as its own subprocess
     would produce); depth roots in load_with_depth's. A root the loader fails on
     is not cached: load_with_lerobot then reruns it alone and raises its LerobotLoadError, and
@@ -358,11 +359,12 @@ def load_batch(
             key = (str(root), entry_backend, None, harness._tree_fingerprint(root))
             out = Path(tmp) / f"{number}.npz"
             entries.append(("plain", key, root, out, entry_backend, ()))
-        for number, (root, expect) in enumerate(depth.items()):
+        for number, (entry, expect) in enumerate(depth.items()):
+            root, entry_backend = entry if isinstance(entry, tuple) else (entry, backend)
             specs = _expect_specs(expect)
-            key = _depth_key(root, backend, specs)
+            key = _depth_key(root, entry_backend, specs)
             out = Path(tmp) / f"d{number}.npz"
-            entries.append(("depth", key, Path(root).resolve(), out, backend, specs))
+            entries.append(("depth", key, Path(root).resolve(), out, entry_backend, specs))
         spec = [
             {
                 "root": str(root),

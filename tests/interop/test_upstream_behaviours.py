@@ -7,12 +7,12 @@ observation.images.top 32x32x3 instead of 224x224, 5 episodes x 10 frames, tasks
 alternating), smaller image datasets of the same recipe to merge, and video / image datasets with
 two RGB cameras and a depth camera (`info.is_depth_map`) for the aggregate and depth tests; the
 shared fixture v3_av1_single for the RGB-only aggregate tests. Every output is opened with the
-official loader: `harness.load_with_lerobot(root, "pyav")` (and "torchcodec" where a video
-output is cheap), or, for datasets with a depth camera, the same loader through
-`make_upstream_datasets.load_with_depth` (lerobot_dump.py rejects depth frames, which the loader
-returns in millimetres; depth decodes with pyav only, so those get no torchcodec load). The
-outputs a group of tests reads are built once per module and loaded in one loader process
-(`load_batch`), which is what keeps this tier at a few minutes.
+official loader: `harness.load_with_lerobot(root, "pyav")`, or, for datasets with a depth
+camera, the same loader through `make_upstream_datasets.load_with_depth` (lerobot_dump.py
+rejects depth frames, which the loader returns in millimetres). Video outputs are also loaded
+with "torchcodec" and must give the same items. The outputs a group of tests reads are built
+once per module and loaded in one loader process (`load_batch`): starting the loader costs more
+than loading these small datasets, and this keeps the file at a couple of minutes.
 
 Mapping: upstream test (tests/datasets/test_dataset_tools.py, test_aggregate.py at v0.6.1)
 -> robosplice test here (or elsewhere in the interop tier).
@@ -102,13 +102,15 @@ test_aggregate.py
   test_aggregate_updates_per_episode_stats . test_aggregate_shifts_per_episode_index_stats
 
 Deliberate differences from the official tools, asserted as robosplice behaves (README):
-- modify_tasks and reencode_dataset write a new folder unless `in_place=True`; in place they
-  return a new handle on the same root (the official mutates and returns the same object).
+- modify_tasks and reencode_dataset write a new folder unless `in_place=True`
+  (test_modify_tasks_writes_a_new_dataset_by_default); in place they return a new handle on the
+  same root (the official mutates and returns the same object).
 - Stats of edited datasets are computed from the output's frames (the official keeps stale
   index/task stats); the upstream tests only ask for their presence, these also check values.
 - Episode edits and merges copy video packets: frames are bit-identical to the source.
-- With lerobot 0.6.1 a depth image item has 1 channel (the upstream image-aggregate test expects 3
-  for every image key; its own loader returns 1 for depth), asserted as the loader returns it.
+- Not a robosplice difference: FORMAT.md §7 lists "3-channel tensors" for every image key of the
+  image aggregate; lerobot 0.6.1's loader returns a depth image item with 1 channel (millimetres),
+  so the test asserts 3 channels for RGB and 1 for depth, as the official loader returns them.
 """
 
 from __future__ import annotations
@@ -543,8 +545,12 @@ def tools(lerobot_python, sources, tmp_path_factory) -> Outputs:
     plain = [r for name in out.names() if name not in depth_outputs for r in out.roots(name)]
     plain += [sources[n] for n in ("sample", "sample_3ep", "sample_2ep_a", "sample_2ep_b")]
     plain += [(r, "torchcodec") for r in out.roots("converted", "converted subset")]
-    depth = dict.fromkeys((sources["image_a"], sources["video_c"], sources["video_d"]))
-    depth.update({root: expect_for(name) for name in depth_outputs for root in out.roots(name)})
+    depth: dict[Any, Any] = dict.fromkeys(
+        (sources["image_a"], sources["video_c"], sources["video_d"])
+    )
+    for name in depth_outputs:
+        for root in out.roots(name):
+            depth[root] = depth[(root, "torchcodec")] = expect_for(name)
     load_batch(lerobot_python, plain=plain, depth=depth)
     return out
 
@@ -582,7 +588,21 @@ def test_delete_renumbers_the_kept_episodes(tools, sample, name):
 
 def test_delete_writes_stats_of_the_kept_frames(tools):
     output = tools["delete 2"]
-    assert_stats_of_items(output.root, load(output))
+    items = load(output)
+    assert_stats_of_items(output.root, items)
+    # Deliberate difference: index stats describe the renumbered output (the official copies the
+    # source episodes' episode_index/index stats unchanged, stale after renumbering).
+    for row in episode_rows(output.root):
+        first, stop = row["dataset_from_index"], row["dataset_to_index"]
+        assert (
+            row["stats/episode_index/min"]
+            == row["stats/episode_index/max"]
+            == [row["episode_index"]]
+        )
+        assert (row["stats/index/min"], row["stats/index/max"]) == ([first], [stop - 1])
+    stats = stats_of(output.root)
+    assert (stats["index"]["min"], stats["index"]["max"]) == ([0], [39])
+    assert stats["episode_index"]["max"] == [3]
 
 
 def test_delete_keeps_the_tasks_of_the_kept_episodes(tools, sample):
@@ -945,6 +965,13 @@ def test_convert_a_subset_of_episodes(tools, sources):
     assert_same_frames_with_torchcodec(output.root)
 
 
+def assert_backends_agree(python: Path, root: Path, expect: Any = None) -> None:
+    """torchcodec returns exactly the items pyav returns (depth included)."""
+    pyav = load_with_depth(root, python, expect)
+    torchcodec = load_with_depth(root, python, expect, backend="torchcodec")
+    assert_same_items(torchcodec, pyav, np.arange(int(pyav["meta/len"])))
+
+
 def assert_encoders_rebuild(items: dict[str, np.ndarray], keys: Sequence[str]) -> None:
     """The official `encoder_config_from_video_info` rebuilds exactly the expected config."""
     for key in keys:
@@ -966,6 +993,7 @@ def test_convert_depth_images_with_the_depth_encoder(lerobot_python, tools, sour
     assert_same_items(items, source, np.arange(18), exclude=(*RGB_CAMERAS, DEPTH_CAMERA))
     # 12-bit log quantisation up to depth_max 8 m: well under 1% off the recorded millimetres.
     np.testing.assert_allclose(items[DEPTH_CAMERA], source[DEPTH_CAMERA], rtol=0.01)
+    assert_backends_agree(lerobot_python, output.root, expect_for("converted depth"))
 
 
 def test_reencode_depth_in_place_with_the_depth_encoder(lerobot_python, tools, sources):
@@ -979,6 +1007,7 @@ def test_reencode_depth_in_place_with_the_depth_encoder(lerobot_python, tools, s
     # Lossless HEVC both before and after: the same 12-bit codes, so the same millimetres.
     np.testing.assert_array_equal(items[DEPTH_CAMERA], source[DEPTH_CAMERA])
     assert_same_items(items, source, np.arange(len(source["index"])))
+    assert_backends_agree(lerobot_python, output.root, expect_for("reencoded depth"))
 
 
 def test_reencode_two_cameras_with_workers(lerobot_python, tools, sources):
@@ -994,6 +1023,7 @@ def test_reencode_two_cameras_with_workers(lerobot_python, tools, sources):
     assert encoder_fields(items, DEPTH_CAMERA) == encoder_fields(source, DEPTH_CAMERA)
     n = len(source["index"])
     assert_same_items(items, source, np.arange(n), exclude=RGB_CAMERAS)
+    assert_backends_agree(lerobot_python, output.root, expect_for("reencoded rgb"))
 
 
 # -------------------------------------------------------------------------- aggregate_datasets
@@ -1046,9 +1076,10 @@ def aggregates(lerobot_python, sources, tmp_path_factory) -> Outputs:
     plain: list[Path | tuple[Path, str]] = [single, (single, "torchcodec")]
     plain += out.roots(*plain_names)
     plain += [(root, "torchcodec") for root in out.roots("no concatenation")]
-    depth_roots = [sources[n] for n in ("video_a", "video_b", "video_c", "video_d")]
+    depth_roots: list[Any] = [sources[n] for n in ("video_a", "video_b", "video_c", "video_d")]
     depth_roots += [sources["image_a"], sources["image_b"]]
     depth_roots += [r for name in out.names() if name not in plain_names for r in out.roots(name)]
+    depth_roots += [(r, "torchcodec") for r in out.roots("two", "low limits", "three small")]
     load_batch(lerobot_python, plain=plain, depth=dict.fromkeys(depth_roots))
     return out
 
@@ -1111,6 +1142,7 @@ def test_aggregate_two_depth_datasets(lerobot_python, aggregates, sources):
     assert all(len(p["meta/depth_keys"]) for _, p in parts)
     assert_aggregate_of(root, items, parts)
     assert tasks_of(root) == ["reach", "grasp", "place"]
+    assert_backends_agree(lerobot_python, root)
 
 
 def test_aggregate_without_concatenation(aggregates, sources):
@@ -1154,6 +1186,7 @@ def test_aggregate_with_low_size_limits(lerobot_python, aggregates, sources):
     assert len(data_files(root)) > 1
     keys = [*RGB_CAMERAS, DEPTH_CAMERA]
     assert sum(len(video_files(root, key)) for key in keys) > len(keys)
+    assert_backends_agree(lerobot_python, root)
 
 
 def test_aggregate_of_three_small_depth_datasets(lerobot_python, aggregates, sources):
@@ -1168,6 +1201,7 @@ def test_aggregate_of_three_small_depth_datasets(lerobot_python, aggregates, sou
     for key in (*RGB_CAMERAS, DEPTH_CAMERA):
         channels = 1 if key == DEPTH_CAMERA else 3
         assert items[key].shape[:2] == (n, channels), key
+    assert_backends_agree(lerobot_python, root)
 
 
 @pytest.mark.parametrize("kind", ["video", "image"])
