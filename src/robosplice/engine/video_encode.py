@@ -52,6 +52,7 @@ from robosplice.format.video_codec import (
     LIBSVTAV1,
     EncoderSettings,
     check_encoder,
+    encoding_into,
     video_feature_info,
 )
 from robosplice.plan.model import Plan, VideoSource
@@ -148,45 +149,39 @@ def encode_video_frames(
     check_encoder(settings.vcodec)
     rate = Fraction(fps).limit_denominator(1_000_000)
     time_base = 1 / rate
-    path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    try:
-        with _quiet_encoders(), av.open(str(path), "w", format="mp4") as container:
-            stream: Any = None
-            width = height = 0
-            for source_frame in frames:
-                frame = source_frame
-                if stream is None:
-                    width, height = size or (frame.width, frame.height)
-                    stream = container.add_stream(
-                        settings.vcodec, rate=rate, options=encoder_options(settings, threads)
-                    )
-                    stream.pix_fmt = settings.pix_fmt
-                    stream.width, stream.height = width, height
-                    stream.time_base = time_base
-                if (frame.width, frame.height) != (width, height):
-                    frame = frame.reformat(
-                        width=width, height=height, interpolation="POINT" if depth else "AREA"
-                    )
-                frame.pts = count
-                frame.time_base = time_base
-                # A decoded frame remembers its picture type; encoders would obey it.
-                frame.pict_type = av.video.frame.PictureType.NONE
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-                count += 1
+    with (
+        encoding_into(path, settings),
+        _quiet_encoders(),
+        av.open(str(path), "w", format="mp4") as container,
+    ):
+        stream: Any = None
+        width = height = 0
+        for source_frame in frames:
+            frame = source_frame
             if stream is None:
-                raise VideoError(f"{path}: no frames to encode")
-            for packet in stream.encode():
+                width, height = size or (frame.width, frame.height)
+                stream = container.add_stream(
+                    settings.vcodec, rate=rate, options=encoder_options(settings, threads)
+                )
+                stream.pix_fmt = settings.pix_fmt
+                stream.width, stream.height = width, height
+                stream.time_base = time_base
+            if (frame.width, frame.height) != (width, height):
+                frame = frame.reformat(
+                    width=width, height=height, interpolation="POINT" if depth else "AREA"
+                )
+            frame.pts = count
+            frame.time_base = time_base
+            # A decoded frame remembers its picture type; encoders would obey it.
+            frame.pict_type = av.video.frame.PictureType.NONE
+            for packet in stream.encode(frame):
                 container.mux(packet)
-    except av.error.FFmpegError as exc:
-        path.unlink(missing_ok=True)
-        raise VideoError(
-            f"{path}: encoding with {settings.vcodec!r} failed ({exc.__class__.__name__}: {exc})"
-        ) from exc
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+            count += 1
+        if stream is None:
+            raise VideoError(f"{path}: no frames to encode")
+        for packet in stream.encode():
+            container.mux(packet)
     return count
 
 

@@ -179,25 +179,37 @@ def encode_frames(
     check_encoder(settings.vcodec)
     rate = Fraction(fps).limit_denominator(1_000_000)
     time_base = 1 / rate
-    path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    try:
-        with _quiet_svt(), av.open(str(path), "w", format="mp4") as container:
-            stream: Any = None
-            for image in frames:
-                array = _check_frame(image, count, path, stream)
-                if stream is None:
-                    stream = _open_stream(container, settings, rate, array.shape, path)
-                frame = av.VideoFrame.from_ndarray(array, format="rgb24")
-                frame.pts = count
-                frame.time_base = time_base
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-                count += 1
+    with (
+        encoding_into(path, settings),
+        _quiet_svt(),
+        av.open(str(path), "w", format="mp4") as container,
+    ):
+        stream: Any = None
+        for image in frames:
+            array = _check_frame(image, count, path, stream)
             if stream is None:
-                raise VideoError(f"{path}: no frames to encode")
-            for packet in stream.encode():
+                stream = _open_stream(container, settings, rate, array.shape, path)
+            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+            frame.pts = count
+            frame.time_base = time_base
+            for packet in stream.encode(frame):
                 container.mux(packet)
+            count += 1
+        if stream is None:
+            raise VideoError(f"{path}: no frames to encode")
+        for packet in stream.encode():
+            container.mux(packet)
+    return count
+
+
+@contextlib.contextmanager
+def encoding_into(path: Path, settings: EncoderSettings) -> Iterator[None]:
+    """Around writing a new video at `path`: make its folder; on failure remove the partial file,
+    and turn PyAV errors into a VideoError naming the file and the encoder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
     except av.error.FFmpegError as exc:
         path.unlink(missing_ok=True)
         raise VideoError(
@@ -206,7 +218,6 @@ def encode_frames(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return count
 
 
 def video_feature_info(path: Path, settings: EncoderSettings) -> dict[str, Any]:
