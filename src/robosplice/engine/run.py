@@ -61,15 +61,6 @@ class ExecutionResult:
     video_bytes_copied: int
 
 
-def _source_key(plan: Plan, source: int, output_key: str) -> str:
-    """The source's name of an output feature (renames map source → output)."""
-    renames = plan.columns.renames[source] if plan.columns.renames else {}
-    for old, new in renames.items():
-        if new == output_key:
-            return old
-    return output_key
-
-
 def _passthrough_fields(sources: SourceSet, plan: Plan) -> dict[str, pa.Field]:
     """Fields of dtypes robosplice does not model (kept as the first source stores them)."""
     features = plan.info["features"]
@@ -133,7 +124,7 @@ class _StatsCollector:
             numeric["timestamp"] = numeric["frame_index"] / float(self.plan.info["fps"])
         stats: DatasetStats = {}
         for name in self.stats_names:
-            source_name = _source_key(self.plan, segment.source, name)
+            source_name = self.plan.columns.source_name(segment.source, name)
             carried = source_stats.get(source_name)
             if name in self.numeric_names:
                 values = numeric[name]
@@ -194,9 +185,9 @@ class _StatsCollector:
             return {}
         stats = source.stats or {}
         return {
-            name: stats[_source_key(self.plan, 0, name)]
+            name: stats[self.plan.columns.source_name(0, name)]
             for name in self.stats_names
-            if _source_key(self.plan, 0, name) in stats
+            if self.plan.columns.source_name(0, name) in stats
         }
 
     def dataset_stats(self) -> DatasetStats:
@@ -337,7 +328,7 @@ def execute(
             paths = []
             for output_index, episode in enumerate(plan.episodes):
                 segment = episode.segment
-                source_key = _source_key(plan, segment.source, key)
+                source_key = plan.columns.source_name(segment.source, key)
                 window = sources.episode(segment.source, segment.episode_index).videos[source_key]
                 path = datasets[segment.source].video_path(source_key, window.position)
                 paths.append((path, window))

@@ -23,7 +23,14 @@ from robosplice.format.paths import (
 )
 from robosplice.format.video import StreamFacts, read_packet_index
 from robosplice.ops._run import lerobot_home, write_plan
-from robosplice.plan.model import ColumnChanges, OutputEpisode, OutputSettings, Plan, Segment
+from robosplice.plan.model import (
+    ColumnChanges,
+    OutputEpisode,
+    OutputSettings,
+    Plan,
+    Segment,
+    source_feature_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +101,7 @@ def feature_differences(
             continue
         facts = []
         for number, dataset in enumerate(datasets):
-            source_key = next((o for o, n in renames[number].items() if n == name), name)
+            source_key = source_feature_name(renames[number], name)
             if dataset.features.get(source_key, {}).get("dtype") == "video":
                 facts.append((number, _first_stream_facts(dataset, source_key)))
         reference = facts[0][1] if facts else None

@@ -77,6 +77,11 @@ class OutputSettings:
 ColumnProducer = Callable[[Mapping[str, np.ndarray], int], np.ndarray]
 
 
+def source_feature_name(renames: Mapping[str, str], output_name: str) -> str:
+    """The source's name of an output feature, given that source's renames (source → output)."""
+    return next((old for old, new in renames.items() if new == output_name), output_name)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ColumnChanges:
     """Feature edits applied while rows stream: renames (per source), drops, additions."""
@@ -89,6 +94,11 @@ class ColumnChanges:
     def is_empty(self) -> bool:
         """True when rows pass through with only index columns rewritten."""
         return not any(self.renames) and not self.dropped and not self.added
+
+    def source_name(self, source: int, output_name: str) -> str:
+        """What source number `source` calls the output feature `output_name`."""
+        renames = self.renames[source] if self.renames else {}
+        return source_feature_name(renames, output_name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
