@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fixture_data import copy_tree_writable, shared_fixtures_dir
+from fixture_data import copy_tree_writable, fixtures_dir
 from robosplice.testing import tree_digest
 
 os.environ["ROBOSPLICE_NO_PROGRESS"] = "1"
@@ -33,9 +33,7 @@ def fixture_dataset(tmp_path: Path, source_guard: Callable[[Path], Path]) -> Cal
     """name → a guarded private copy of a shared fixture."""
 
     def get(name: str) -> Path:
-        return source_guard(
-            copy_tree_writable(shared_fixtures_dir() / name, tmp_path / "src" / name)
-        )
+        return source_guard(copy_tree_writable(fixtures_dir() / name, tmp_path / "src" / name))
 
     return get
 

@@ -1,4 +1,8 @@
-"""Where the shared fixture datasets are, and how to copy them (importable from any test)."""
+"""Where the fixture datasets are, and how to copy them (importable from any test).
+
+The recorder-written datasets live in the repository (`tests/fixtures/datasets`, copied from the
+official recorder's output by `make_fixtures.py` beside them): a clone alone runs every test.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,12 @@ FIXTURE_NAMES = ("v3_av1_single", "v3_av1_multifile", "v3_image", "v3_h264_bfram
 VIDEO_FIXTURES = ("v3_av1_single", "v3_av1_multifile", "v3_h264_bframes")
 
 
-def shared_fixtures_dir() -> Path:
-    """The recorder-written datasets: $ROBOSPLICE_FIXTURES or <repo>/../shared/fixtures."""
-    env = os.environ.get("ROBOSPLICE_FIXTURES")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "fixtures"
+FIXTURES_DIR = REPO_ROOT / "tests" / "fixtures" / "datasets"
+
+
+def fixtures_dir() -> Path:
+    """The recorder-written datasets kept in the repository (read-only by convention: copy first)."""
+    return FIXTURES_DIR
 
 
 def copy_tree_writable(source: Path, target: Path) -> Path:

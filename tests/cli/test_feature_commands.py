@@ -209,9 +209,9 @@ def test_modify_tasks_regex_dry_run(source, tmp_path):
 
 
 def test_recompute_stats_in_place(tmp_path):
-    from fixture_data import copy_tree_writable, shared_fixtures_dir
+    from fixture_data import copy_tree_writable, fixtures_dir
 
-    root = copy_tree_writable(shared_fixtures_dir() / "v3_image", tmp_path / "ds")
+    root = copy_tree_writable(fixtures_dir() / "v3_image", tmp_path / "ds")
     result = runner.invoke(app, ["recompute-stats", str(root), "--in-place", "--include-images"])
     assert result.exit_code == 0, result.output
     assert validate(root) == []

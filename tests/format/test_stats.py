@@ -1,6 +1,6 @@
 """Tests of `robosplice.format.stats` against datasets written by the official 0.6.1 recorder.
 
-Every expected number comes from the fixtures in shared/fixtures (their data parquet, the
+Every expected number comes from the fixtures in tests/fixtures/datasets (their data parquet, the
 `stats/*` columns of meta/episodes and meta/stats.json), never from hard-coded values.
 """
 
@@ -9,9 +9,7 @@ from __future__ import annotations
 import functools
 import io
 import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import av
@@ -20,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from fixture_data import fixtures_dir
 from robosplice.format.stats import (
     NUM_QUANTILE_BINS,
     QUANTILE_KEYS,
@@ -41,12 +40,7 @@ from robosplice.format.stats import (
     unflatten_episode_stats,
 )
 
-FIXTURES = Path(
-    os.environ.get(
-        "ROBOSPLICE_SHARED_FIXTURES",
-        Path(__file__).resolve().parents[2].parent / "shared" / "fixtures",
-    )
-)
+FIXTURES = fixtures_dir()
 FIXTURE_NAMES = ("v3_av1_single", "v3_av1_multifile", "v3_image", "v3_h264_bframes")
 CAMERA_DTYPES = ("image", "video")
 

@@ -23,15 +23,14 @@ import pyarrow.parquet as pq
 import pytest
 
 import robosplice.format.validate as validate_module
+from fixture_data import fixtures_dir
 from robosplice.dataset import Dataset
 from robosplice.errors import DatasetNotFoundError
 from robosplice.format.validate import PROBLEM_KINDS, validate_dataset, validate_info
 from robosplice.ops.repack import repack
 from robosplice.ops.validate import validate
 
-FIXTURES_DIR = Path(
-    os.environ.get("ROBOSPLICE_FIXTURES", Path(__file__).resolve().parents[3] / "shared/fixtures")
-)
+FIXTURES_DIR = fixtures_dir()
 FIXTURES = ("v3_av1_single", "v3_av1_multifile", "v3_image", "v3_h264_bframes")
 
 SINGLE = "v3_av1_single"  # 6 episodes: 40, 25, 55, 31, 47, 36 frames; one file of each kind

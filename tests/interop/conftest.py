@@ -55,7 +55,7 @@ def fixture_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pa
             src = fixtures_dir() / name
             if not (src / "meta" / "info.json").is_file():
                 raise FileNotFoundError(
-                    f"fixture dataset {src} not found (set ROBOSPLICE_FIXTURES to the fixtures folder)"
+                    f"fixture dataset {src} not found (the repository's tests/fixtures/datasets)"
                 )
             copies[name] = copy_dataset(src, base / name)
         return copies[name]

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+import fixture_data
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_SCRIPT = REPO_ROOT / "scripts" / "interop-env.sh"
 DUMP_SCRIPT = Path(__file__).resolve().with_name("lerobot_dump.py")
@@ -60,10 +62,7 @@ class LerobotLoadError(RuntimeError):
 # --------------------------------------------------------------------------------------- locations
 
 
-def fixtures_dir() -> Path:
-    """The shared, read-only fixture datasets: $ROBOSPLICE_FIXTURES or <repo>/../shared/fixtures."""
-    env = os.environ.get("ROBOSPLICE_FIXTURES")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "fixtures"
+fixtures_dir = fixture_data.fixtures_dir
 
 
 def fixture_names() -> list[str]:

@@ -8,7 +8,7 @@
 `convert` runs the official `convert_image_to_video_dataset` and prints its wall time in seconds
 on the last stdout line. `record-depth` writes a small dataset with one RGB and one depth camera
 through the official recorder (`LeRobotDataset.create` / `add_frame` / `save_episode`).
-`record-images` writes an image dataset with the recipe of shared/fixtures/make_fixtures.py
+`record-images` writes an image dataset with the recipe of tests/fixtures/datasets/make_fixtures.py
 (noisy frames with identity blocks) but without the (2, 3) feature the official converter cannot
 copy (its pandas writer fails on Array2D columns). `dump-depth` loads a dataset with the official loader (pyav, depth in mm) and saves every item's
 depth frames (float32, 1xHxW), RGB frames (uint8 CHW), `episode_index` and `frame_index`.

@@ -1,7 +1,7 @@
 """convert_image_to_video_dataset, reencode_dataset, change_fps: the ops that encode.
 
 Converted frames are decoded and compared with the source images (PSNR, identity blocks of
-shared/fixtures/README.md); every episode must start on a keyframe so that later edits still cut
+tests/fixtures/datasets/README.md); every episode must start on a keyframe so that later edits still cut
 by packet copy; outputs pass `validate`; sources stay byte-identical (the `fixture_dataset`
 guard); bad settings fail before anything is written.
 """
@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from fixture_data import copy_tree_writable, shared_fixtures_dir
+from fixture_data import copy_tree_writable, fixtures_dir
 from robosplice.cli.app import app
 from robosplice.dataset import Dataset
 from robosplice.errors import SelectionError
@@ -357,7 +357,7 @@ def test_encoders_listed():
 
 
 def test_reencode_in_place_resizes_one_camera(tmp_path):
-    root = copy_tree_writable(shared_fixtures_dir() / "v3_av1_single", tmp_path / "ds")
+    root = copy_tree_writable(fixtures_dir() / "v3_av1_single", tmp_path / "ds")
     before = Dataset(root)
     front_packets = episode_packets(before, CAMERAS[0], 3)
     output = reencode_dataset(root, in_place=True, cameras=[CAMERAS[1]], size="96x64", crf=28)

@@ -237,9 +237,9 @@ def test_filter_keeps_matching_episodes(kwargs, kept, fixture_dataset, tmp_path)
 
 def test_in_place_delete_swaps_atomically(fixture_dataset, tmp_path):
     root = Path(tmp_path / "ds")
-    from fixture_data import copy_tree_writable, shared_fixtures_dir
+    from fixture_data import copy_tree_writable, fixtures_dir
 
-    copy_tree_writable(shared_fixtures_dir() / "v3_av1_single", root)
+    copy_tree_writable(fixtures_dir() / "v3_av1_single", root)
     reference = Dataset(fixture_dataset("v3_av1_single"))
     output = delete_episodes(root, [0], in_place=True)
     assert output.root == root.resolve()

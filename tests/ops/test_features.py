@@ -354,9 +354,9 @@ def test_dry_run_returns_the_plan_and_writes_nothing(fixture_dataset, tmp_path):
 
 
 def test_in_place_replaces_the_source(tmp_path):
-    from fixture_data import copy_tree_writable, shared_fixtures_dir
+    from fixture_data import copy_tree_writable, fixtures_dir
 
-    root = copy_tree_writable(shared_fixtures_dir() / "v3_av1_single", tmp_path / "ds")
+    root = copy_tree_writable(fixtures_dir() / "v3_av1_single", tmp_path / "ds")
     source = Dataset(root, repo_id="me/ds")
     output = add_features(
         source, {"reward": (np.ones(source.num_frames), REWARD_INFO)}, in_place=True

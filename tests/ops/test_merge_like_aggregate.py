@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from fixture_data import copy_tree_writable, shared_fixtures_dir
+from fixture_data import copy_tree_writable, fixtures_dir
 from robosplice.dataset import Dataset
 from robosplice.format.data import data_files
 from robosplice.ops.merge import aggregate_datasets, merge_datasets
@@ -36,7 +36,7 @@ def _with_encoder_info(root: Path, key: str, change: dict) -> Path:
 )
 def test_unlike_encoder_info_warns_and_is_nulled(change, fixture_dataset, tmp_path, caplog):
     first = fixture_dataset("v3_av1_single")
-    second = copy_tree_writable(shared_fixtures_dir() / "v3_av1_single", tmp_path / "second")
+    second = copy_tree_writable(fixtures_dir() / "v3_av1_single", tmp_path / "second")
     _with_encoder_info(second, "observation.images.front", change)
     with caplog.at_level(logging.WARNING):
         merged = merge_datasets([first, second], "t/m", tmp_path / "m")

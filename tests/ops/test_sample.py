@@ -1,7 +1,7 @@
 """`write_sample` and the encoder under it: the sample must look like the official recorder's output.
 
 Frames are checked by decoding every mp4 in order (no seeking) and reading the identity blocks
-(shared/fixtures/README.md) of each frame inside each episode's window, so a frame that is
+(tests/fixtures/datasets/README.md) of each frame inside each episode's window, so a frame that is
 missing, duplicated or shifted by one shows up as a wrong (episode, frame) pair.
 """
 
@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from fixture_data import fixtures_dir
 from robosplice.dataset import Dataset
 from robosplice.errors import OutputExistsError, SelectionError, VideoError
 from robosplice.format.data import data_files
@@ -33,7 +34,7 @@ from robosplice.format.video_codec import (
 from robosplice.ops.repack import repack
 from robosplice.ops.sample import DEFAULT_CAMERAS, ROBOT_TYPE, SAMPLE_TASKS, write_sample
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+FIXTURES = fixtures_dir()
 ID_BITS = 10
 ID_BLOCK = 8
 ID_THRESHOLD = 128.0

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from fixture_data import FIXTURE_NAMES, copy_tree_writable, shared_fixtures_dir
+from fixture_data import FIXTURE_NAMES, copy_tree_writable, fixtures_dir
 from robosplice.dataset import Dataset
 from robosplice.engine.frame_stats import (
     RunningQuantileStats,
@@ -87,7 +87,7 @@ def damaged(tmp_path: Path, source_guard):
     """name, features → a guarded copy of a fixture whose stats of `features` are wrong."""
 
     def make(name: str, features: list[str] | None = None) -> tuple[Path, Dataset]:
-        original = Dataset(shared_fixtures_dir() / name)
+        original = Dataset(fixtures_dir() / name)
         root = copy_tree_writable(original.root, tmp_path / "src" / name)
         damage(root, features if features is not None else numeric_feature_names(original.features))
         return source_guard(root), original
@@ -307,11 +307,11 @@ def test_relative_stats_batches_cover_every_chunk():
 
 
 def test_in_place_rewrites_stats_at_the_same_root(tmp_path):
-    root = copy_tree_writable(shared_fixtures_dir() / "v3_av1_single", tmp_path / "ds")
+    root = copy_tree_writable(fixtures_dir() / "v3_av1_single", tmp_path / "ds")
     damage(root, ["action"])
     output = recompute_stats(root, in_place=True)
     assert output.root == root.resolve()
-    original = Dataset(shared_fixtures_dir() / "v3_av1_single")
+    original = Dataset(fixtures_dir() / "v3_av1_single")
     np.testing.assert_array_equal(
         Dataset(root).stats["action"]["min"], original.stats["action"]["min"]
     )

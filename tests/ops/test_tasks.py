@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from fixture_data import copy_tree_writable, shared_fixtures_dir
+from fixture_data import copy_tree_writable, fixtures_dir
 from robosplice.dataset import Dataset
 from robosplice.errors import SelectionError
 from robosplice.format.data import data_files
@@ -70,7 +70,7 @@ def assert_consistent(output: Dataset, source: Dataset) -> None:
 @pytest.fixture
 def multitask(tmp_path: Path, source_guard) -> Path:
     """v3_av1_single with episode 0 switching from PICK to PUSH at frame 20 (guarded)."""
-    root = copy_tree_writable(shared_fixtures_dir() / "v3_av1_single", tmp_path / "src" / "multi")
+    root = copy_tree_writable(fixtures_dir() / "v3_av1_single", tmp_path / "src" / "multi")
     source = Dataset(root)
     assert source.tasks[:2] == [PICK, PUSH]
     assert source.episodes[0].tasks == (PICK,)
@@ -209,7 +209,7 @@ def test_keeps_original_when_not_overridden(fixture_dataset, tmp_path):
 
 
 def test_in_place_returns_a_handle_on_the_same_root(tmp_path):
-    root = copy_tree_writable(shared_fixtures_dir() / "v3_av1_single", tmp_path / "ds")
+    root = copy_tree_writable(fixtures_dir() / "v3_av1_single", tmp_path / "ds")
     before = Dataset(root)
     frames = before.num_frames
     output = modify_tasks(root, new_task="Only task", in_place=True)

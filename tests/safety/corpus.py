@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from fixture_data import copy_tree_writable, shared_fixtures_dir
+from fixture_data import copy_tree_writable, fixtures_dir
 
 DATA = "data/chunk-000/file-000.parquet"
 EPISODES = "meta/episodes/chunk-000/file-000.parquet"
@@ -950,6 +950,6 @@ CASES: tuple[Case, ...] = (
 
 def build_case(case: Case, folder: Path) -> Path:
     """Copy the case's fixture into `folder` and break it; return the dataset root."""
-    root = copy_tree_writable(shared_fixtures_dir() / case.base, folder / case.name)
+    root = copy_tree_writable(fixtures_dir() / case.base, folder / case.name)
     case.build(root)
     return root

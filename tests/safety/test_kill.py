@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from zygote import Outcome, Zygote
 
-from fixture_data import copy_tree_writable, shared_fixtures_dir
+from fixture_data import copy_tree_writable, fixtures_dir
 from robosplice.commit import find_leftovers
 from robosplice.history import HISTORY_PATH
 from robosplice.ops.validate import validate
@@ -156,8 +156,8 @@ def zygote() -> Iterator[Zygote]:
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory: pytest.TempPathFactory) -> Sources:
     folder = tmp_path_factory.mktemp("kill-sources")
-    main = copy_tree_writable(shared_fixtures_dir() / MAIN, folder / MAIN)
-    second = copy_tree_writable(shared_fixtures_dir() / SECOND, folder / SECOND)
+    main = copy_tree_writable(fixtures_dir() / MAIN, folder / MAIN)
+    second = copy_tree_writable(fixtures_dir() / SECOND, folder / SECOND)
     return Sources(main=main, second=second, digests={r: tree_digest(r) for r in (main, second)})
 
 
@@ -341,7 +341,7 @@ def test_sigterm_to_a_spawned_cli_process(sources, references, tmp_path, kill_co
 def in_place_reference(zygote, tmp_path_factory) -> tuple[dict[str, str], dict[str, str], float]:
     """(digest before, content digest after, seconds) of `delete-episodes --in-place -e 0,3`."""
     folder = tmp_path_factory.mktemp("in-place-reference")
-    root = copy_tree_writable(shared_fixtures_dir() / SECOND, folder / "ds")
+    root = copy_tree_writable(fixtures_dir() / SECOND, folder / "ds")
     before = content_digest(root)
     outcome = zygote.run(_in_place_argv(root), folder / "run.log")
     assert outcome.finished, outcome.log
@@ -369,7 +369,7 @@ def in_place_once(
     """Interrupt an in-place delete; check old/new/backup; follow the advice; rerun."""
     old, new, _ = reference
     folder.mkdir(parents=True)
-    root = copy_tree_writable(shared_fixtures_dir() / SECOND, folder / "ds")
+    root = copy_tree_writable(fixtures_dir() / SECOND, folder / "ds")
     context = f"in-place delete, delay {delay}, crash_at {crash_at}, seed {SEED}"
     outcome = zygote.run(
         _in_place_argv(root),

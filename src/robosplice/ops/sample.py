@@ -3,7 +3,7 @@
 The bundled default for the demo and the tests. It is written the way the 0.6.1 recorder writes
 (FORMAT.md §0): one row group per episode, each episode encoded to its own mp4 and appended to the
 camera's file packet by packet, per-episode stats from the raw frames. Every camera frame carries
-identity blocks (shared/fixtures/README.md), so a checker can tell which frame a decoded image is.
+identity blocks (tests/fixtures/datasets/README.md), so a checker can tell which frame a decoded image is.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ ROBOT_TYPE: Final = "robosplice_sim"
 JOINT_NAMES: Final = tuple(f"joint_{joint}" for joint in range(6))
 # Used, in this order, when the asked encoder is missing: AV1 first (the official default), then H.264.
 FALLBACK_ENCODERS: Final = (LIBSVTAV1, "libaom-av1", "librav1e", "libx264", "libopenh264")
-# Identity blocks (shared/fixtures/README.md): rows 0-7 episode, rows 8-15 frame, 10 bits of 8x8 px.
+# Identity blocks (tests/fixtures/datasets/README.md): rows 0-7 episode, rows 8-15 frame, 10 bits of 8x8 px.
 IDENTITY_BITS: Final = 10
 IDENTITY_BLOCK: Final = 8
 MAX_IDENTITY: Final = 1 << IDENTITY_BITS
