@@ -30,6 +30,8 @@ from typing_extensions import TypeIs
 
 from robosplice._types import ProgressReporter
 from robosplice.checks.kinds import Kind
+from robosplice.checks.stale_stats import KINDS as STATS_VALUE_KINDS
+from robosplice.checks.stale_stats import stats_against_data
 from robosplice.errors import Problem, RobospliceError, Severity
 from robosplice.format.data import data_files
 from robosplice.format.episodes import episodes_files, video_columns
@@ -69,7 +71,7 @@ __all__ = [
 _LOADER = "the official loader fails on it"
 _WRONG = "the loader returns wrong frames or values"
 
-KINDS: Final[tuple[Kind, ...]] = (
+_STRUCTURE_KINDS: Final[tuple[Kind, ...]] = (
     # --- any file -------------------------------------------------------------------------------
     Kind(name="missing_file", severity="error",
          meaning="a required file (info, tasks, episodes, data, stats) or a file an episode row"
@@ -233,6 +235,8 @@ KINDS: Final[tuple[Kind, ...]] = (
          why=f"{_LOADER} or {_WRONG}"),
 )  # fmt: skip
 """Every kind this module reports, with its severity and why (README "Severities")."""
+
+KINDS: Final = (*_STRUCTURE_KINDS, *STATS_VALUE_KINDS)
 
 PROBLEM_KINDS: Final = tuple(kind.name for kind in KINDS)
 """Every `Problem.kind` this module reports, in `KINDS` order."""
@@ -493,7 +497,8 @@ class _Validator:
         )
         self.guarded(EPISODES_DIR, None, lambda: self.check_against_data(episodes, summary, tasks))
         self.guarded(INFO_PATH, None, lambda: self.check_totals(info, episodes, summary, tasks))
-        self.guarded(STATS_PATH, None, lambda: self.check_stats(features))
+        stats = self.guarded(STATS_PATH, None, lambda: self.check_stats(features))
+        self.guarded(STATS_PATH, None, lambda: self.check_stats_values(features, stats, summary))
         if fps is not None:
             self.guarded("videos", None, lambda: self.check_videos(info, features, fps, episodes))
         return self.problems
@@ -1159,7 +1164,8 @@ class _Validator:
 
     # --- meta/stats.json ------------------------------------------------------------------
 
-    def check_stats(self, features: Features) -> None:
+    def check_stats(self, features: Features) -> dict[str, Any] | None:
+        """Check stats.json's presence and shapes; return it parsed (None if unreadable)."""
         path = self.root / STATS_PATH
         if not path.is_file():
             self.report(
@@ -1169,13 +1175,24 @@ class _Validator:
                 "meta/stats.json is missing; the dataset loads but policies cannot normalize"
                 " and merge fails; recompute the stats",
             )
-            return
+            return None
         try:
             stats = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
             self.report(STATS_PATH, "", "invalid_json", f"cannot parse JSON ({exc})")
-            return
+            return None
         self.problems.extend(validate_stats(stats, features))
+        return stats if isinstance(stats, dict) else None
+
+    def check_stats_values(
+        self, features: Features, stats: dict[str, Any] | None, summary: _DataSummary
+    ) -> None:
+        """Stats against the data (`stale_stats.py`), when the rows are what the loader sees."""
+        sound = summary.complete and not any(
+            p.severity == "error" and (p.file.startswith("data") or p.file.startswith("meta/ep"))
+            for p in self.problems
+        )
+        self.problems.extend(stats_against_data(self.root, features, stats, compare=sound))
 
     # --- videos ---------------------------------------------------------------------------
 
