@@ -64,6 +64,7 @@ KINDS: Final[tuple[Kind, ...]] = (
 RELATIVE_TOLERANCE: Final = 1e-5
 """mean/std tolerance, relative to max|x| (mean) and E[x²] (variance): ~80 float32 epsilons."""
 _COMPARED: Final = ("min", "max", "mean", "std", "count")
+_PARQUET_ERRORS: Final = (pa.ArrowException, OSError, ValueError)
 _SEVERITY: Final = {kind.name: kind.severity for kind in KINDS}
 
 
@@ -252,27 +253,34 @@ def _read_data(root: Path, features: Features, names: list[str]) -> _DataStats:
     """Stream the data files' numeric columns and accumulate per-episode moments."""
     result = _DataStats()
     for path in data_files(root):
-        parquet = pq.ParquetFile(path)
-        present = set(parquet.schema_arrow.names)
-        columns = [name for name in names if name in present]
-        if "episode_index" not in present or not columns:
-            continue
-        wanted = list(dict.fromkeys(["episode_index", *columns]))
-        for group in range(parquet.metadata.num_row_groups):
-            table = parquet.read_row_group(group, columns=wanted)
-            episode = np.asarray(table.column("episode_index").to_numpy(), dtype=np.int64)
-            if not len(episode):
-                continue
-            starts = np.flatnonzero(np.r_[True, episode[1:] != episode[:-1]])
-            for name in columns:
-                if name in result.unusable:
-                    continue
-                values = _numeric(table.column(name), features[name])
-                if values is None:
-                    result.unusable.add(name)
-                    continue
-                _accumulate(result.episodes.setdefault(name, {}), episode, starts, values)
+        try:
+            _read_data_file(path, features, names, result)
+        except _PARQUET_ERRORS:
+            continue  # reported by the data check
     return result
+
+
+def _read_data_file(path: Path, features: Features, names: list[str], result: _DataStats) -> None:
+    parquet = pq.ParquetFile(path)
+    present = set(parquet.schema_arrow.names)
+    columns = [name for name in names if name in present]
+    if "episode_index" not in present or not columns:
+        return
+    wanted = list(dict.fromkeys(["episode_index", *columns]))
+    for group in range(parquet.metadata.num_row_groups):
+        table = parquet.read_row_group(group, columns=wanted)
+        episode = np.asarray(table.column("episode_index").to_numpy(), dtype=np.int64)
+        if not len(episode):
+            continue
+        starts = np.flatnonzero(np.r_[True, episode[1:] != episode[:-1]])
+        for name in columns:
+            if name in result.unusable:
+                continue
+            values = _numeric(table.column(name), features[name])
+            if values is None:
+                result.unusable.add(name)
+                continue
+            _accumulate(result.episodes.setdefault(name, {}), episode, starts, values)
 
 
 def _numeric(column: pa.ChunkedArray, feature: dict[str, Any]) -> npt.NDArray[Any] | None:
@@ -326,8 +334,11 @@ def _stored_episode_stats(
 ) -> Iterator[tuple[str, int, dict[str, FeatureStats]]]:
     """(episodes file, episode_index, {feature: stats}) for each episode row, numeric features."""
     for path in episodes_files(root):
-        parquet = pq.ParquetFile(path)
-        present = parquet.schema_arrow.names
+        try:
+            parquet = pq.ParquetFile(path)
+            present = parquet.schema_arrow.names
+        except _PARQUET_ERRORS:
+            continue  # reported by the episodes check
         columns = [
             f"stats/{name}/{key}"
             for name in names
@@ -337,7 +348,10 @@ def _stored_episode_stats(
         if "episode_index" not in present or not columns:
             continue
         relative = path.relative_to(root).as_posix()
-        table = parquet.read(columns=["episode_index", *columns])
+        try:
+            table = parquet.read(columns=["episode_index", *columns])
+        except _PARQUET_ERRORS:
+            continue
         cells = {name: table.column(name).to_pylist() for name in columns}
         for row, episode in enumerate(table.column("episode_index").to_pylist()):
             if episode is None:

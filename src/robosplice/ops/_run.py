@@ -24,6 +24,9 @@ _STATS_KINDS = frozenset(
         "bad_stats_shape",
         "unusual_stats_shape",
         "missing_episode_stats",
+        "stale_stats",
+        "stale_index_stats",
+        "nan_stats",
     }
 )
 
