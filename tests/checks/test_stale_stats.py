@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fixture_data import copy_tree_writable, fixtures_dir
-from robosplice.checks.structure import validate_dataset
+from robosplice.checks import validate_dataset
 from robosplice.errors import Problem
 
 SINGLE = "v3_av1_single"  # 6 episodes: 40, 25, 55, 31, 47, 36 frames

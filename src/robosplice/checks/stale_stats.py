@@ -1,4 +1,4 @@
-"""Stats against the data: per-episode `stats/*` against each episode's rows, stats.json against
+"""Family "stale_stats": stats against the data — per-episode `stats/*` against each episode's rows, stats.json against
 their aggregate, and NaN/Inf anywhere in either.
 
 Stale stats are the defect that silently ruins training: normalization uses them and nothing
@@ -26,8 +26,9 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from robosplice.checks.context import Context
+from robosplice.checks.finding import Finding
 from robosplice.checks.kinds import Kind
-from robosplice.errors import Problem
 from robosplice.format.data import data_files
 from robosplice.format.episodes import episodes_files
 from robosplice.format.info import (
@@ -40,7 +41,7 @@ from robosplice.format.paths import HISTORY_PATH, STATS_PATH
 from robosplice.format.schema import column_values
 from robosplice.format.stats import FeatureStats, aggregate_feature_stats
 
-__all__ = ["KINDS", "RELATIVE_TOLERANCE", "stats_against_data"]
+__all__ = ["KINDS", "RELATIVE_TOLERANCE", "run", "stats_against_data"]
 
 _FIX: Final = "run 'robosplice recompute-stats' to rewrite them from the data"
 
@@ -103,9 +104,18 @@ class _DataStats:
     unusable: set[str] = field(default_factory=set)  # features with nulls or odd shapes
 
 
+def run(ctx: Context) -> None:
+    """Compare when the rows are what the loader sees (no data or episode-row errors so far);
+    look for NaN in any case."""
+    sound = ctx.summary.complete and not ctx.has_errors(
+        lambda f: (f.file or "").startswith(("data", "meta/episodes"))
+    )
+    ctx.findings.extend(stats_against_data(ctx.root, ctx.features, ctx.stats, compare=sound))
+
+
 def stats_against_data(
     root: Path, features: Features, stats_json: Mapping[str, Any] | None, *, compare: bool = True
-) -> list[Problem]:
+) -> list[Finding]:
     """Return the stale and NaN stats of the dataset at `root` (numeric features only).
 
     Args:
@@ -116,7 +126,7 @@ def stats_against_data(
             episode rows have errors, since episodes are then not what the loader sees.
     """
     names = numeric_feature_names(features)
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     data = _read_data(root, features, names) if compare else _DataStats()
     computed = {
         name: {episode: moments.stats() for episode, moments in by_episode.items()}
@@ -125,15 +135,15 @@ def stats_against_data(
     }
     for relative, episode, stored in _stored_episode_stats(root, names):
         for name, feature_stats in stored.items():
-            where = f"stats/{name}"
-            problems.extend(_nan_problems(relative, f"episode {episode}", where, feature_stats))
+            problems.extend(_nan(relative, f"episode {episode}", name, episode, feature_stats))
             expected = computed.get(name, {}).get(episode)
             if expected is None:
                 continue
             for key, message in _differences(feature_stats, expected):
                 problems.append(
-                    _problem(
+                    _stale(
                         name,
+                        episode=episode,
                         file=relative,
                         loc=f"episode {episode}",
                         message=f"stats/{name}/{key} of episode {episode}: {message} (the"
@@ -147,7 +157,7 @@ def stats_against_data(
             if not isinstance(raw, Mapping):
                 continue  # missing or malformed: reported by the stats.json check
             feature_stats = _as_arrays(raw)
-            problems.extend(_nan_problems(STATS_PATH, name, name, _as_arrays(raw, all_keys=True)))
+            problems.extend(_nan(STATS_PATH, name, name, None, _as_arrays(raw, all_keys=True)))
             episodes = computed.get(name)
             if not episodes or name == relative:
                 continue
@@ -157,8 +167,9 @@ def stats_against_data(
             expected["dtype_probe"] = next(iter(episodes.values()))["dtype_probe"]
             for key, message in _differences(feature_stats, expected):
                 problems.append(
-                    _problem(
+                    _stale(
                         name,
+                        episode=None,
                         file=STATS_PATH,
                         loc=f"{name}.{key}",
                         message=f"{name} {key}: {message} (the aggregate of every episode's"
@@ -194,12 +205,22 @@ def _relative_action_feature(root: Path) -> str | None:
     return relative
 
 
-def _problem(feature: str, *, file: str, loc: str, message: str) -> Problem:
+def _stale(feature: str, *, episode: int | None, file: str, loc: str, message: str) -> Finding:
     kind = "stale_index_stats" if feature in DEFAULT_FEATURE_NAMES else "stale_stats"
-    return Problem(file=file, loc=loc, kind=kind, message=message, severity=_SEVERITY[kind])
+    return Finding(
+        check=kind,
+        severity=_SEVERITY[kind],
+        message=message,
+        file=file,
+        loc=loc,
+        episode=episode,
+        feature=feature,
+    )
 
 
-def _nan_problems(file: str, loc: str, where: str, stats: FeatureStats) -> list[Problem]:
+def _nan(
+    file: str, loc: str, feature: str, episode: int | None, stats: FeatureStats
+) -> list[Finding]:
     bad = [
         key
         for key, value in stats.items()
@@ -207,11 +228,22 @@ def _nan_problems(file: str, loc: str, where: str, stats: FeatureStats) -> list[
     ]
     if not bad:
         return []
+    where = feature if episode is None else f"stats/{feature}"
     message = (
         f"{where}: {', '.join(bad)} hold NaN or Inf; normalizing with them makes the feature NaN;"
         " if the data hold NaN, fix or drop those frames first, then recompute the stats"
     )
-    return [Problem(file=file, loc=loc, kind="nan_stats", message=message, severity="error")]
+    return [
+        Finding(
+            check="nan_stats",
+            severity=_SEVERITY["nan_stats"],
+            message=message,
+            file=file,
+            loc=loc,
+            episode=episode,
+            feature=feature,
+        )
+    ]
 
 
 def _differences(stored: FeatureStats, expected: FeatureStats) -> Iterator[tuple[str, str]]:

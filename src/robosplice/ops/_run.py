@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from robosplice._types import PathLike, ProgressReporter
-from robosplice.checks.structure import validate_dataset
+from robosplice.checks import validate_dataset
 from robosplice.commit import check_output_target, staged_output
 from robosplice.dataset import Dataset
 from robosplice.engine.run import execute
