@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fixture_data import copy_tree_writable, fixtures_dir
-from robosplice.checks import validate_dataset
+from robosplice.checks import run_checks, validate_dataset
 from robosplice.errors import Problem
 
 SINGLE = "v3_av1_single"  # 6 episodes: 40, 25, 55, 31, 47, 36 frames
@@ -157,3 +157,9 @@ def test_nan_in_stats_is_an_error(root: Path, where: str) -> None:
     problem = only(validate_dataset(root))
     assert (problem.kind, problem.severity, problem.file, problem.loc) == expected
     assert "NaN" in problem.message
+
+
+def test_stale_stats_findings_name_episode_and_feature(root: Path) -> None:
+    edit_episode_cell(root, "stats/action/max", 5, lambda v: [x + 1.0 for x in v])
+    (finding,) = run_checks(root)
+    assert (finding.check, finding.episode, finding.feature) == ("stale_stats", 5, "action")

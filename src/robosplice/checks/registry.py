@@ -7,7 +7,7 @@ module and add one `Family(...)` line to `FAMILIES` (see `robosplice/checks/__in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -69,17 +69,33 @@ def run_checks(
     groups: Collection[Group] = ("structure",),
     decode: bool = False,
     progress: ProgressReporter | None = None,
+    families: Sequence[Family] = FAMILIES,
 ) -> list[Finding]:
     """Run the families of `groups` over the dataset at `root`, in order; return every finding.
 
     Never raises for a broken dataset: an unexpected error in a check becomes a `check_failed`
     finding. Stops early only when info.json is unusable (nothing else can be read without it).
+
+    Args:
+        families: the registry by default; tests and tools may pass another sequence.
     """
-    ctx = Context(Path(root), severities=SEVERITY, decode=decode, progress=progress)
-    for family in FAMILIES:
+    severities = dict(SEVERITY)
+    severities.update((kind.name, kind.severity) for f in families for kind in f.kinds)
+    ctx = Context(Path(root), severities=severities, decode=decode, progress=progress)
+    for family in families:
         if family.group not in groups:
             continue
         ctx.guarded(family.name, None, lambda family=family: family.run(ctx))
         if ctx.stop:
             break
     return ctx.findings
+
+
+def severity_table() -> str:
+    """The README "Severities" table: one row per kind, in registry order."""
+    rows = [
+        "| kind | severity | what | why this severity |",
+        "|---|---|---|---|",
+        *(f"| `{k.name}` | {k.severity} | {k.meaning} | {k.why} |" for k in KINDS),
+    ]
+    return "\n".join(rows)

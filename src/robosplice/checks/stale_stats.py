@@ -60,7 +60,7 @@ KINDS: Final[tuple[Kind, ...]] = (
          meaning="a stat in meta/stats.json or an episode's stats/* is NaN or infinite",
          why="normalizing with it turns every value of the feature into NaN"),
 )  # fmt: skip
-"""The kinds this check reports, with their severities and why."""
+"""The kinds this family reports: severity, and why, beside the checks below."""
 
 RELATIVE_TOLERANCE: Final = 1e-5
 """mean/std tolerance, relative to max|x| (mean) and E[x²] (variance): ~80 float32 epsilons."""
