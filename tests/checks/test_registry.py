@@ -39,7 +39,7 @@ def test_each_family_reports_the_kinds_it_declares() -> None:
     # The severity and its reason sit in the module whose code decides the kind.
     for family in FAMILIES:
         source = inspect.getsource(inspect.getmodule(family.run))  # type: ignore[arg-type]
-        head, marker, body = source.partition('"""The kinds this family reports')
+        _head, marker, body = source.partition('"""The kinds this family reports')
         assert marker, family.name
         for kind in family.kinds:
             assert f'"{kind.name}"' in body, (family.name, kind.name)
@@ -61,7 +61,8 @@ def test_a_family_added_in_one_line_runs_after_the_structural_ones() -> None:
     frozen = Kind(name="toy_frozen", severity="warning", meaning="an example quality kind", why="x")
 
     def run(ctx: Context) -> None:
-        assert ctx.episodes is not None and ctx.summary.complete  # structure ran before
+        assert ctx.episodes is not None  # structure ran before
+        assert ctx.summary.complete
         ctx.report("data", "episode 2", "toy_frozen", "frozen", feature="action", dimension=3)
 
     toy = Family(name="toy", group="quality", kinds=(frozen,), run=run)
