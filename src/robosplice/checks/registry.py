@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Final, Literal
 
 from robosplice._types import ProgressReporter
-from robosplice.checks import consistency, data, episodes, info, stale_stats, stats, tasks, video
+from robosplice.checks import (
+    camera_stats,
+    consistency,
+    data,
+    episodes,
+    info,
+    stale_stats,
+    stats,
+    tasks,
+    video,
+)
 from robosplice.checks.context import KINDS as COMMON_KINDS
 from robosplice.checks.context import Context
 from robosplice.checks.finding import Finding
@@ -44,6 +54,7 @@ FAMILIES: Final[tuple[Family, ...]] = (
     Family(name="stats", group="structure", kinds=stats.KINDS, run=stats.run),
     Family(name="stale_stats", group="structure", kinds=stale_stats.KINDS, run=stale_stats.run),
     Family(name="video", group="structure", kinds=video.KINDS, run=video.run),
+    Family(name="camera_stats", group="structure", kinds=camera_stats.KINDS, run=camera_stats.run),
 )
 """Every family, in the order they run (a family may use what the ones before it found)."""
 
