@@ -13,7 +13,8 @@ Layout:
                     `run_checks(root, groups=...)`.
     validate.py     `validate_dataset`: the "structure" group, as `Problem`s.
     info.py, tasks.py, episodes.py, data.py, consistency.py, stats.py, stale_stats.py,
-    video.py        the structural families.
+    video.py, camera_stats.py
+                    the structural families, in run order (camera_stats only with decode).
 
 Adding a family (e.g. doctor's quality checks):
     1. Write `robosplice/checks/<family>.py` with
