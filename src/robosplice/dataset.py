@@ -137,6 +137,15 @@ class Dataset:
                 [Problem(file=STATS_PATH, loc="", kind="invalid_json", message=str(exc))],
             ) from exc
 
+    @functools.cached_property
+    def stats_json(self) -> dict[str, Any]:
+        """meta/stats.json as parsed JSON, untouched ({} when absent or not a JSON object)."""
+        try:
+            data = json.loads((self.root / STATS_PATH).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
     # Names scripts written against the official LeRobotDataset / its `.meta` reach for.
     @property
     def meta(self) -> Dataset:
