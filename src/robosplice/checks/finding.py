@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any
 
-Severity = Literal["error", "warning", "info"]
-SEVERITIES: Final[tuple[Severity, ...]] = ("error", "warning", "info")
+from robosplice.errors import SEVERITIES, Severity
+
+__all__ = ["SEVERITIES", "Finding", "Severity"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,54 +6,7 @@ writes. It does not repair anything, and it does not compare stats values with t
 their presence and shapes). Data files are streamed by row group reading only the index columns
 (all columns with `decode=True`), and each video file's packets are indexed once.
 
-Problem kinds (`Problem.kind`):
-    missing_file: a required file (info, tasks, episodes, data, stats) or a file an episode row
-        references does not exist.
-    invalid_json: meta/info.json or meta/stats.json is not a JSON object.
-    unsupported_version: codebase_version is not v3.x.
-    missing_field: a required info.json key (codebase_version, fps, features, data_path,
-        video_path) is missing.
-    bad_field: an info.json value has the wrong type or range (fps <= 0, chunks_size <= 0, ...).
-    bad_path_template: data_path or video_path is not the default template the tools hard-code.
-    missing_feature: one of the five default features is missing from info.json.
-    bad_feature: a feature entry is malformed (dtype, shape, "/" in the name, wrong default).
-    wrong_total: total_episodes, total_frames or total_tasks disagrees with the files.
-    corrupt_parquet: a Parquet file cannot be read.
-    missing_column: a data file lacks a feature column, or an episodes/tasks file a needed column.
-    extra_column: a data file has a column that is not a feature (the loader's cast fails).
-    bad_column_type: a column's Arrow type cannot be cast to its feature's type.
-    missing_value: a null where the loader needs a value.
-    index_not_contiguous: `index` is not the row position 0..N-1 across data files in order.
-    bad_episode_index: episode rows do not run 0..E-1 in order across files.
-    episode_not_contiguous: an episode's data rows are split into several runs or files.
-    episode_without_data: an episode row whose episode_index no data row has.
-    unknown_episode: data rows whose episode_index has no episode row.
-    bad_episode_range: dataset_from_index/to_index are not contiguous or not the episode's rows.
-    bad_length: `length` is not dataset_to_index - dataset_from_index.
-    wrong_data_file: data/chunk_index, data/file_index do not name the file holding the episode.
-    bad_frame_index: frame_index does not run 0..length-1 within an episode.
-    bad_timestamp: timestamp differs from frame_index / fps by more than 1e-4 s.
-    unknown_task_index: a frame's task_index is not a row of meta/tasks.parquet.
-    episode_tasks_mismatch: an episode row's `tasks` differ from the tasks its frames use.
-    tasks_no_pandas_index: tasks.parquet lacks the pandas index metadata (tasks load as ints).
-    tasks_not_sorted: tasks.parquet row i does not hold task_index i.
-    bad_task_index: tasks.parquet task_index values are not 0..T-1.
-    duplicate_task: a task string appears twice in tasks.parquet.
-    missing_stats: meta/stats.json lacks a feature or one of min/max/mean/std/count.
-    bad_stats_shape: a stat in meta/stats.json is not numbers of the expected shape.
-    missing_episode_stats: episode rows lack the stats/<feature>/* columns.
-    corrupt_video: a video file cannot be demuxed, or has no video stream.
-    video_info_mismatch: the stream's fps, size or codec disagree with the feature.
-    video_window_duration: to_timestamp - from_timestamp is not length / fps.
-    video_window_start: no frame lies at from_timestamp (within 1e-4 s).
-    video_frame_spacing: a frame of the window is missing or not at from + k / fps.
-    video_too_short: the file ends before the episode's last frame.
-    video_window_frames: the window [from, to) holds another number of frames than the episode.
-    video_windows_overlap: two episodes' windows share frames of one file.
-    no_keyframe: an episode's first frame has no keyframe at or before it in the file.
-    undecodable_video: with decode=True, PyAV fails to decode every frame of a file.
-    undecodable_image: with decode=True, an embedded image does not decode to the feature's size.
-    check_failed: a check stopped on an unexpected error (the message has it; please report it).
+Problem kinds, their severities and the reason for each: `KINDS` below.
 """
 
 from __future__ import annotations
@@ -76,7 +29,10 @@ import pyarrow.parquet as pq
 from typing_extensions import TypeIs
 
 from robosplice._types import ProgressReporter
-from robosplice.errors import Problem, RobospliceError
+from robosplice.checks.kinds import Kind
+from robosplice.checks.stale_stats import KINDS as STATS_VALUE_KINDS
+from robosplice.checks.stale_stats import stats_against_data
+from robosplice.errors import Problem, RobospliceError, Severity
 from robosplice.format.data import data_files
 from robosplice.format.episodes import episodes_files, video_columns
 from robosplice.format.info import (
@@ -103,61 +59,188 @@ from robosplice.format.schema import scalar_arrow_type
 from robosplice.format.video import PacketIndex, read_packet_index
 
 __all__ = [
+    "KINDS",
     "PROBLEM_KINDS",
+    "SEVERITY",
     "TOLERANCE_S",
     "validate_dataset",
     "validate_info",
     "validate_stats",
 ]
 
-PROBLEM_KINDS: Final = (
-    "missing_file",
-    "invalid_json",
-    "unsupported_version",
-    "missing_field",
-    "bad_field",
-    "bad_path_template",
-    "missing_feature",
-    "bad_feature",
-    "wrong_total",
-    "corrupt_parquet",
-    "missing_column",
-    "extra_column",
-    "bad_column_type",
-    "missing_value",
-    "index_not_contiguous",
-    "bad_episode_index",
-    "episode_not_contiguous",
-    "episode_without_data",
-    "unknown_episode",
-    "bad_episode_range",
-    "bad_length",
-    "wrong_data_file",
-    "bad_frame_index",
-    "bad_timestamp",
-    "unknown_task_index",
-    "episode_tasks_mismatch",
-    "tasks_no_pandas_index",
-    "tasks_not_sorted",
-    "bad_task_index",
-    "duplicate_task",
-    "missing_stats",
-    "bad_stats_shape",
-    "missing_episode_stats",
-    "corrupt_video",
-    "video_info_mismatch",
-    "video_window_duration",
-    "video_window_start",
-    "video_frame_spacing",
-    "video_too_short",
-    "video_window_frames",
-    "video_windows_overlap",
-    "no_keyframe",
-    "undecodable_video",
-    "undecodable_image",
-    "check_failed",
-)
-"""Every `Problem.kind` this module reports; the module docstring says what each means."""
+_LOADER = "the official loader fails on it"
+_WRONG = "the loader returns wrong frames or values"
+
+_STRUCTURE_KINDS: Final[tuple[Kind, ...]] = (
+    # --- any file -------------------------------------------------------------------------------
+    Kind(name="missing_file", severity="error",
+         meaning="a required file (info, tasks, episodes, data, stats) or a file an episode row"
+         " references does not exist",
+         why=f"{_LOADER} (or goes to the Hub for it); without stats.json a trainer cannot normalize"),
+    Kind(name="invalid_json", severity="error",
+         meaning="meta/info.json or meta/stats.json is not a JSON object",
+         why=f"{_LOADER}"),
+    Kind(name="corrupt_parquet", severity="error",
+         meaning="a Parquet file cannot be read", why=f"{_LOADER}"),
+    Kind(name="check_failed", severity="error",
+         meaning="a check stopped on an unexpected error (the message has it; please report it)",
+         why="nothing after the failure was checked, so the dataset cannot be called loadable"),
+    # --- meta/info.json -------------------------------------------------------------------------
+    Kind(name="unsupported_version", severity="error",
+         meaning="codebase_version is not v3.x", why="the v3 loader refuses it"),
+    Kind(name="missing_field", severity="error",
+         meaning="a required info.json key (codebase_version, fps, features, data_path, video_path"
+         " with videos) is missing",
+         why=f"{_LOADER} (KeyError)"),
+    Kind(name="bad_field", severity="error",
+         meaning="an info.json value has the wrong type or range (fps <= 0, chunks_size <= 0, a"
+         " video_path that does not format, ...)",
+         why="the loader computes frame times and file paths from it"),
+    Kind(name="bad_path_template", severity="warning",
+         meaning="data_path or video_path is not the default template the tools hard-code",
+         why="the loader globs data/*/*.parquet and formats video_path itself, so it loads; only"
+         " the official tools, which hard-code the defaults, go astray"),
+    Kind(name="missing_feature", severity="error",
+         meaning="one of the five default features is missing from info.json",
+         why="the data column is then not a feature, and the loader's cast fails"),
+    Kind(name="bad_feature", severity="error",
+         meaning="a feature entry is malformed (dtype, shape, '/' in the name, wrong default)",
+         why="the loader builds the Arrow schema and stats names from it"),
+    Kind(name="wrong_total", severity="error",
+         meaning="total_episodes, total_frames or total_tasks disagrees with the files",
+         why="len(dataset) and episode counts come from these totals"),
+    # --- data/*/*.parquet -----------------------------------------------------------------------
+    Kind(name="missing_column", severity="error",
+         meaning="a data file lacks a feature column, or an episodes/tasks file a column the"
+         " loader reads",
+         why=f"{_LOADER}"),
+    Kind(name="missing_optional_column", severity="warning",
+         meaning="an episodes file lacks a column only the official tools read (tasks, length,"
+         " data/chunk_index, data/file_index, meta/episodes/chunk_index, meta/episodes/file_index)",
+         why="the loader works without it (lerobot's own convert_image_to_video writes such"
+         " files); robosplice rebuilds it in its outputs"),
+    Kind(name="extra_column", severity="error",
+         meaning="a data file has a column that is not a feature",
+         why="the loader's cast to the features fails"),
+    Kind(name="bad_column_type", severity="error",
+         meaning="a column's Arrow type cannot be cast to its feature's type",
+         why=f"{_LOADER} (the cast fails)"),
+    Kind(name="missing_value", severity="error",
+         meaning="a null where the loader needs a value", why=f"{_LOADER} or {_WRONG}"),
+    Kind(name="index_not_contiguous", severity="error",
+         meaning="`index` is not the row position 0..N-1 across data files in order",
+         why=f"{_WRONG}: frames are looked up by index"),
+    Kind(name="bad_frame_index", severity="error",
+         meaning="frame_index does not run 0..length-1 within an episode", why=_WRONG),
+    Kind(name="bad_timestamp", severity="error",
+         meaning="timestamp differs from frame_index / fps by more than 1e-4 s",
+         why="video frames are looked up at this time: FrameTimestampError or wrong frames"),
+    Kind(name="unknown_task_index", severity="error",
+         meaning="a frame's task_index is not a row of meta/tasks.parquet",
+         why=f"{_LOADER} when it reads that frame's task"),
+    # --- meta/episodes --------------------------------------------------------------------------
+    Kind(name="bad_episode_index", severity="error",
+         meaning="episode rows do not run 0..E-1 in order across files",
+         why=f"{_WRONG}: episode rows are read by position"),
+    Kind(name="episode_not_contiguous", severity="error",
+         meaning="an episode's data rows are split into several runs or files",
+         why=f"{_WRONG}: an episode is one range of rows"),
+    Kind(name="episode_without_data", severity="error",
+         meaning="an episode row whose episode_index no data row has",
+         why=f"{_LOADER} on that episode"),
+    Kind(name="unknown_episode", severity="error",
+         meaning="data rows whose episode_index has no episode row",
+         why=f"{_LOADER} on those frames"),
+    Kind(name="bad_episode_range", severity="error",
+         meaning="dataset_from_index/to_index are not contiguous or not the episode's rows",
+         why=f"{_WRONG}: delta timestamps and sampling use the range"),
+    Kind(name="bad_length", severity="error",
+         meaning="`length` is not dataset_to_index - dataset_from_index",
+         why="samplers and the official tools trust it and get wrong episode bounds"),
+    Kind(name="wrong_data_file", severity="error",
+         meaning="data/chunk_index, data/file_index do not name the file holding the episode",
+         why="loading a subset of episodes reads the wrong file"),
+    Kind(name="episode_tasks_mismatch", severity="warning",
+         meaning="an episode row's `tasks` differ from the tasks its frames use",
+         why="neither the loader nor a trainer reads this column (frames carry task_index);"
+         " robosplice rebuilds it from task_index in its outputs"),
+    Kind(name="missing_episode_stats", severity="warning",
+         meaning="episode rows lack the stats/<feature>/* columns",
+         why="the loader and trainers read stats.json, not these; lerobot's own"
+         " convert_image_to_video omits them; recompute-stats rebuilds them"),
+    # --- meta/tasks.parquet ---------------------------------------------------------------------
+    Kind(name="tasks_no_pandas_index", severity="error",
+         meaning="tasks.parquet lacks the pandas index metadata (tasks load as ints)",
+         why=f"{_WRONG}: dataset[i]['task'] is an integer, not the string"),
+    Kind(name="tasks_not_sorted", severity="error",
+         meaning="tasks.parquet row i does not hold task_index i",
+         why=f"{_WRONG}: tasks are looked up by row, so frames get other tasks' strings"),
+    Kind(name="bad_task_index", severity="error",
+         meaning="tasks.parquet task_index values are not 0..T-1",
+         why=f"{_WRONG}: frames get other tasks' strings or none"),
+    Kind(name="duplicate_task", severity="warning",
+         meaning="a task string appears twice in tasks.parquet",
+         why="frames still get the right strings (lookup is by row); only tools that look a"
+         " task up by its string pick one of the two"),
+    # --- meta/stats.json ------------------------------------------------------------------------
+    Kind(name="missing_stats", severity="error",
+         meaning="meta/stats.json lacks a non-default numeric feature or one of"
+         " min/max/mean/std/count",
+         why="trainers normalize state and action with these: a missing entry trains on"
+         " unnormalized numbers or fails"),
+    Kind(name="missing_optional_stats", severity="warning",
+         meaning="meta/stats.json lacks the stats of a camera or of a default feature (timestamp,"
+         " frame_index, episode_index, index, task_index)",
+         why="it loads and trains (lerobot's own convert_image_to_video drops camera stats, and"
+         " index features are never normalized); recompute-stats --decode adds them"),
+    Kind(name="bad_stats_shape", severity="error",
+         meaning="a stat is not numbers of a shape that broadcasts against the feature",
+         why="normalization fails or mixes dimensions"),
+    Kind(name="unusual_stats_shape", severity="warning",
+         meaning="a stat has a shape the loader accepts but the recorder would not write, e.g."
+         " (3, 1, 1) for a one-channel depth camera, or (1,) for a vector",
+         why="the loader casts it and it broadcasts (lerobot's own test factories write depth"
+         " stats as (3, 1, 1)); recompute-stats writes the recorder's shapes"),
+    # --- videos ---------------------------------------------------------------------------------
+    Kind(name="corrupt_video", severity="error",
+         meaning="a video file cannot be demuxed, or has no video stream", why=_LOADER),
+    Kind(name="video_info_mismatch", severity="error",
+         meaning="the stream's fps, size or codec disagree with the feature",
+         why="policies are built for the declared shape, frame times use the declared fps and"
+         " the official merge picks concatenation by the declared codec"),
+    Kind(name="video_window_duration", severity="error",
+         meaning="to_timestamp - from_timestamp is not length / fps",
+         why="the official tools cut and concatenate videos by these windows"),
+    Kind(name="video_window_start", severity="error",
+         meaning="no frame lies at from_timestamp (within 1e-4 s)",
+         why=f"{_LOADER} (FrameTimestampError)"),
+    Kind(name="video_frame_spacing", severity="error",
+         meaning="a frame of the window is missing or not at from + k / fps",
+         why=f"{_LOADER} (FrameTimestampError) or {_WRONG}"),
+    Kind(name="video_too_short", severity="error",
+         meaning="the file ends before the episode's last frame", why=_LOADER),
+    Kind(name="video_window_frames", severity="error",
+         meaning="the window [from, to) holds another number of frames than the episode",
+         why=_WRONG),
+    Kind(name="video_windows_overlap", severity="error",
+         meaning="two episodes' windows share frames of one file",
+         why=f"{_WRONG}: one episode shows the other's frames"),
+    Kind(name="no_keyframe", severity="error",
+         meaning="an episode's first frame has no keyframe at or before it in the file",
+         why="the frame cannot be decoded"),
+    Kind(name="undecodable_video", severity="error",
+         meaning="with decode=True, PyAV fails to decode every frame of a file", why=_LOADER),
+    Kind(name="undecodable_image", severity="error",
+         meaning="with decode=True, an embedded image does not decode to the feature's size",
+         why=f"{_LOADER} or {_WRONG}"),
+)  # fmt: skip
+"""Every kind this module reports, with its severity and why (README "Severities")."""
+
+KINDS: Final = (*_STRUCTURE_KINDS, *STATS_VALUE_KINDS)
+
+PROBLEM_KINDS: Final = tuple(kind.name for kind in KINDS)
+"""Every `Problem.kind` this module reports, in `KINDS` order."""
+SEVERITY: Final[Mapping[str, Severity]] = {kind.name: kind.severity for kind in KINDS}
 
 # FORMAT.md §3.4: the loader's default tolerance_s, for video pts and data timestamps alike.
 TOLERANCE_S: Final = 1e-4
@@ -197,7 +280,7 @@ def validate_info(info: object) -> list[Problem]:
     problems: list[Problem] = []
 
     def report(loc: str, kind: str, message: str) -> None:
-        problems.append(Problem(file=INFO_PATH, loc=loc, kind=kind, message=message))
+        problems.append(_problem(file=INFO_PATH, loc=loc, kind=kind, message=message))
 
     if not isinstance(info, dict):
         report("", "invalid_json", f"expected a JSON object, got {type(info).__name__}")
@@ -257,19 +340,28 @@ def validate_stats(stats: object, features: Features) -> list[Problem]:
     problems: list[Problem] = []
 
     def report(loc: str, kind: str, message: str) -> None:
-        problems.append(Problem(file=STATS_PATH, loc=loc, kind=kind, message=message))
+        problems.append(_problem(file=STATS_PATH, loc=loc, kind=kind, message=message))
 
     if not isinstance(stats, dict):
         report("", "invalid_json", f"expected a JSON object, got {type(stats).__name__}")
         return problems
     for name in stats_feature_names(features):
+        feature = features[name]
+        # Cameras and the default index features load and train without stats (see KINDS).
+        optional = feature.get("dtype") in VISUAL_DTYPES or name in DEFAULT_FEATURE_NAMES
+        missing_kind = "missing_optional_stats" if optional else "missing_stats"
+        fix = (
+            "recompute-stats --decode adds them"
+            if feature.get("dtype") in VISUAL_DTYPES
+            else ("recompute the stats ('robosplice recompute-stats')")
+        )
         feature_stats = stats.get(name)
         if feature_stats is None:
             report(
                 name,
-                "missing_stats",
+                missing_kind,
                 f"no stats for feature {name!r}; policies normalize with them and merge needs"
-                " them; recompute the stats",
+                f" them; {fix}",
             )
             continue
         if not isinstance(feature_stats, dict):
@@ -279,10 +371,10 @@ def validate_stats(stats: object, features: Features) -> list[Problem]:
         if missing:
             report(
                 name,
-                "missing_stats",
-                f"expected stats {list(REQUIRED_STAT_KEYS)}, missing {missing}; recompute them",
+                missing_kind,
+                f"expected stats {list(REQUIRED_STAT_KEYS)}, missing {missing}; {fix}",
             )
-        expected = _expected_stat_shapes(features[name])
+        expected = _expected_stat_shapes(feature)
         for key in _KNOWN_STAT_KEYS:
             if key not in feature_stats:
                 continue
@@ -297,9 +389,11 @@ def validate_stats(stats: object, features: Features) -> list[Problem]:
                 )
             elif got not in shapes:
                 wanted = " or ".join(str(shape) for shape in sorted(shapes))
+                # A shape that still broadcasts per channel / per dimension loads and trains.
+                tolerated = key != "count" and _broadcasts(got, feature)
                 report(
                     f"{name}.{key}",
-                    "bad_stats_shape",
+                    "unusual_stats_shape" if tolerated else "bad_stats_shape",
                     f"expected shape {wanted}, got {got}; recompute the stats",
                 )
     return problems
@@ -368,7 +462,7 @@ class _Validator:
         self.range_reported: set[int] = set()  # episode rows with a bad_episode_range already
 
     def report(self, file: str, loc: str, kind: str, message: str) -> None:
-        self.problems.append(Problem(file=file, loc=loc, kind=kind, message=message))
+        self.problems.append(_problem(file=file, loc=loc, kind=kind, message=message))
 
     def guarded(self, file: str, fallback: _T, check: Callable[[], _T]) -> _T:
         """Run one check; an unexpected error becomes a problem so the other checks still run."""
@@ -403,7 +497,8 @@ class _Validator:
         )
         self.guarded(EPISODES_DIR, None, lambda: self.check_against_data(episodes, summary, tasks))
         self.guarded(INFO_PATH, None, lambda: self.check_totals(info, episodes, summary, tasks))
-        self.guarded(STATS_PATH, None, lambda: self.check_stats(features))
+        stats = self.guarded(STATS_PATH, None, lambda: self.check_stats(features))
+        self.guarded(STATS_PATH, None, lambda: self.check_stats_values(features, stats, summary))
         if fps is not None:
             self.guarded("videos", None, lambda: self.check_videos(info, features, fps, episodes))
         return self.problems
@@ -559,12 +654,20 @@ class _Validator:
             for name in wanted:
                 if name in names:
                     continue
-                needed_by = "the tools" if name in _TOOL_EPISODE_COLUMNS else "the loader"
+                if name in _TOOL_EPISODE_COLUMNS:
+                    self.report(
+                        relative,
+                        name,
+                        "missing_optional_column",
+                        f"expected column {name!r} (read by the official tools, not the loader),"
+                        " got none; robosplice edits rebuild it",
+                    )
+                    continue
                 self.report(
                     relative,
                     name,
                     "missing_column",
-                    f"expected column {name!r} (needed by {needed_by}), got none",
+                    f"expected column {name!r} (needed by the loader), got none",
                 )
                 if name in _CORE_EPISODE_COLUMNS:
                     usable = False
@@ -817,7 +920,7 @@ class _Validator:
                 got = int(values["index"][row])
                 what = "a duplicate" if got < positions[row] else "a gap"
                 summary.index_problems.append(
-                    Problem(
+                    _problem(
                         file=relative,
                         loc=f"episode {int(episode[row])}",
                         kind="index_not_contiguous",
@@ -1061,7 +1164,8 @@ class _Validator:
 
     # --- meta/stats.json ------------------------------------------------------------------
 
-    def check_stats(self, features: Features) -> None:
+    def check_stats(self, features: Features) -> dict[str, Any] | None:
+        """Check stats.json's presence and shapes; return it parsed (None if unreadable)."""
         path = self.root / STATS_PATH
         if not path.is_file():
             self.report(
@@ -1071,13 +1175,24 @@ class _Validator:
                 "meta/stats.json is missing; the dataset loads but policies cannot normalize"
                 " and merge fails; recompute the stats",
             )
-            return
+            return None
         try:
             stats = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
             self.report(STATS_PATH, "", "invalid_json", f"cannot parse JSON ({exc})")
-            return
+            return None
         self.problems.extend(validate_stats(stats, features))
+        return stats if isinstance(stats, dict) else None
+
+    def check_stats_values(
+        self, features: Features, stats: dict[str, Any] | None, summary: _DataSummary
+    ) -> None:
+        """Stats against the data (`stale_stats.py`), when the rows are what the loader sees."""
+        sound = summary.complete and not any(
+            p.severity == "error" and (p.file.startswith("data") or p.file.startswith("meta/ep"))
+            for p in self.problems
+        )
+        self.problems.extend(stats_against_data(self.root, features, stats, compare=sound))
 
     # --- videos ---------------------------------------------------------------------------
 
@@ -1395,7 +1510,7 @@ def _feature_problems(features: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
 
     def report(loc: str, kind: str, message: str) -> None:
-        problems.append(Problem(file=INFO_PATH, loc=loc, kind=kind, message=message))
+        problems.append(_problem(file=INFO_PATH, loc=loc, kind=kind, message=message))
 
     for name, feature in features.items():
         loc = f"features.{name}"
@@ -1450,7 +1565,7 @@ def _template_problems(info: dict[str, Any], features: dict[str, Any]) -> list[P
     data_path = info.get("data_path")
     if data_path is None:
         problems.append(
-            Problem(
+            _problem(
                 file=INFO_PATH,
                 loc="data_path",
                 kind="missing_field",
@@ -1459,7 +1574,7 @@ def _template_problems(info: dict[str, Any], features: dict[str, Any]) -> list[P
         )
     elif data_path != DATA_PATH_TEMPLATE:
         problems.append(
-            Problem(
+            _problem(
                 file=INFO_PATH,
                 loc="data_path",
                 kind="bad_path_template",
@@ -1473,7 +1588,7 @@ def _template_problems(info: dict[str, Any], features: dict[str, Any]) -> list[P
         return problems
     if video_path is None:
         problems.append(
-            Problem(
+            _problem(
                 file=INFO_PATH,
                 loc="video_path",
                 kind="missing_field",
@@ -1482,14 +1597,15 @@ def _template_problems(info: dict[str, Any], features: dict[str, Any]) -> list[P
             )
         )
     elif video_path != VIDEO_PATH_TEMPLATE:
-        usable = "" if _is_video_template(video_path) else " (it does not even format)"
+        # The loader formats video_path itself: one that does not format cannot load.
+        usable = _is_video_template(video_path)
         problems.append(
-            Problem(
+            _problem(
                 file=INFO_PATH,
                 loc="video_path",
-                kind="bad_path_template",
+                kind="bad_path_template" if usable else "bad_field",
                 message=f"expected {VIDEO_PATH_TEMPLATE!r} (the tools hard-code it), got"
-                f" {video_path!r}{usable}",
+                f" {video_path!r}" + ("" if usable else " (it does not even format)"),
             )
         )
     return problems
@@ -1519,6 +1635,19 @@ def _expected_stat_shapes(feature: dict[str, Any]) -> set[tuple[int, ...]]:
         return {shape or (1,)}
     # The official code reshapes to (-1, last_dim): stats per last axis; the full shape also loads.
     return {(shape[-1],), shape}
+
+
+def _broadcasts(got: tuple[int, ...], feature: dict[str, Any]) -> bool:
+    """Whether a stat of shape `got` broadcasts against the frames the loader returns.
+
+    Cameras come out of the loader as (3, H, W) for video and (C, H, W) for images, so (1, 1, 1)
+    and (3, 1, 1) always broadcast (lerobot's test factories write (3, 1, 1) for depth); a
+    numeric feature of shape (..., D) takes (1,) too.
+    """
+    shape = tuple(int(s) for s in feature.get("shape") or ())
+    if feature.get("dtype") in VISUAL_DTYPES:
+        return got in {(1, 1, 1), (3, 1, 1)}
+    return got == (1,) and len(shape) >= 1
 
 
 def _stat_shape(value: object) -> tuple[int, ...] | None:
@@ -1652,3 +1781,8 @@ def _height_width(feature: Mapping[str, Any]) -> tuple[int, int] | None:
     if isinstance(names, list) and names and names[0] in ("channel", "channels"):
         return int(shape[1]), int(shape[2])
     return int(shape[0]), int(shape[1])
+
+
+def _problem(*, file: str, loc: str, kind: str, message: str) -> Problem:
+    """A `Problem` of `kind`, with the kind's severity (`KINDS`)."""
+    return Problem(file=file, loc=loc, kind=kind, message=message, severity=SEVERITY[kind])
