@@ -146,9 +146,12 @@ class _StatsCollector:
             numeric["timestamp"] = numeric["frame_index"] / float(self.plan.info["fps"])
         kept = episode.whole and segment.step == 1
         stats: DatasetStats = {}
+        stale = self.plan.stats.stale_episodes
         for name in self.stats_names:
             source_name = self.plan.columns.source_name(segment.source, name)
             carried = source_stats.get(source_name)
+            if (segment.source, segment.episode_index, source_name) in stale:
+                carried = None  # disagrees with the rows: rebuilt
             if name in self.numeric_names:
                 values = numeric[name]
                 self.numeric_values[name].append(values)
@@ -245,6 +248,8 @@ class _StatsCollector:
         for source_name, entry in raw.items():
             name = output_names.get(source_name)
             if name is None or not self.unchanged.get(name) or not complete_stats_entry(entry):
+                continue
+            if (0, source_name) in self.plan.stats.stale_dataset:
                 continue
             if relative is not None and name == relative.action:
                 continue
