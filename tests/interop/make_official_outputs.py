@@ -24,6 +24,7 @@ What each official output lacks or does differently (checked on 0.6.1, see also 
     modify_tasks:    in place; multi-task episodes collapsed; stats of task_index stale.
     image_to_video:  meta/episodes has no `tasks`, no `stats/*` columns and no
                      `meta/episodes/chunk_index`/`file_index`; stats.json has no camera stats.
+    images_delete:   delete_episodes of an image dataset (input of robosplice images-to-video).
     reencode:        in place; only info.json's video info and the mp4 files change.
     depth_311:       a recorder dataset whose depth camera stats (stats.json and stats/*) have
                      shape (3, 1, 1) like lerobot's test factories write them (the camera has
@@ -48,26 +49,30 @@ _HERE = Path(__file__).resolve().parent
 
 # Recorded inputs (make_upstream_datasets.DATASETS recipes, smaller).
 SOURCES: dict[str, dict[str, Any]] = {
-    "video": {"kind": "video", "lengths": [9, 12, 7], "tasks": ["reach", "grasp"], "seed": 4},
+    "video": {"kind": "video", "lengths": [9, 12, 7, 8], "tasks": ["reach", "grasp"], "seed": 4},
     "video_b": {"kind": "video", "lengths": [8, 6], "tasks": ["grasp", "place"], "seed": 5},
-    "images": {"kind": "sample", "lengths": [8, 10, 6], "seed": 1},
+    "images": {"kind": "image", "lengths": [6, 8, 5], "tasks": ["reach", "grasp"], "seed": 1},
+    # RGB only: 0.6.1's converter writes depth videos its own loader cannot seek (FrameTimestampError).
+    "sample_images": {"kind": "sample", "lengths": [8, 10, 6], "seed": 2},
 }
 DEPTH_CAMERA = "observation.images.laptop_depth"
 RGB_CAMERA = "observation.images.laptop"
 REMOVED = "observation.environment_state"
 REENCODE_RGB = {"vcodec": "h264", "g": 4, "crf": 28, "pix_fmt": "yuv420p"}
 CONVERT_RGB = {"vcodec": "libsvtav1", "pix_fmt": "yuv420p", "g": 2, "crf": 30}
+CONVERT_DEPTH = {"vcodec": "hevc", "g": 4, "crf": 20, "depth_max": 8.0}
 
 # name -> (source recipe, how the output relates to it) for the tests' frame mapping.
 OUTPUTS: dict[str, dict[str, Any]] = {
     "delete": {"source": "video", "episodes": [0, 2]},
     "split_train": {"source": "video", "episodes": [0, 2]},
-    "split_val": {"source": "video", "episodes": [1]},
+    "split_val": {"source": "video", "episodes": [1, 3]},
     "merge": {"source": ["video", "video_b"], "episodes": None},
     "add_features": {"source": "video", "episodes": None, "added": ["reward"]},
     "remove_feature": {"source": "video", "episodes": None, "removed": [REMOVED]},
     "modify_tasks": {"source": "video", "episodes": None},
-    "image_to_video": {"source": "images", "episodes": None},
+    "image_to_video": {"source": "sample_images", "episodes": None},
+    "images_delete": {"source": "images", "episodes": [0, 2]},
     "reencode": {"source": "video", "episodes": None},
     "depth_311": {"source": "video", "episodes": None},
     "depth_311_merged": {"source": ["video", "video_b"], "episodes": None},
@@ -137,7 +142,7 @@ def build(out: Path) -> None:
 
     def split(dest: Path) -> None:
         parts = tools.split_dataset(
-            load("video"), {"train": [0, 2], "val": [1]}, output_dir=dest.parent / "_split"
+            load("video"), {"train": [0, 2], "val": [1, 3]}, output_dir=dest.parent / "_split"
         )
         for part, name in (("train", "split_train"), ("val", "split_val")):
             shutil.move(str(parts[part].root), str(dest.parent / name))
@@ -169,12 +174,15 @@ def build(out: Path) -> None:
 
     def convert(dest: Path) -> None:
         tools.convert_image_to_video_dataset(
-            load("images"),
+            load("sample_images"),
             output_dir=dest,
             repo_id="official/image_to_video",
             rgb_encoder=RGBEncoderConfig(**CONVERT_RGB),
             num_workers=1,
         )
+
+    def delete_images(dest: Path) -> None:
+        tools.delete_episodes(load("images"), [1], output_dir=dest, repo_id="official/images")
 
     def reencode(dest: Path) -> None:
         copy("video", dest)
@@ -202,6 +210,7 @@ def build(out: Path) -> None:
         "remove_feature": remove,
         "modify_tasks": modify,
         "image_to_video": convert,
+        "images_delete": delete_images,
         "reencode": reencode,
         "depth_311": depth_311,
         "depth_311_merged": depth_311_merged,
