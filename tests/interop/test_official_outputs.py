@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from harness import INDEX_KEYS, assert_same_items, copy_dataset, frame_identities
+from harness import INDEX_KEYS, assert_same_items, copy_dataset
 from make_official_outputs import (
     CONVERT_DEPTH,
     CONVERT_RGB,
@@ -217,11 +217,13 @@ def test_op_accepts_official_output_and_loads(lerobot_python, inputs, edits, nam
 
 
 def _assert_converted(items: dict, source: dict, rows: np.ndarray) -> None:
-    """Encoded cameras: identity blocks decode to the source frame; depth within 1 %."""
+    """Encoded cameras (lossy): each output frame is nearest to its own source frame of all the
+    source's frames, and the depth is within 1 % of the recorded millimetres."""
     for key in RGB_CAMERAS:
-        np.testing.assert_array_equal(
-            frame_identities(items[key]), frame_identities(source[key][rows])
-        )
+        got = items[key].reshape(len(rows), -1).astype(np.float64)
+        every = source[key].reshape(len(source[key]), -1).astype(np.float64)
+        distances = np.abs(got[:, None, :] - every[None, :, :]).mean(axis=2)
+        np.testing.assert_array_equal(distances.argmin(axis=1), rows, err_msg=key)
     np.testing.assert_allclose(items[DEPTH_CAMERA], source[DEPTH_CAMERA][rows], rtol=0.01)
 
 
