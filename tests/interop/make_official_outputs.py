@@ -49,11 +49,11 @@ _HERE = Path(__file__).resolve().parent
 
 # Recorded inputs (make_upstream_datasets.DATASETS recipes, smaller).
 SOURCES: dict[str, dict[str, Any]] = {
-    "video": {"kind": "video", "lengths": [9, 12, 7, 8], "tasks": ["reach", "grasp"], "seed": 4},
-    "video_b": {"kind": "video", "lengths": [8, 6], "tasks": ["grasp", "place"], "seed": 5},
-    "images": {"kind": "image", "lengths": [6, 8, 5], "tasks": ["reach", "grasp"], "seed": 1},
+    "video": {"kind": "video", "lengths": [5, 6, 4, 5], "tasks": ["reach", "grasp"], "seed": 4},
+    "video_b": {"kind": "video", "lengths": [4, 3], "tasks": ["grasp", "place"], "seed": 5},
+    "images": {"kind": "image", "lengths": [4, 5, 3], "tasks": ["reach", "grasp"], "seed": 1},
     # RGB only: 0.6.1's converter writes depth videos its own loader cannot seek (FrameTimestampError).
-    "sample_images": {"kind": "sample", "lengths": [8, 10, 6], "seed": 2},
+    "sample_images": {"kind": "sample", "lengths": [5, 6, 4], "seed": 2},
 }
 DEPTH_CAMERA = "observation.images.laptop_depth"
 RGB_CAMERA = "observation.images.laptop"
