@@ -100,8 +100,10 @@ def _run(src: Path, op: str, out: Path) -> list[tuple[Any, Path]]:
     calls: dict[str, Callable[..., Any]] = {
         "delete": lambda **k: rs.delete_episodes(src, [0], out, **k),
         "split": lambda **k: rs.split_dataset(
-            src, {"a": list(range(0, n, 2)), "b": list(range(1, n, 2))} if n > 1 else {"a": [0]},
-            out, **k
+            src,
+            {"a": list(range(0, n, 2)), "b": list(range(1, n, 2))} if n > 1 else {"a": [0]},
+            out,
+            **k,
         ),
         # Videos kept in separate files: a recorder hevc file that ends on a CRA frame followed by
         # another file's first IDR is not seekable at the junction under pyav, whoever joins them
