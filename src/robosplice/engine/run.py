@@ -226,10 +226,12 @@ class _StatsCollector:
         if not self._keeps_every_episode():
             return {}
         stats = self.datasets[0].stats or {}
+        stale = self.plan.stats.stale_dataset
         return {
             name: stats[self.plan.columns.source_name(0, name)]
             for name in self.stats_names
             if self.plan.columns.source_name(0, name) in stats
+            and (0, self.plan.columns.source_name(0, name)) not in stale
         }
 
     def carried_stats_json(self) -> dict[str, Any]:
@@ -271,6 +273,18 @@ class _StatsCollector:
                 if name in fallback:
                     result[name] = fallback[name]
                 continue
+            shapes = {v.shape for stats in episodes for k, v in stats.items() if k != "count"}
+            if len(shapes) > 1 and name not in self.numeric_names:
+                # Sources disagree on a camera's stat shape (e.g. (3, 1, 1) factory-style depth
+                # stats merged with the recorder's (1, 1, 1)): aggregate in the recorder's shape.
+                channels = int(info_format.feature_shape(self.features[name])[-1])
+                logger.warning(
+                    "%s: episode stats of shapes %s aggregated as (%d, 1, 1)",
+                    name,
+                    sorted(shapes),
+                    channels,
+                )
+                episodes = [_channel_stats(stats, channels) for stats in episodes]
             merged = aggregate_feature_stats(episodes)
             values = self.numeric_values.get(name)
             if values:
@@ -286,6 +300,23 @@ class _StatsCollector:
                 mask=relative.mask,
             )
         return result
+
+
+def _channel_stats(stats: FeatureStats, channels: int) -> FeatureStats:
+    """A camera's (k, 1, 1) stats as (channels, 1, 1): spread one channel, or pool k into one."""
+    result: FeatureStats = {}
+    for key, value in stats.items():
+        array = np.asarray(value)
+        if key == "count" or array.ndim != 3 or array.shape[0] == channels:
+            result[key] = array
+        elif array.shape[0] == 1:
+            result[key] = np.broadcast_to(array, (channels, *array.shape[1:])).copy()
+        elif channels == 1:
+            pool = {"min": np.min, "max": np.max}.get(key, np.mean)
+            result[key] = pool(array, axis=0, keepdims=True)
+        else:
+            result[key] = array
+    return result
 
 
 def _episode_tasks(task_index: np.ndarray, tasks: tuple[str, ...]) -> list[str]:
