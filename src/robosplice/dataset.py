@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import functools
 import json
 import os
@@ -14,6 +16,7 @@ import pyarrow as pa
 from robosplice._types import DatasetLike
 from robosplice.errors import DatasetNotFoundError, InvalidDatasetError, Problem
 from robosplice.format import info as info_format
+from robosplice.format.data import episode_task_indices, file_positions
 from robosplice.format.episodes import read_episodes, video_columns
 from robosplice.format.leftovers import interrupted_swap_advice
 from robosplice.format.paths import STATS_PATH, FilePosition, data_file_path, video_file_path
@@ -120,8 +123,43 @@ class Dataset:
 
     @functools.cached_property
     def episodes(self) -> list[EpisodeRecord]:
-        """Episode records, position = row order (= episode_index in a valid dataset)."""
-        return parse_episode_records(self.episodes_table, self.video_keys)
+        """Episode records, position = row order (= episode_index in a valid dataset).
+
+        Columns the official loader does not need are rebuilt from the data when missing (as
+        0.6.1 `convert_image_to_video_dataset` leaves them): `tasks` from the frames'
+        task_index, `data/chunk_index`/`file_index` from the data files' row ranges.
+        """
+        records = parse_episode_records(self.episodes_table, self.video_keys)
+        columns = self.episodes_table.column_names
+        if "tasks" not in columns:
+            by_episode = episode_task_indices(self.root)
+            tasks = self.tasks
+            records = [
+                dataclasses.replace(
+                    record,
+                    tasks=tuple(
+                        tasks[i]
+                        for i in by_episode.get(record.episode_index, [])
+                        if 0 <= i < len(tasks)
+                    ),
+                )
+                for record in records
+            ]
+        if "data/chunk_index" not in columns or "data/file_index" not in columns:
+            files = file_positions(self.root)
+            starts = [start for _, start, _ in files]
+            records = [
+                dataclasses.replace(
+                    record,
+                    data_position=files[
+                        max(0, bisect.bisect_right(starts, record.dataset_from_index) - 1)
+                    ][0],
+                )
+                if files
+                else record
+                for record in records
+            ]
+        return records
 
     @functools.cached_property
     def stats(self) -> DatasetStats | None:
@@ -136,6 +174,15 @@ class Dataset:
                 f"{path}: unreadable stats ({exc})",
                 [Problem(file=STATS_PATH, loc="", kind="invalid_json", message=str(exc))],
             ) from exc
+
+    @functools.cached_property
+    def stats_json(self) -> dict[str, Any]:
+        """meta/stats.json as parsed JSON, untouched ({} when absent or not a JSON object)."""
+        try:
+            data = json.loads((self.root / STATS_PATH).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
 
     # Names scripts written against the official LeRobotDataset / its `.meta` reach for.
     @property

@@ -19,7 +19,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path, PurePath
 from typing import Any, Final
@@ -156,11 +156,14 @@ def history_entry(
     }
 
 
-def write_history(staging: Path, plan: Plan) -> HistoryEntry:
+def write_history(
+    staging: Path, plan: Plan, *, repairs: Sequence[Mapping[str, Any]] = ()
+) -> HistoryEntry:
     """Write the output's log into `staging`: the sources' lines, then this edit's. Returns it.
 
     Lines shared by several sources (datasets split from one parent, a dataset merged with
-    itself) are kept once, by `id`.
+    itself) are kept once, by `id`. `repairs` (the pre-flight notes: what the edit rebuilt or
+    carried from its sources, ops/_preflight.py) go into this edit's line under "repairs".
     """
     lines: list[HistoryEntry] = []
     seen: set[str] = set()
@@ -171,6 +174,8 @@ def write_history(staging: Path, plan: Plan) -> HistoryEntry:
                 seen.add(key)
                 lines.append(entry)
     entry = history_entry(plan)
+    if repairs:
+        entry["repairs"] = [json_safe(dict(note)) for note in repairs]
     lines.append(entry)
     path = staging / HISTORY_PATH
     path.parent.mkdir(parents=True, exist_ok=True)

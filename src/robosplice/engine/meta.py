@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +63,14 @@ def write_metadata(
     tasks: list[str],
     stats: DatasetStats,
     settings: OutputSettings,
+    carried_stats: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Write every metadata file; fill in info totals and splits. Returns episode files written.
 
     Each row holds the base columns, `videos/<key>/*` for every video key, and its flattened
-    `stats/*` columns (all rows the same set).
+    `stats/*` columns (all rows the same set). `carried_stats` are stats.json entries written
+    as given instead of `stats`' (a source's entries for values the edit did not change); when
+    they cover every feature, stats.json keeps their order too.
     """
     video_keys = info_format.video_keys(info["features"])
     stats_columns = [{k: v for k, v in rows[0].items() if k.startswith("stats/")}] if rows else []
@@ -82,5 +86,11 @@ def write_metadata(
     if not video_keys:
         info["video_path"] = None
     info_format.write_info(target, info)
-    (target / STATS_PATH).write_text(json.dumps(stats_to_json(stats), indent=4), encoding="utf-8")
+    as_json = stats_to_json(stats)
+    carried = dict(carried_stats or {})
+    if carried and set(carried) >= set(as_json):
+        as_json = carried
+    else:
+        as_json = {name: carried.get(name, value) for name, value in as_json.items()}
+    (target / STATS_PATH).write_text(json.dumps(as_json, indent=4), encoding="utf-8")
     return episodes_files

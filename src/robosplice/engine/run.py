@@ -38,6 +38,7 @@ from robosplice.format.stats import (
     DatasetStats,
     FeatureStats,
     aggregate_feature_stats,
+    complete_stats_entry,
     compute_feature_stats,
     flatten_episode_stats,
     unflatten_episode_stats,
@@ -98,6 +99,9 @@ class _StatsCollector:
         # (output episode, video key) whose stats are sampled once the video files are written.
         self.pending_video: list[tuple[int, str]] = []
         self._source_rows: dict[int, list[dict[str, Any]]] = {}
+        # Features whose every output episode holds its source episode's values unchanged, with
+        # the source's stats carried: stats.json can then be the source's entry, bit for bit.
+        self.unchanged: dict[str, bool] = dict.fromkeys(self.stats_names, True)
 
     def _source_episode_stats(self, source: int, episode_index: int) -> DatasetStats:
         if source not in self._source_rows:
@@ -107,14 +111,32 @@ class _StatsCollector:
         return unflatten_episode_stats(self._source_rows[source][episode_index])
 
     def _samples_frames(self, name: str, whole: bool, carried: FeatureStats | None) -> bool:
-        """Whether camera `name` of an episode gets stats from sampled frames."""
+        """Whether camera `name` of an episode gets stats from sampled frames.
+
+        Also when the source episode has none (e.g. 0.6.1 `convert_image_to_video_dataset`
+        output): they are rebuilt from the frames.
+        """
         if info_format.is_depth_feature(self.features[name]):
             # Depth stats come from the raw depth maps at recording, not from decoded video.
             return False
-        return name in self.plan.stats.visual or (not whole and carried is not None)
+        return name in self.plan.stats.visual or carried is None or not whole
 
-    def episode_stats(self, output_index: int, table: pa.Table) -> DatasetStats:
-        """Stats of one output episode; numeric ones also feed the dataset stats."""
+    def _index_unchanged(self, name: str, output: pa.Table, source: pa.Table | None) -> bool:
+        """Whether an index column of the output episode holds the source's values."""
+        if source is None or name not in source.column_names:
+            return False
+        before = source.column(name).to_numpy()
+        after = output.column(name).to_numpy()
+        return before.dtype == after.dtype and np.array_equal(before, after)
+
+    def episode_stats(
+        self, output_index: int, table: pa.Table, source_table: pa.Table | None = None
+    ) -> DatasetStats:
+        """Stats of one output episode; numeric ones also feed the dataset stats.
+
+        `source_table` holds the source rows `table` was made from: an index column whose values
+        did not change (an episode that keeps its number and position) keeps its source stats.
+        """
         episode = self.plan.episodes[output_index]
         segment = episode.segment
         source_stats = self._source_episode_stats(segment.source, segment.episode_index)
@@ -122,24 +144,35 @@ class _StatsCollector:
         if "timestamp" in numeric:
             # The recorder's stats see float64 frame_index / fps, not the float32 column.
             numeric["timestamp"] = numeric["frame_index"] / float(self.plan.info["fps"])
+        kept = episode.whole and segment.step == 1
         stats: DatasetStats = {}
+        stale = self.plan.stats.stale_episodes
         for name in self.stats_names:
             source_name = self.plan.columns.source_name(segment.source, name)
             carried = source_stats.get(source_name)
+            if (segment.source, segment.episode_index, source_name) in stale:
+                carried = None  # disagrees with the rows: rebuilt
             if name in self.numeric_names:
                 values = numeric[name]
                 self.numeric_values[name].append(values)
                 recompute = (
                     self.plan.stats.recompute
-                    or not episode.whole
-                    or name in INDEX_COLUMNS
+                    or not kept
                     or carried is None
                     or name in self.plan.columns.added
+                    or (
+                        name in INDEX_COLUMNS
+                        and not self._index_unchanged(name, table, source_table)
+                    )
                 )
-                stats[name] = (
-                    compute_feature_stats(values) if recompute or carried is None else carried
-                )
-            elif self._samples_frames(name, episode.whole, carried):
+                if recompute:
+                    self.unchanged[name] = False
+                stats[name] = compute_feature_stats(values) if recompute else carried
+                continue
+            if name in self.plan.videos or not kept:
+                self.unchanged[name] = False  # encoded anew, or frames cut: other values
+            if self._samples_frames(name, episode.whole, carried):
+                self.unchanged[name] = False
                 if self.features[name]["dtype"] == "video":
                     self.pending_video.append((output_index, name))
                     if carried is not None:
@@ -154,6 +187,8 @@ class _StatsCollector:
                     stats[name] = carried
             elif carried is not None:
                 stats[name] = carried
+            else:
+                self.unchanged[name] = False  # e.g. a depth camera without stats: left out
         self.episodes.append(stats)
         return stats
 
@@ -175,20 +210,53 @@ class _StatsCollector:
             for stats in self.episodes
         ]
 
+    def _keeps_every_episode(self) -> bool:
+        """Whether the output holds each episode of its single source once, whole."""
+        if len(self.datasets) != 1:
+            return False
+        taken = [
+            e.segment.episode_index for e in self.plan.episodes if e.whole and e.segment.step == 1
+        ]
+        return len(taken) == len(self.plan.episodes) and sorted(taken) == list(
+            range(self.datasets[0].num_episodes)
+        )
+
     def _source_dataset_stats(self) -> DatasetStats:
         """The single source's stats.json, renamed, when the output keeps all its episodes whole."""
-        if len(self.datasets) != 1:
+        if not self._keeps_every_episode():
             return {}
-        source = self.datasets[0]
-        taken = [e.segment.episode_index for e in self.plan.episodes if e.whole]
-        if sorted(taken) != list(range(source.num_episodes)):
-            return {}
-        stats = source.stats or {}
+        stats = self.datasets[0].stats or {}
+        stale = self.plan.stats.stale_dataset
         return {
             name: stats[self.plan.columns.source_name(0, name)]
             for name in self.stats_names
             if self.plan.columns.source_name(0, name) in stats
+            and (0, self.plan.columns.source_name(0, name)) not in stale
         }
+
+    def carried_stats_json(self) -> dict[str, Any]:
+        """stats.json entries kept exactly as the source wrote them (output names, source order).
+
+        An entry is kept when the output holds every source episode whole, this feature's values
+        are unchanged in each, and the source's entry is complete (min, max, mean, std, count of
+        numbers). Its quantiles are then the source's, whatever method made them.
+        """
+        if self.plan.stats.recompute or not self._keeps_every_episode():
+            return {}
+        raw = self.datasets[0].stats_json
+        output_names = {self.plan.columns.source_name(0, name): name for name in self.stats_names}
+        relative = self.plan.stats.relative_action
+        kept = {}
+        for source_name, entry in raw.items():
+            name = output_names.get(source_name)
+            if name is None or not self.unchanged.get(name) or not complete_stats_entry(entry):
+                continue
+            if (0, source_name) in self.plan.stats.stale_dataset:
+                continue
+            if relative is not None and name == relative.action:
+                continue
+            kept[name] = entry
+        return kept
 
     def dataset_stats(self) -> DatasetStats:
         """stats.json: moments aggregated exactly over episodes (parallel variance); quantiles of
@@ -205,6 +273,18 @@ class _StatsCollector:
                 if name in fallback:
                     result[name] = fallback[name]
                 continue
+            shapes = {v.shape for stats in episodes for k, v in stats.items() if k != "count"}
+            if len(shapes) > 1 and name not in self.numeric_names:
+                # Sources disagree on a camera's stat shape (e.g. (3, 1, 1) factory-style depth
+                # stats merged with the recorder's (1, 1, 1)): aggregate in the recorder's shape.
+                channels = int(info_format.feature_shape(self.features[name])[-1])
+                logger.warning(
+                    "%s: episode stats of shapes %s aggregated as (%d, 1, 1)",
+                    name,
+                    sorted(shapes),
+                    channels,
+                )
+                episodes = [_channel_stats(stats, channels) for stats in episodes]
             merged = aggregate_feature_stats(episodes)
             values = self.numeric_values.get(name)
             if values:
@@ -220,6 +300,23 @@ class _StatsCollector:
                 mask=relative.mask,
             )
         return result
+
+
+def _channel_stats(stats: FeatureStats, channels: int) -> FeatureStats:
+    """A camera's (k, 1, 1) stats as (channels, 1, 1): spread one channel, or pool k into one."""
+    result: FeatureStats = {}
+    for key, value in stats.items():
+        array = np.asarray(value)
+        if key == "count" or array.ndim != 3 or array.shape[0] == channels:
+            result[key] = array
+        elif array.shape[0] == 1:
+            result[key] = np.broadcast_to(array, (channels, *array.shape[1:])).copy()
+        elif channels == 1:
+            pool = {"min": np.min, "max": np.max}.get(key, np.mean)
+            result[key] = pool(array, axis=0, keepdims=True)
+        else:
+            result[key] = array
+    return result
 
 
 def _episode_tasks(task_index: np.ndarray, tasks: tuple[str, ...]) -> list[str]:
@@ -305,7 +402,7 @@ def execute(
                         "dataset_to_index": global_start + output.num_rows,
                     }
                 )
-                stats.episode_stats(output_index, output)
+                stats.episode_stats(output_index, output, table)
                 global_start += output.num_rows
                 reporter.advance()
         finally:
@@ -390,6 +487,7 @@ def execute(
         rows=rows,
         tasks=list(plan.tasks),
         stats=stats.dataset_stats(),
+        carried_stats=stats.carried_stats_json(),
         settings=settings,
     )
     num_frames = info["total_frames"]

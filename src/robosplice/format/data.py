@@ -30,6 +30,42 @@ def data_files(root: Path) -> list[Path]:
     return sorted((root / "data").glob("*/*.parquet"), key=lambda p: p.relative_to(root).as_posix())
 
 
+def file_positions(root: Path) -> list[tuple[FilePosition, int, int]]:
+    """(chunk, file) and global row range [start, stop) of every data file, in the loader's order.
+
+    Read from the Parquet footers only; rebuilds `data/chunk_index`/`file_index` when an
+    episodes file lacks them.
+    """
+    result = []
+    start = 0
+    for path in data_files(root):
+        try:
+            rows = pq.ParquetFile(path).metadata.num_rows
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise _corrupt(root, path, exc) from exc
+        chunk = int(path.parent.name.removeprefix("chunk-"))
+        file = int(path.stem.removeprefix("file-"))
+        result.append(((chunk, file), start, start + rows))
+        start += rows
+    return result
+
+
+def episode_task_indices(root: Path) -> dict[int, list[int]]:
+    """Each episode's task indices in order of first appearance, from the data's index columns.
+
+    Rebuilds the episodes' `tasks` column when it is missing (0.6.1 `convert_image_to_video`).
+    """
+    found: dict[int, dict[int, None]] = {}
+    for path in data_files(root):
+        reader = DataFileReader(root, path)
+        for batch in reader.iter_batches(columns=["episode_index", "task_index"]):
+            episodes = batch.column(0).to_numpy(zero_copy_only=False)
+            tasks = batch.column(1).to_numpy(zero_copy_only=False)
+            for episode, task in zip(episodes.tolist(), tasks.tolist(), strict=True):
+                found.setdefault(int(episode), {})[int(task)] = None
+    return {episode: list(tasks) for episode, tasks in found.items()}
+
+
 def _corrupt(root: Path, path: Path, exc: Exception) -> InvalidDatasetError:
     relative = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
     return InvalidDatasetError(

@@ -27,6 +27,7 @@ __all__ = [
     "FeatureStats",
     "aggregate_feature_stats",
     "aggregate_stats",
+    "complete_stats_entry",
     "compute_feature_stats",
     "compute_image_stats",
     "downsample_image",
@@ -239,6 +240,20 @@ def stats_to_json(stats: Mapping[str, FeatureStats]) -> dict[str, dict[str, Any]
         feature: {key: _to_json_value(key, value) for key, value in feature_stats.items()}
         for feature, feature_stats in stats.items()
     }
+
+
+def complete_stats_entry(entry: object) -> bool:
+    """Whether a stats.json entry has min, max, mean, std and count, each numbers of one shape."""
+    if not isinstance(entry, Mapping) or not all(key in entry for key in STAT_KEYS[:5]):
+        return False
+    for value in entry.values():
+        try:
+            array = np.asarray(value)
+        except ValueError:
+            return False
+        if array.dtype.kind not in "biuf":
+            return False
+    return True
 
 
 def stats_from_json(data: Mapping[str, Mapping[str, Any]]) -> DatasetStats:

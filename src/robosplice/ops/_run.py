@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from pathlib import Path
 
@@ -14,7 +15,10 @@ from robosplice.engine.run import execute
 from robosplice.errors import InvalidDatasetError, Problem
 from robosplice.format.paths import STATS_PATH
 from robosplice.history import write_history
+from robosplice.ops._preflight import Preflight, triage
 from robosplice.plan.model import Plan
+
+logger = logging.getLogger(__name__)
 
 # Problems an op that recomputes every stat repairs, so they do not stop it.
 _STATS_KINDS = frozenset(
@@ -60,14 +64,17 @@ def _repaired(problem: Problem, plan: Plan) -> bool:
     )
 
 
-def check_sources(plan: Plan, *, progress: ProgressReporter | None = None) -> None:
+def check_sources(plan: Plan, *, progress: ProgressReporter | None = None) -> Preflight:
     """Validate every source of `plan` before anything is written (DESIGN.md: Safety).
 
-    Runs the structural checks of `validate` (no decoding: data index columns, metadata, and
-    each video's packet index) and reports every problem of every source at once.
+    Runs the checks of `validate` (no decoding: data index and numeric columns, metadata, and
+    each video's packet index). Problems the output repairs or harmlessly carries (see
+    `ops/_preflight.py`) are returned as notes; the others refuse the edit, every one of every
+    source listed at once.
 
     Raises:
-        InvalidDatasetError: a source has problems the edit would carry or trip on.
+        InvalidDatasetError: a source has problems that would make the output wrong or
+            unloadable, or lose data.
     """
     roots = list(dict.fromkeys(plan.sources))
     found: dict[Path, list[Problem]] = {}
@@ -75,10 +82,12 @@ def check_sources(plan: Plan, *, progress: ProgressReporter | None = None) -> No
         problems = [p for p in validate_dataset(root, progress=progress) if not _repaired(p, plan)]
         if problems:
             found[root] = problems
-    if not found:
-        return
-    if len(found) == 1:
-        root, problems = next(iter(found.items()))
+    preflight = triage(roots, found, plan)
+    refused = {root: list(problems) for root, problems in preflight.refused.items()}
+    if not refused:
+        return preflight
+    if len(refused) == 1:
+        root, problems = next(iter(refused.items()))
         raise InvalidDatasetError(
             f"{root} is not a valid LeRobot v3.0 dataset ({len(problems)} problem(s)); nothing"
             f" was written. Fix them first ('robosplice validate {root}' lists them):",
@@ -86,14 +95,26 @@ def check_sources(plan: Plan, *, progress: ProgressReporter | None = None) -> No
         )
     listed = [
         dataclasses.replace(p, file=f"{root}/{p.file}")
-        for root, problems in found.items()
+        for root, problems in refused.items()
         for p in problems
     ]
     raise InvalidDatasetError(
-        f"{len(found)} sources are not valid LeRobot v3.0 datasets ({len(listed)} problem(s));"
+        f"{len(refused)} sources are not valid LeRobot v3.0 datasets ({len(listed)} problem(s));"
         " nothing was written. Fix them first ('robosplice validate ROOT' lists them):",
         listed,
     )
+
+
+def prepare(plan: Plan, *, progress: ProgressReporter | None = None) -> tuple[Plan, Preflight]:
+    """Pre-flight `plan`'s sources, report what the output repairs, and return the plan to run.
+
+    Every repair and carried warning is logged (the CLI prints warnings) and goes into the
+    output's edit log (`write_history(..., repairs=...)`).
+    """
+    preflight = check_sources(plan, progress=progress)
+    for line in preflight.summary_lines():
+        logger.warning("%s", line)
+    return preflight.apply(plan), preflight
 
 
 def write_plan(
@@ -123,13 +144,13 @@ def write_plan(
             of a replaced folder does (a robosplice bug; the folder is left as it was).
     """
     check_output_target(output_dir, list(plan.sources), overwrite=overwrite, in_place=in_place)
-    check_sources(plan, progress=progress)
+    plan, preflight = prepare(plan, progress=progress)
     replaces = output_dir.exists()
     with staged_output(output_dir, replace=overwrite or in_place) as staging:
         execute(plan, staging, progress=progress, workers=workers)
-        write_history(staging, plan)
+        write_history(staging, plan, repairs=[note.to_json() for note in preflight.notes])
         if replaces:
-            check_replacement(plan, staging, output_dir, progress=progress)
+            check_replacement(plan, staging, output_dir, progress=progress, preflight=preflight)
     return Dataset(output_dir, repo_id=repo_id)
 
 
@@ -157,15 +178,31 @@ def write_edit(
 
 
 def check_replacement(
-    plan: Plan, staging: Path, target: Path, *, progress: ProgressReporter | None = None
+    plan: Plan,
+    staging: Path,
+    target: Path,
+    *,
+    progress: ProgressReporter | None = None,
+    preflight: Preflight | None = None,
 ) -> None:
     """Validate the new copy `plan` wrote before it replaces `target` (DESIGN.md: validate
-    staging). Problems the plan was allowed to start from (see `_repaired`) are tolerated.
+    staging). Problems the plan was allowed to start from (see `_repaired`), warnings, and
+    problems a source already had and the edit carried are tolerated.
 
     Raises:
         InvalidDatasetError: the new copy has problems; `target` is left untouched.
     """
-    problems = [p for p in validate_dataset(staging, progress=progress) if not _repaired(p, plan)]
+    carried = {
+        (note.problem.kind, note.problem.file, note.problem.loc)
+        for note in (preflight.notes if preflight else ())
+    }
+    problems = [
+        p
+        for p in validate_dataset(staging, progress=progress)
+        if not _repaired(p, plan)
+        and p.severity == "error"
+        and (p.kind, p.file, p.loc) not in carried
+    ]
     if problems:
         raise InvalidDatasetError(
             f"the new copy of {target} failed validation, so it did not replace it (the"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ from robosplice.dataset import Dataset, open_dataset
 from robosplice.engine.run import execute
 from robosplice.errors import SelectionError
 from robosplice.history import write_history
-from robosplice.ops._run import check_sources, lerobot_home
+from robosplice.ops._run import lerobot_home, prepare
 from robosplice.ops._select import check_episode_indices, format_indices
 from robosplice.plan.model import Plan
 from robosplice.plan.select import plan_keep, settings_of
@@ -148,7 +149,9 @@ def split_dataset(
     }
     for target in targets.values():
         check_output_target(target, [source.root], overwrite=overwrite)
-    check_sources(next(iter(plans.values())), progress=progress)
+    first, preflight = prepare(next(iter(plans.values())), progress=progress)
+    plans = {name: dataclasses.replace(plan, stats=first.stats) for name, plan in plans.items()}
+    repairs = [note.to_json() for note in preflight.notes]
     parent = Path(output_dir).expanduser().resolve() if output_dir is not None else None
     if parent is not None and not parent.exists():
         # One staging folder holding every split, renamed once: all splits appear or none.
@@ -156,11 +159,11 @@ def split_dataset(
         with staged_output(parent, replace=False) as staging:
             for name, plan in plans.items():
                 execute(plan, staging / name, progress=progress)
-                write_history(staging / name, plan)
+                write_history(staging / name, plan, repairs=repairs)
     else:
         with contextlib.ExitStack() as stack:
             for name, plan in plans.items():
                 staging = stack.enter_context(staged_output(targets[name], replace=overwrite))
                 execute(plan, staging, progress=progress)
-                write_history(staging, plan)
+                write_history(staging, plan, repairs=repairs)
     return {name: Dataset(targets[name], repo_id=f"{source.repo_id}_{name}") for name in plans}

@@ -102,16 +102,12 @@ def plan_modify_tasks(
         _check_text(new_task, "new_task")
     tasks = dataset.tasks
     replaced = _replacement_table(dataset, task_replacements or {})
-    has_tasks_column = "tasks" in dataset.episodes_table.column_names
     position = {task: i for i, task in enumerate(tasks)}
     episode_override: dict[int, str] = {}
     used: set[str] = set()
     for episode_index, record in enumerate(dataset.episodes):
-        episode_task_indices = (
-            [position[t] for t in record.tasks if t in position]
-            if has_tasks_column
-            else list(range(len(tasks)))
-        )
+        # Without a `tasks` column, Dataset.episodes rebuilds them from the frames' task_index.
+        episode_task_indices = [position[t] for t in record.tasks if t in position]
         if episode_index in overrides:
             episode_override[episode_index] = overrides[episode_index]
         elif any(i in replaced for i in episode_task_indices):

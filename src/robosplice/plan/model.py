@@ -128,11 +128,17 @@ class StatsOptions:
         recompute: compute every numeric feature's per-episode stats from the rows.
         visual: cameras whose per-episode stats are computed from sampled frames in every episode.
         relative_action: replace stats.json `action` by relative-action stats.
+        stale_episodes: (source number, source episode, source feature) whose stored per-episode
+            stats disagree with the data (pre-flight found them): recomputed, never carried.
+        stale_dataset: (source number, source feature) whose stats.json entry is stale or
+            malformed: aggregated anew, never carried.
     """
 
     recompute: bool = False
     visual: frozenset[str] = frozenset()
     relative_action: RelativeActionStats | None = None
+    stale_episodes: frozenset[tuple[int, int, str]] = frozenset()
+    stale_dataset: frozenset[tuple[int, str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -27,11 +27,9 @@ def kept_tasks(
 ) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """Tasks used by the kept episodes in their original order, and the source→output map.
 
-    Without a `tasks` column every task is kept (the data may use any of them).
+    An episodes table without a `tasks` column has them rebuilt from the data (`Dataset.episodes`).
     """
     tasks = dataset.tasks
-    if "tasks" not in dataset.episodes_table.column_names:
-        return tuple(tasks), tuple(range(len(tasks)))
     used = {task for i in episode_indices for task in dataset.episodes[i].tasks}
     output = tuple(task for task in tasks if task in used)
     position = {task: i for i, task in enumerate(output)}
