@@ -115,6 +115,12 @@ def idle_findings(
     return findings
 
 
+def _times(size: float, sigma: float) -> str:
+    if sigma <= 0 or size / sigma > 1e6:
+        return "where the dimension is otherwise smooth"
+    return f"{size / sigma:.0f}× its typical frame-to-frame departure"
+
+
 def spike_findings(
     episode: int,
     values: np.ndarray,
@@ -151,8 +157,7 @@ def spike_findings(
                     frames=(frame, frame + 1),
                     message=(
                         f"{_label(column)} jumps by {size:.4g} at frame {frame} and comes straight"
-                        f" back ({size / max(profile.departure_sigma[number], 1e-300):.0f}× its"
-                        f" typical frame-to-frame departure{relative})"
+                        f" back ({_times(size, profile.departure_sigma[number])}{relative})"
                         + (f"; {more} more spike(s) in this dimension" if more > 0 else "")
                     ),
                 )
