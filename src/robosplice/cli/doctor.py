@@ -27,7 +27,8 @@ def doctor_command(
         bool, typer.Option("--decode", help="Also decode camera frames (black/frozen/repeated).")
     ] = False,
     progress: Annotated[
-        bool | None, typer.Option("--progress/--no-progress", help="Progress bars (default: on a TTY).")
+        bool | None,
+        typer.Option("--progress/--no-progress", help="Progress bars (default: on a TTY)."),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:

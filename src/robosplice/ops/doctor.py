@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from robosplice._types import DatasetLike, ProgressReporter
 from robosplice.checks.finding import Finding
 from robosplice.checks.quality import QUALITY_CHECKS, QualityResult, run_quality
 from robosplice.checks.quality.thresholds import Thresholds
 from robosplice.dataset import Dataset
-from robosplice.errors import Problem
+from robosplice.errors import Problem, RobospliceError
 from robosplice.ops.validate import validate
 from robosplice.recipe import Recipe, Step, make_recipe
 
@@ -136,7 +138,9 @@ class DoctorReport:
         for episode in episodes:
             lines.append(f"episode {episode}:")
             for finding in (f for f in self.findings if f.episode == episode):
-                frames = f" frames {finding.frames[0]}–{finding.frames[1]}" if finding.frames else ""
+                frames = (
+                    f" frames {finding.frames[0]}–{finding.frames[1]}" if finding.frames else ""
+                )
                 lines.append(f"  {finding.severity:<7} {finding.check}{frames}: {finding.message}")
             fix = _episode_fix(steps, episode)
             if fix:
@@ -170,7 +174,7 @@ def doctor(
     """Diagnose `dataset`: validate's structural problems plus the quality checks over every
     episode. Returns a `DoctorReport` (`.findings`, `.to_json()`, `.recipe()`, `.exit_code`).
 
-    Quality checks run only when the structure lets the data be read (no structural errors).
+    Quality checks run whenever the data can be read, even next to structural problems.
 
     Raises:
         DatasetNotFoundError: the folder does not exist.
@@ -189,18 +193,25 @@ def doctor(
         else Path(given if given is not None else dataset.root).expanduser().resolve()
     )
     name = given if given is not None else str(root)
-    if any(f.severity == "error" for f in structural):
+    try:
+        handle = dataset if isinstance(dataset, Dataset) else Dataset(root)
+        quality = run_quality(handle, thresholds=limits, decode=decode, progress=progress)
+    except (RobospliceError, OSError, ValueError, KeyError, pa.ArrowException) as exc:
+        unreadable = Finding(
+            check="doctor.unreadable",
+            severity="error",
+            message=f"quality checks skipped: the data cannot be read ({exc}); fix the problems"
+            " 'robosplice validate' lists first",
+        )
         return DoctorReport(
             dataset=name,
             root=root,
             episodes=0,
             frames=0,
             fps=0.0,
-            findings=tuple(structural),
+            findings=(*structural, unreadable),
             thresholds=limits,
         )
-    handle = dataset if isinstance(dataset, Dataset) else Dataset(root)
-    quality = run_quality(handle, thresholds=limits, decode=decode, progress=progress)
     ordered = sorted(
         quality.findings,
         key=lambda f: (

@@ -52,7 +52,9 @@ def realistic_episode(
         amplitude = rng.uniform(0.1, 0.4, dims) * scales
         frequency = rng.uniform(0.1, 0.6, dims)
         phase = rng.uniform(0, 2 * np.pi, dims)
-        clean += amplitude * (np.sin(2 * np.pi * frequency * progress[:, None] + phase) - np.sin(phase))
+        clean += amplitude * (
+            np.sin(2 * np.pi * frequency * progress[:, None] + phase) - np.sin(phase)
+        )
     # The gripper opens and closes: smooth steps between two levels.
     closes = np.array([rng.uniform(0.2, 0.4), rng.uniform(0.6, 0.8)]) * progress[-1]
     level = np.clip((progress - closes[0]) * fps / 5, 0, 1) - np.clip(
@@ -134,10 +136,9 @@ def write_numeric_dataset(
             values["index"] = np.arange(start, start + length, dtype=np.int64)
             task = episode_index % len(tasks)
             values["task_index"] = np.full(length, task, dtype=np.int64)
-            tables.append(
-                pa.table({name: _list_column(values[name]) for name in features})
-            )
-            stats = {name: compute_feature_stats(values[name]) for name in features}
+            tables.append(pa.table({name: _list_column(values[name]) for name in features}))
+            with np.errstate(all="ignore"):  # NaN/Inf injected on purpose give NaN stats
+                stats = {name: compute_feature_stats(values[name]) for name in features}
             for name in features:
                 all_values.setdefault(name, []).append(values[name])
             rows.append(
@@ -171,7 +172,8 @@ def write_numeric_dataset(
         "robot_type": "synthetic_arm",
         "splits": {},
     }
-    stats = {name: compute_feature_stats(np.concatenate(parts)) for name, parts in all_values.items()}
+    with np.errstate(all="ignore"):
+        stats = {n: compute_feature_stats(np.concatenate(p)) for n, p in all_values.items()}
     used = sorted({e % len(tasks) for e in range(len(episodes))})
     write_metadata(
         root,

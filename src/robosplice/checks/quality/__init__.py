@@ -86,7 +86,7 @@ def run_quality(
     floats = float_features(dataset)
     moving = motion_features(dataset, limits.motion_features)
     columns = columns_of(dataset, moving)
-    by_feature = {f: [c for c in columns_of(dataset, [f])] for f in floats}
+    by_feature = {f: columns_of(dataset, [f]) for f in floats}
     findings: list[Finding] = []
     builder = ProfileBuilder(len(columns))
     signature_length = duplicates.signature_frames(fps, limits)
@@ -111,7 +111,9 @@ def run_quality(
     findings += motion.dead_findings(columns, profile)
     findings += timing.length_findings([e.length for e in dataset.episodes], fps, limits)
     if moving:
-        findings += _second_pass(dataset, moving, columns, profile, limits, raw_signatures, progress)
+        findings += _second_pass(
+            dataset, moving, columns, profile, limits, raw_signatures, progress
+        )
     if decode:
         for key in dataset.video_keys:
             for episode in range(dataset.num_episodes):

@@ -101,8 +101,10 @@ def earliest_matches(findings: Sequence[Finding]) -> list[Finding]:
     """One finding per repeated episode: the one naming the earliest original."""
     best: dict[int, Finding] = {}
     for finding in findings:
-        assert finding.episode is not None and finding.other_episode is not None
-        known = best.get(finding.episode)
-        if known is None or finding.other_episode < (known.other_episode or 0):
-            best[finding.episode] = finding
+        episode, other = finding.episode, finding.other_episode
+        if episode is None or other is None:
+            continue
+        known = best.get(episode)
+        if known is None or other < (known.other_episode or 0):
+            best[episode] = finding
     return [best[e] for e in sorted(best)]

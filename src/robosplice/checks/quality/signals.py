@@ -101,8 +101,10 @@ def column_matrix(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     rows = len(array)
     if isinstance(array, pa.ExtensionArray):
         array = array.storage
-    while pa.types.is_list(array.type) or pa.types.is_large_list(array.type) or (
-        pa.types.is_fixed_size_list(array.type)
+    while (
+        pa.types.is_list(array.type)
+        or pa.types.is_large_list(array.type)
+        or (pa.types.is_fixed_size_list(array.type))
     ):
         array = array.flatten()
         if isinstance(array, pa.ExtensionArray):
@@ -153,9 +155,7 @@ def stream_episodes(
             starts = np.concatenate([[0], cuts])
             stops = np.concatenate([cuts, [len(episode)]])
             keep = episodes is None or bool(np.isin(episode[starts], list(episodes)).any())
-            matrices = (
-                {name: column_matrix(table.column(name)) for name in present} if keep else {}
-            )
+            matrices = {name: column_matrix(table.column(name)) for name in present} if keep else {}
             for start, stop in zip(starts, stops):
                 index = int(episode[start])
                 if index != current:
