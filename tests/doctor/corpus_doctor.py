@@ -189,7 +189,9 @@ def realistic_case(name: str, folder: Path, seed: int = 7) -> tuple[Path, list[E
         stop = lengths[4] - 40
         episodes[4][STATE][stop:] = episodes[4][STATE][stop]
         episodes[4][ACTION][stop:] = episodes[4][ACTION][stop]
-        expect = [Expect("idle_tail", 4, frames_between=((stop - 8, lengths[4]), (stop, lengths[4])))]
+        expect = [
+            Expect("idle_tail", 4, frames_between=((stop - 8, lengths[4]), (stop, lengths[4])))
+        ]
     elif name == "dead":
         for episode in episodes:
             episode[STATE][:, 5] = 0.25
@@ -209,16 +211,13 @@ def realistic_case(name: str, folder: Path, seed: int = 7) -> tuple[Path, list[E
         keep = lengths[shorter]
         if longer < shorter:
             episodes[shorter] = {k: v[:keep].copy() for k, v in episodes[longer].items()}
-            expect = [
-                Expect("duplicate_episode", shorter, frames=(0, keep), other_episode=longer)
-            ]
+            expect = [Expect("duplicate_episode", shorter, frames=(0, keep), other_episode=longer)]
         else:  # the later, longer episode starts with all of the earlier one
             episodes[longer] = {
-                k: np.concatenate([v, episodes[longer][k][keep:]]) for k, v in episodes[shorter].items()
+                k: np.concatenate([v, episodes[longer][k][keep:]])
+                for k, v in episodes[shorter].items()
             }
-            expect = [
-                Expect("duplicate_episode", longer, frames=(0, keep), other_episode=shorter)
-            ]
+            expect = [Expect("duplicate_episode", longer, frames=(0, keep), other_episode=shorter)]
     elif name == "length":
         episodes[7] = {k: v[:20].copy() for k, v in episodes[7].items()}
         expect = [Expect("length_outlier", 7, frames=(0, 20))]
