@@ -4,7 +4,6 @@ reported, and clean copies (recorder fixtures and a realistic signal) give no fi
 from __future__ import annotations
 
 import pytest
-
 from corpus_doctor import (
     FIXTURE_DEFECTS,
     REALISTIC_DEFECTS,
@@ -12,6 +11,7 @@ from corpus_doctor import (
     fixture_case,
     realistic_case,
 )
+
 from fixture_data import FIXTURE_NAMES, fixtures_dir
 from robosplice.ops.doctor import doctor
 

@@ -6,9 +6,9 @@ import json
 import shutil
 
 import numpy as np
+from corpus_doctor import STATE, _edit_fixture, realistic_case
 from typer.testing import CliRunner
 
-from corpus_doctor import STATE, _edit_fixture, realistic_case
 from fixture_data import copy_tree_writable, fixtures_dir
 from ops.test_episode_edits import assert_episode_matches
 from robosplice.cli.app import app
