@@ -26,6 +26,10 @@ def doctor_command(
     decode: Annotated[
         bool, typer.Option("--decode", help="Also decode camera frames (black/frozen/repeated).")
     ] = False,
+    set_: Annotated[
+        list[str],
+        typer.Option("--set", help="Override a threshold, e.g. --set min_idle_s=1.0 (see README)."),
+    ] = [],  # noqa: B006 (typer needs a literal default)
     progress: Annotated[
         bool | None,
         typer.Option("--progress/--no-progress", help="Progress bars (default: on a TTY)."),
@@ -36,12 +40,18 @@ def doctor_command(
 
     Exit 0 when nothing is a warning or an error, 1 otherwise.
     """
+    from robosplice.checks.quality.thresholds import parse_overrides
     from robosplice.ops.doctor import doctor
     from robosplice.recipe import dump
 
+    try:
+        thresholds = parse_overrides(set_)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--set") from None
+
     reporter = make_progress(False if as_json else progress)
     with reported_errors(debug):
-        report = doctor(str(root), decode=decode, progress=reporter)
+        report = doctor(str(root), decode=decode, thresholds=thresholds, progress=reporter)
         if recipe is not None:
             dump(report.recipe(), recipe)
         if html is not None:

@@ -61,6 +61,34 @@ class Thresholds:
     camera_frozen_s: float = 1.0
 
 
+def parse_overrides(pairs: list[str], base: Thresholds | None = None) -> Thresholds:
+    """`Thresholds` with `name=value` overrides (the CLI's `--set min_idle_s=1.0`).
+
+    Raises:
+        ValueError: an unknown name or a value that is not a number.
+    """
+    import dataclasses
+
+    values: dict[str, object] = {}
+    known = {f.name: f for f in dataclasses.fields(Thresholds)}
+    for pair in pairs:
+        name, _, text = pair.partition("=")
+        name = name.strip()
+        if name not in known or not text:
+            raise ValueError(
+                f"unknown threshold {pair!r}: give NAME=VALUE with NAME one of {sorted(known)}"
+            )
+        if name == "motion_features":
+            values[name] = tuple(part.strip() for part in text.split(",") if part.strip())
+            continue
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"threshold {name}: {text!r} is not a number") from None
+        values[name] = int(number) if name == "max_spikes" else number
+    return dataclasses.replace(base or Thresholds(), **values)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DimensionProfile:
     """Per flat motion dimension: scale, noise floor, departure σ, whether it is dead."""
