@@ -154,6 +154,30 @@ def fixture_case(name: str, folder: Path) -> tuple[Path, Expect | None]:
     return folder / "case", expect
 
 
+def three_defects(tmp_path: Path) -> Path:
+    """The video fixture with a frozen episode 1, an idle head in 5 and 7 repeating 2's start."""
+    raw = copy_tree_writable(fixtures_dir() / "v3_av1_multifile", tmp_path / "raw")
+    copied = {}
+
+    def edit(e, c):
+        if e == 1:
+            c[STATE][:] = c[STATE][0]
+            c["action"][:] = c["action"][0]
+        if e == 2:
+            copied.update({k: v[:41].copy() for k, v in c.items()})
+        if e == 5:
+            c[STATE][:25] = c[STATE][24]
+            c["action"][:25] = c["action"][24]
+        if e == 7:
+            c[STATE][:] = copied[STATE]
+            c["action"][:] = copied["action"]
+
+    _edit_fixture(raw, edit)
+    root = recompute_stats(raw, output_dir=tmp_path / "src").root
+    shutil.rmtree(raw)
+    return root
+
+
 # ---- realistic signal: inject into the arrays, write with exact stats ----
 
 NAMES = {STATE: {"motors": joint_names(14)}, ACTION: [joint_names(14)]}  # nested lists too

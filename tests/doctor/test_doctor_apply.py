@@ -3,49 +3,23 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
-from corpus_doctor import STATE, _edit_fixture, realistic_case
+from corpus_doctor import STATE, realistic_case, three_defects
 from typer.testing import CliRunner
 
-from fixture_data import copy_tree_writable, fixtures_dir
+from fixture_data import fixtures_dir
 from ops.test_episode_edits import assert_episode_matches
 from robosplice.cli.app import app
 from robosplice.dataset import Dataset
 from robosplice.ops.apply import apply
 from robosplice.ops.doctor import doctor
-from robosplice.ops.stats import recompute_stats
 from robosplice.ops.validate import validate
 from robosplice.testing import read_episode_table
 
 
-def _three_defects(tmp_path):
-    """The video fixture with a frozen episode 1, an idle head in 5 and 7 repeating 2's start."""
-    raw = copy_tree_writable(fixtures_dir() / "v3_av1_multifile", tmp_path / "raw")
-    copied = {}
-
-    def edit(e, c):
-        if e == 1:
-            c[STATE][:] = c[STATE][0]
-            c["action"][:] = c["action"][0]
-        if e == 2:
-            copied.update({k: v[:41].copy() for k, v in c.items()})
-        if e == 5:
-            c[STATE][:25] = c[STATE][24]
-            c["action"][:25] = c["action"][24]
-        if e == 7:
-            c[STATE][:] = copied[STATE]
-            c["action"][:] = copied["action"]
-
-    _edit_fixture(raw, edit)
-    root = recompute_stats(raw, output_dir=tmp_path / "src").root
-    shutil.rmtree(raw)
-    return root
-
-
 def test_recipe_then_apply_cuts_exactly_what_was_flagged(tmp_path, source_guard):
-    root = source_guard(_three_defects(tmp_path))
+    root = source_guard(three_defects(tmp_path))
     source = Dataset(root)
     report = doctor(root)
     assert {(f.check, f.episode) for f in report.findings} == {
