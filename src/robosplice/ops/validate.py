@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from robosplice._types import DatasetLike, ProgressReporter
+from robosplice.checks import validate_dataset
 from robosplice.dataset import Dataset
 from robosplice.errors import DatasetNotFoundError, Problem
-from robosplice.format.validate import validate_dataset
 
 
 def validate(
