@@ -51,6 +51,7 @@ def test_realistic_loop_keeps_values_bit_for_bit(tmp_path, source_guard):
     source_guard(root)
     report = doctor(root)
     (finding,) = report.findings
+    assert finding.check == "idle_head"
     start = finding.frames[1]
     output = apply(report.recipe(), root, tmp_path / "out")
     got = read_episode_table(output, 3)
