@@ -19,6 +19,7 @@ from robosplice.checks import (
     data,
     episodes,
     info,
+    quality,
     stale_stats,
     stats,
     tasks,
@@ -55,6 +56,7 @@ FAMILIES: Final[tuple[Family, ...]] = (
     Family(name="stale_stats", group="structure", kinds=stale_stats.KINDS, run=stale_stats.run),
     Family(name="video", group="structure", kinds=video.KINDS, run=video.run),
     Family(name="camera_stats", group="structure", kinds=camera_stats.KINDS, run=camera_stats.run),
+    Family(name="quality", group="quality", kinds=quality.KINDS, run=quality.run),
 )
 """Every family, in the order they run (a family may use what the ones before it found)."""
 
