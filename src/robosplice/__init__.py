@@ -15,11 +15,14 @@ from robosplice.errors import (
     OutputExistsError,
     OutputLockedError,
     Problem,
+    RecipeError,
     RobospliceError,
     SelectionError,
+    SourceMismatchError,
     UnsupportedVersionError,
     VideoError,
 )
+from robosplice.ops.apply import apply
 from robosplice.ops.convert import change_fps, convert_image_to_video_dataset, reencode_dataset
 from robosplice.ops.delete import delete_episodes
 from robosplice.ops.features import (
@@ -54,13 +57,16 @@ __all__ = [
     "OutputLockedError",
     "Plan",
     "Problem",
+    "RecipeError",
     "RobospliceError",
     "SelectionError",
+    "SourceMismatchError",
     "UnsupportedVersionError",
     "VideoError",
     "__version__",
     "add_features",
     "aggregate_datasets",
+    "apply",
     "change_fps",
     "convert_image_to_video_dataset",
     "dataset_info",

@@ -10,6 +10,8 @@ RobospliceError
 ├── IncompatibleDatasetsError (ValueError)    .differences: list[str]
 ├── OutputExistsError (FileExistsError)
 ├── OutputLockedError                          another robosplice writes the same target
+├── RecipeError (ValueError)                  a recipe file that is not valid
+│   └── SourceMismatchError                    the recipe was made for other data (fingerprint)
 └── VideoError                                 a video file PyAV cannot read or write
 ```
 Library errors (pyarrow, PyAV) are translated into these at the `format/` boundary.
@@ -84,3 +86,11 @@ class OutputLockedError(RobospliceError):
 
 class VideoError(RobospliceError):
     """A video file cannot be read, or its packets cannot be cut losslessly."""
+
+
+class RecipeError(RobospliceError, ValueError):
+    """A recipe is not valid JSON, not version 1, or has an unknown op or bad arguments."""
+
+
+class SourceMismatchError(RecipeError):
+    """A recipe's source fingerprint differs from the dataset it is applied to."""

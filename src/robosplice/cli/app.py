@@ -718,3 +718,8 @@ def change_fps_command(
         )
     _finish(reporter)
     _report(result, dry_run)
+
+
+from robosplice.cli.apply import apply_command  # noqa: E402 (commands in their own modules)
+
+app.command("apply")(apply_command)

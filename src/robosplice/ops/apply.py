@@ -1,0 +1,276 @@
+"""`apply`: run a recipe (`robosplice.recipe`) on its source as ONE plan, in one engine pass.
+
+Every step is folded into a single Plan before anything is written:
+- episode/frame steps (`delete_episodes`, `keep_episodes`, `filter_episodes`, `trim_episodes`)
+  choose the kept source episodes and their frame ranges (indices always refer to the source;
+  two trims of one episode keep the intersection of their ranges);
+- `remove_feature` / `rename_feature` become the plan's column changes (names follow the steps
+  in order, so a rename may be followed by a removal of the new name);
+- `modify_tasks` steps are merged (later keys win; keys refer to source tasks and episodes) into
+  the plan's task table and per-episode overrides, keeping only tasks of kept episodes;
+- `recompute_stats` makes the engine recompute every numeric stat (and camera stats when
+  `skip_image_video` is false).
+The engine then streams rows and copies video packets once (no decode, no encode), and the
+staging folder is published atomically. The edit log records the whole recipe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from robosplice._types import DatasetLike, PathLike, ProgressReporter
+from robosplice.dataset import Dataset, open_dataset
+from robosplice.errors import RecipeError, SelectionError, SourceMismatchError
+from robosplice.ops._run import write_plan
+from robosplice.ops._select import check_episode_indices, format_indices
+from robosplice.ops.features import plan_modify_features
+from robosplice.ops.filter import plan_filter
+from robosplice.ops.stats import plan_recompute_stats
+from robosplice.ops.tasks import plan_modify_tasks
+from robosplice.plan.model import Plan
+from robosplice.plan.select import plan_keep, settings_of
+from robosplice.recipe import Recipe, Step, fingerprint, load_recipe
+
+
+def _where(number: int, step: Step) -> str:
+    return f"recipe step {number} ({step.op})"
+
+
+def _episode_selection(
+    dataset: Dataset, recipe: Recipe
+) -> tuple[list[int], dict[int, tuple[int, int]]]:
+    """Kept source episodes (in order) and the frame range of each trimmed one."""
+    kept = set(range(dataset.num_episodes))
+    ranges: dict[int, tuple[int, int]] = {}
+    for number, step in enumerate(recipe.steps):
+        where = _where(number, step)
+        args = step.args
+        if step.op in ("delete_episodes", "keep_episodes"):
+            chosen = set(check_episode_indices(dataset, args["episode_indices"], what=where))
+            kept = kept - chosen if step.op == "delete_episodes" else kept & chosen
+        elif step.op == "filter_episodes":
+            tasks: list[str | re.Pattern[str]] = list(args.get("tasks", []))
+            if "task_regex" in args:
+                tasks.append(re.compile(args["task_regex"]))
+            try:
+                filtered = plan_filter(
+                    dataset,
+                    episodes=args.get("episodes"),
+                    tasks=tasks or None,
+                    min_length=args.get("min_length"),
+                    max_length=args.get("max_length"),
+                )
+            except SelectionError as exc:
+                raise SelectionError(f"{where}: {exc}") from exc
+            kept &= {e.segment.episode_index for e in filtered.episodes}
+        elif step.op == "trim_episodes":
+            episodes = [int(key) for key in args["ranges"]]
+            check_episode_indices(dataset, episodes, what=where)
+            for key, (start, stop) in args["ranges"].items():
+                episode = int(key)
+                length = dataset.episodes[episode].length
+                if stop > length:
+                    raise SelectionError(
+                        f"{where}: episode {episode} range [{start}, {stop}) is outside its frames"
+                        f" 0–{length} (stop must be ≤ {length})"
+                    )
+                low, high = ranges.get(episode, (0, length))
+                start, stop = max(low, start), min(high, stop)
+                if start >= stop:
+                    raise SelectionError(
+                        f"{where}: episode {episode} keeps no frame: [{start}, {stop}) after the"
+                        " earlier trims of it; delete the episode instead"
+                    )
+                ranges[episode] = (start, stop)
+    if not kept:
+        raise SelectionError(
+            f"the recipe deletes every episode of {dataset.root}; nothing was written"
+        )
+    order = sorted(kept)
+    return order, {e: r for e, r in ranges.items() if e in kept}
+
+
+def _feature_changes(dataset: Dataset, recipe: Recipe) -> tuple[list[str], dict[str, str]]:
+    """Removed source features and source → output renames, following the steps in order."""
+    current = {name: name for name in dataset.features}  # output name → source name
+    removed: list[str] = []
+    for number, step in enumerate(recipe.steps):
+        where = _where(number, step)
+        if step.op == "remove_feature":
+            for name in step.args["feature_names"]:
+                if name not in current:
+                    raise SelectionError(
+                        f"{where}: feature '{name}' is not in the dataset at this step; it has"
+                        f" {sorted(current)}"
+                    )
+                removed.append(current.pop(name))
+        elif step.op == "rename_feature":
+            renamed = dict(current)
+            for old, new in step.args["renames"].items():
+                if old not in current:
+                    raise SelectionError(
+                        f"{where}: feature '{old}' is not in the dataset at this step; it has"
+                        f" {sorted(current)}"
+                    )
+                renamed[new] = renamed.pop(old)
+            if len(renamed) != len(current):
+                raise SelectionError(f"{where}: a new name is already taken by another feature")
+            current = renamed
+    renames = {source: output for output, source in current.items() if output != source}
+    return removed, renames
+
+
+def _task_changes(recipe: Recipe) -> dict[str, Any] | None:
+    """Every `modify_tasks` step merged into one set of arguments (later keys win)."""
+    merged: dict[str, Any] = {}
+    for step in recipe.steps:
+        if step.op != "modify_tasks":
+            continue
+        if "new_task" in step.args:
+            merged["new_task"] = step.args["new_task"]
+        for key in ("episode_tasks", "task_replacements"):
+            if key in step.args:
+                merged.setdefault(key, {}).update(step.args[key])
+    return merged or None
+
+
+def _with_tasks(dataset: Dataset, plan: Plan, changes: Mapping[str, Any]) -> Plan:
+    """`plan` with the task edits applied to its kept episodes; unused tasks are dropped."""
+    episode_tasks = {int(k): v for k, v in changes.get("episode_tasks", {}).items()}
+    tasks_plan = plan_modify_tasks(
+        dataset, changes.get("new_task"), episode_tasks, changes.get("task_replacements")
+    )
+    overrides = [e.task_override for e in tasks_plan.episodes]
+    source_map = tasks_plan.task_maps[0]
+    position = {task: i for i, task in enumerate(dataset.tasks)}
+    has_tasks_column = "tasks" in dataset.episodes_table.column_names
+    used: set[str] = set()
+    for episode in plan.episodes:
+        index = episode.segment.episode_index
+        if overrides[index] is not None:
+            used.add(overrides[index])
+            continue
+        record = dataset.episodes[index]
+        sources = (
+            [position[t] for t in record.tasks if t in position]
+            if has_tasks_column
+            else range(len(dataset.tasks))
+        )
+        used.update(tasks_plan.tasks[source_map[i]] for i in sources if source_map[i] >= 0)
+    tasks = tuple(task for task in tasks_plan.tasks if task in used)
+    output_position = {task: i for i, task in enumerate(tasks)}
+    task_map = tuple(
+        output_position.get(tasks_plan.tasks[i], -1) if i >= 0 else -1 for i in source_map
+    )
+    episodes = tuple(
+        dataclasses.replace(e, task_override=overrides[e.segment.episode_index])
+        for e in plan.episodes
+    )
+    return dataclasses.replace(plan, episodes=episodes, tasks=tasks, task_maps=(task_map,))
+
+
+def plan_apply(dataset: Dataset, recipe: Recipe) -> Plan:
+    """The one plan that does every step of `recipe` to `dataset` (no fingerprint check here).
+
+    Raises:
+        SelectionError: a step names unknown episodes, features or tasks, a range outside its
+            episode, or the recipe would leave no episode.
+    """
+    kept, ranges = _episode_selection(dataset, recipe)
+    plan = plan_keep(
+        dataset,
+        kept,
+        operation="apply",
+        settings=settings_of(dataset),
+        ranges=ranges,
+        arguments={"recipe": recipe.to_json()},
+    )
+    removed, renames = _feature_changes(dataset, recipe)
+    if removed or renames:
+        try:
+            features = plan_modify_features(
+                dataset, remove_features=removed or None, rename=renames or None
+            )
+        except SelectionError as exc:
+            raise SelectionError(f"recipe feature steps: {exc}") from exc
+        plan = dataclasses.replace(plan, info=features.info, columns=features.columns)
+    tasks = _task_changes(recipe)
+    if tasks is not None:
+        try:
+            plan = _with_tasks(dataset, plan, tasks)
+        except SelectionError as exc:
+            raise SelectionError(f"recipe modify_tasks steps: {exc}") from exc
+    stats_steps = [s for s in recipe.steps if s.op == "recompute_stats"]
+    if stats_steps:
+        skip = all(s.args.get("skip_image_video", True) for s in stats_steps)
+        plan = dataclasses.replace(plan, stats=plan_recompute_stats(dataset, skip).stats)
+    return plan
+
+
+def check_fingerprint(dataset: Dataset, recipe: Recipe) -> None:
+    """Refuse a dataset whose metadata differs from the one the recipe was made for.
+
+    Raises:
+        SourceMismatchError: the fingerprints differ.
+    """
+    actual = fingerprint(dataset.root)
+    if actual != recipe.fingerprint:
+        raise SourceMismatchError(
+            f"{dataset.root} is not the dataset this recipe was made for (recipe source"
+            f" {recipe.source_path}, fingerprint {recipe.fingerprint[:12]}…; this dataset's is"
+            f" {actual[:12]}…): its episode indices may point at other data. Make the recipe"
+            " again on this dataset, or pass force=True (--force) to apply it anyway"
+        )
+
+
+def apply(
+    recipe: Recipe | Mapping[str, Any] | PathLike,
+    src: DatasetLike,
+    out: PathLike,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    overwrite: bool = False,
+    progress: ProgressReporter | None = None,
+) -> Dataset | Plan:
+    """Run every step of `recipe` on `src` into the new dataset `out`, in one lossless pass.
+
+    `recipe` is a `Recipe`, its JSON document, or a path to a JSON file. Returns a handle on
+    the output (the plan when `dry_run`).
+
+    Raises:
+        RecipeError: the recipe is not valid.
+        SourceMismatchError: `src` is not the dataset the recipe was made for (unless `force`).
+        SelectionError: a step does not fit the dataset (see `plan_apply`).
+        OutputExistsError: `out` exists and `overwrite` was not given.
+
+    Example:
+        >>> apply("fix.json", "data/pusht", "data/pusht_clean")
+    """
+    parsed = load_recipe(recipe)
+    source = open_dataset(src)
+    if not force:
+        check_fingerprint(source, parsed)
+    plan = plan_apply(source, parsed)
+    if dry_run:
+        return plan
+    if out is None:
+        raise RecipeError("apply needs an output folder")
+    target = Path(out).expanduser().resolve()
+    return write_plan(plan, target, overwrite=overwrite, progress=progress)
+
+
+def describe_changes(plan: Plan, source: Dataset) -> str:
+    """A short summary of what `plan` removes from `source` (deleted episodes, trimmed frames)."""
+    kept = {e.segment.episode_index for e in plan.episodes}
+    deleted = [i for i in range(source.num_episodes) if i not in kept]
+    trimmed = [e for e in plan.episodes if not e.whole]
+    frames = source.num_frames - plan.num_frames
+    return (
+        f"deletes episodes {format_indices(deleted) or 'none'}, trims {len(trimmed)} episode(s);"
+        f" {frames} of {source.num_frames} frames removed"
+    )
