@@ -723,3 +723,7 @@ def change_fps_command(
 from robosplice.cli.apply import apply_command  # noqa: E402 (commands in their own modules)
 
 app.command("apply")(apply_command)
+
+from robosplice.cli.review import review_command  # noqa: E402
+
+app.command("review")(review_command)
