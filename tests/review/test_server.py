@@ -103,7 +103,7 @@ def test_series_are_the_parquet_values_with_names_from_info(review_client):
 def test_clips_hold_exactly_the_episode_frames_by_packet_copy(review_client, name):
     client, session = review_client(name)
     source = Dataset(session.dataset.root)
-    for episode in (1, 3):
+    for episode in (3,):
         for camera in source.video_keys:
             base = f"/api/episodes/{episode}/cameras/{camera}"
             info = client.get(f"{base}/clip.json").json()
