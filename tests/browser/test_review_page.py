@@ -192,7 +192,8 @@ def test_review_with_the_keyboard_then_apply(
     driver.refresh()
     page.settled()
     text = page.pending()
-    assert "Delete episode 3" in text and "Trim episode 4 to frames 15–39" in text
+    assert "Delete episode 3" in text
+    assert "Trim episode 4 to frames 15–39" in text
     page.wait.until(lambda d: "apply: 9 episodes, 427 frames" in page.element("#preview").text)
     page.shot("pending-after-reload")
 

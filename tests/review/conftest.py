@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("starlette", reason="the review extra (robosplice[review]) is not installed")
 
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import TestClient
 
-from robosplice.review.server import create_app  # noqa: E402
-from robosplice.review.session import ReviewSession  # noqa: E402
+from robosplice.review.server import create_app
+from robosplice.review.session import ReviewSession
 
 TOKEN = "test-token"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -18,15 +18,22 @@ from robosplice.review.serve import is_loopback, page_url
 def test_serves_until_sigterm_and_prints_the_tokened_url(fixture_dataset, review_cache):
     root = fixture_dataset("v3_av1_single")
     process = subprocess.Popen(
-        [sys.executable, "-c", "from robosplice.cli.app import main; main()", "review",
-         str(root), "--no-browser"],  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "from robosplice.cli.app import main; main()",
+            "review",
+            str(root),
+            "--no-browser",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         url = process.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:") and "/?token=" in url
+        assert url.startswith("http://127.0.0.1:")
+        assert "/?token=" in url
         base, token = url.split("/?token=")
         for _ in range(100):
             try:
@@ -51,7 +58,10 @@ def test_serves_until_sigterm_and_prints_the_tokened_url(fixture_dataset, review
 
 
 def test_loopback_and_urls():
-    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
-    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+    assert is_loopback("127.0.0.1")
+    assert is_loopback("localhost")
+    assert is_loopback("::1")
+    assert not is_loopback("0.0.0.0")
+    assert not is_loopback("192.168.1.5")
     assert page_url("::1", 8000, "t") == "http://[::1]:8000/?token=t"
     assert page_url("0.0.0.0", 8000, "t") == "http://127.0.0.1:8000/?token=t"

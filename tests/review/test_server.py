@@ -55,7 +55,8 @@ def test_requests_need_the_token_same_origin_and_a_known_host(review_client):
     page = client.get("/?token=test-token")
     assert page.headers["cache-control"] == "no-store"
     assert "default-src 'self'" in page.headers["content-security-policy"]
-    assert 'role="listbox"' in page.text and 'aria-label="Pending edits"' in page.text
+    assert 'role="listbox"' in page.text
+    assert 'aria-label="Pending edits"' in page.text
     assert client.get("/static/app.js").headers["content-type"].startswith("text/javascript")
 
 
@@ -73,7 +74,8 @@ def test_summary_and_episode_list_match_the_source(review_client):
     client, session = review_client("v3_av1_multifile")
     source = Dataset(session.dataset.root)
     summary = client.get("/api/dataset").json()
-    assert summary["num_episodes"] == 10 and summary["num_frames"] == 492
+    assert summary["num_episodes"] == 10
+    assert summary["num_frames"] == 492
     assert [c["key"] for c in summary["cameras"]] == source.video_keys
     assert {c["kind"] for c in summary["cameras"]} == {"video"}
     assert summary["series"][:2] == ["observation.state", "action"]
@@ -128,7 +130,8 @@ def test_clips_are_cached_outside_the_source_and_served_with_ranges(review_clien
     client, session = review_client("v3_av1_single")
     url = f"/api/episodes/2/cameras/{CAMERA}/clip.mp4"
     whole = client.get(url)
-    assert whole.status_code == 200 and whole.headers["content-type"] == "video/mp4"
+    assert whole.status_code == 200
+    assert whole.headers["content-type"] == "video/mp4"
     part = client.get(url, headers={"range": "bytes=100-199"})
     assert part.status_code == 206
     assert part.headers["content-range"] == f"bytes 100-199/{len(whole.content)}"
@@ -177,7 +180,8 @@ def test_edits_survive_a_reload_and_conflicts_are_409(review_client, review_cach
     assert post(client, {"action": "toggle_delete", "episode": 3}).status_code == 200
     post(client, {"action": "trim_start", "episode": 4, "frame": 15})
     body = post(client, {"action": "trim_end", "episode": 4, "frame": 39}).json()
-    assert body["trims"] == {"4": [15, 40]} and body["deleted"] == [3]
+    assert body["trims"] == {"4": [15, 40]}
+    assert body["deleted"] == [3]
     conflict = post(client, {"action": "trim_start", "episode": 3, "frame": 2})
     assert conflict.status_code == 409
     assert "unmark it" in conflict.json()["error"]
@@ -199,7 +203,8 @@ def test_preview_is_the_cli_dry_run_text_of_the_exported_recipe(review_client, t
     exported = client.get("/api/recipe")
     assert "attachment" in exported.headers["content-disposition"]
     recipe = exported.json()
-    assert recipe["format"] == "robosplice-recipe" and recipe["created_by"] == "review"
+    assert recipe["format"] == "robosplice-recipe"
+    assert recipe["created_by"] == "review"
     assert recipe["steps"] == [
         {"op": "delete_episodes", "args": {"episode_indices": [7]}, "reason": "marked in review"},
         {"op": "trim_episodes", "args": {"ranges": {"0": [2, 25]}}, "reason": "trimmed in review"},
@@ -247,7 +252,13 @@ def test_apply_refuses_the_source_its_insides_and_existing_folders(review_client
     post(client, {"action": "toggle_delete", "episode": 0})
     root = session.dataset.root
     (tmp_path / "exists").mkdir()
-    for output in (str(root), str(root / "meta" / "x"), str(root.parent), str(tmp_path / "exists"), " "):
+    for output in (
+        str(root),
+        str(root / "meta" / "x"),
+        str(root.parent),
+        str(tmp_path / "exists"),
+        " ",
+    ):
         refused = client.post("/api/apply", json={"output": output})
         assert refused.status_code == 409, output
     assert "never written" in client.post("/api/apply", json={"output": str(root)}).json()["error"]

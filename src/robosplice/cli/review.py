@@ -18,9 +18,7 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 def review_command(
     root: Annotated[Path, typer.Argument(help="Dataset folder to review (only read).")],
-    port: Annotated[
-        int | None, typer.Option("--port", help="Port (default: a free one).")
-    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default: a free one).")] = None,
     host: Annotated[
         str, typer.Option("--host", help="Address to bind; not loopback = reachable by others.")
     ] = "127.0.0.1",

@@ -100,9 +100,7 @@ class PendingEdits:
         """Flip the deletion mark of `episode` (the `d` key)."""
         return self.set_deleted(episode, episode not in self.state.deleted)
 
-    def set_trim(
-        self, episode: int, start: int, stop: int, reason: str | None = None
-    ) -> EditState:
+    def set_trim(self, episode: int, start: int, stop: int, reason: str | None = None) -> EditState:
         """Keep frames [start, stop) of `episode`; the whole range removes the trim.
 
         Raises:

@@ -182,9 +182,7 @@ def still_of_image(dataset: Dataset, episode: int, camera: str, frame: int) -> b
     record = dataset.episodes[episode]
     path = dataset.root / data_file_path(record.data_position)
     global_index = record.dataset_from_index + frame
-    table = pq.read_table(
-        path, columns=[camera, "index"], filters=[("index", "=", global_index)]
-    )
+    table = pq.read_table(path, columns=[camera, "index"], filters=[("index", "=", global_index)])
     table = table.filter(pc.equal(table.column("index"), global_index))
     if table.num_rows != 1:
         raise VideoError(f"{path}: no single row with index {global_index} for {camera}")

@@ -16,7 +16,9 @@ from robosplice.format.info import feature_shape
 from robosplice.format.paths import data_file_path
 
 # Bookkeeping columns, not signals.
-INDEX_COLUMNS: Final = frozenset({"timestamp", "frame_index", "episode_index", "index", "task_index"})
+INDEX_COLUMNS: Final = frozenset(
+    {"timestamp", "frame_index", "episode_index", "index", "task_index"}
+)
 NUMERIC_DTYPES: Final = frozenset(
     {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16",
      "uint32", "uint64", "bool"}
@@ -70,7 +72,9 @@ def episode_series(dataset: Dataset, episode: int) -> list[dict[str, Any]]:
         filters=[("index", ">=", start), ("index", "<", stop)],
     )
     table = table.filter(
-        pc.and_(pc.greater_equal(table.column("index"), start), pc.less(table.column("index"), stop))
+        pc.and_(
+            pc.greater_equal(table.column("index"), start), pc.less(table.column("index"), stop)
+        )
     )
     table = table.sort_by("index")
     series = []

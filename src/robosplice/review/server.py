@@ -149,9 +149,7 @@ def create_app(
     async def index(request: Request) -> Response:
         html = (static / "index.html").read_text(encoding="utf-8")
         response = Response(html, media_type="text/html; charset=utf-8")
-        response.set_cookie(
-            cookie_name(token), token, httponly=True, samesite="strict", path="/"
-        )
+        response.set_cookie(cookie_name(token), token, httponly=True, samesite="strict", path="/")
         return response
 
     async def static_file(request: Request) -> Response:
