@@ -25,6 +25,7 @@ from robosplice.errors import (
 from robosplice.ops.apply import apply
 from robosplice.ops.convert import change_fps, convert_image_to_video_dataset, reencode_dataset
 from robosplice.ops.delete import delete_episodes
+from robosplice.ops.doctor import DoctorReport, doctor
 from robosplice.ops.features import (
     add_features,
     modify_features,
@@ -51,6 +52,7 @@ __all__ = [
     "Dataset",
     "DatasetError",
     "DatasetNotFoundError",
+    "DoctorReport",
     "IncompatibleDatasetsError",
     "InvalidDatasetError",
     "OutputExistsError",
@@ -71,6 +73,7 @@ __all__ = [
     "convert_image_to_video_dataset",
     "dataset_info",
     "delete_episodes",
+    "doctor",
     "filter_episodes",
     "merge_datasets",
     "modify_features",

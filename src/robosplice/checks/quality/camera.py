@@ -1,0 +1,122 @@
+"""Camera checks (`doctor --decode`): black frames, frozen cameras, repeated frames.
+
+Each episode window is decoded once, as grey levels; per frame we keep only its mean and whether
+it equals the frame before, so memory stays at one frame.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import av
+import numpy as np
+
+from robosplice.checks.finding import Finding
+from robosplice.checks.quality.thresholds import Thresholds
+from robosplice.dataset import Dataset
+from robosplice.errors import VideoError
+
+BLACK = "camera_black"
+FROZEN = "camera_frozen"
+REPEATED = "camera_repeated"
+
+
+def frame_summary(dataset: Dataset, key: str, episode: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame of the episode's window: mean grey level, and whether it equals the previous."""
+    record = dataset.episodes[episode]
+    window = record.videos[key]
+    path = dataset.video_path(key, window.position)
+    fps = float(dataset.fps)
+    means: list[float] = []
+    same: list[bool] = []
+    previous: np.ndarray | None = None
+    try:
+        container: Any
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            time_base = Fraction(stream.time_base)
+            container.seek(int(window.from_timestamp / time_base), stream=stream, backward=True)
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    continue
+                seconds = float(frame.pts * time_base)
+                if seconds < window.from_timestamp - 0.5 / fps:
+                    continue
+                if seconds >= window.to_timestamp - 0.5 / fps or len(means) >= record.length:
+                    break
+                grey = frame.to_ndarray(format="gray")
+                means.append(float(grey.mean()))
+                same.append(previous is not None and np.array_equal(grey, previous))
+                previous = grey
+    except av.error.FFmpegError as exc:
+        raise VideoError(f"{path}: cannot decode {key} of episode {episode} ({exc})") from exc
+    return np.asarray(means), np.asarray(same, dtype=bool)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of each run of True."""
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def camera_findings(
+    dataset: Dataset, key: str, episode: int, thresholds: Thresholds
+) -> list[Finding]:
+    """Black frames, frozen stretches (≥ camera_frozen_s unchanged) and repeated single frames."""
+    means, same = frame_summary(dataset, key, episode)
+    fps = float(dataset.fps)
+    findings = []
+    black = np.flatnonzero(means < thresholds.camera_black_level)
+    if len(black):
+        findings.append(
+            Finding(
+                check=BLACK,
+                severity="warning",
+                episode=episode,
+                feature=key,
+                frames=(int(black[0]), int(black[-1]) + 1),
+                message=(
+                    f"{len(black)} black frame(s) (mean grey < {thresholds.camera_black_level:g},"
+                    f" first at frame {black[0]}): a covered lens or a camera that did not start"
+                ),
+            )
+        )
+    minimum = max(2, round(thresholds.camera_frozen_s * fps))
+    repeated = []
+    for start, stop in _runs(same):
+        # `same[i]` marks frame i as a copy of frame i - 1: the frozen stretch starts at i - 1.
+        if stop - start + 1 >= minimum:
+            findings.append(
+                Finding(
+                    check=FROZEN,
+                    severity="warning",
+                    episode=episode,
+                    feature=key,
+                    frames=(start - 1, stop),
+                    message=(
+                        f"the image does not change for {stop - start + 1} frames"
+                        f" ({(stop - start + 1) / fps:.1f} s, frames {start - 1}–{stop - 1}):"
+                        " a frozen camera stream"
+                    ),
+                )
+            )
+        else:
+            repeated += list(range(start, stop))
+    if repeated:
+        findings.append(
+            Finding(
+                check=REPEATED,
+                severity="warning",
+                episode=episode,
+                feature=key,
+                frames=(repeated[0], repeated[-1] + 1),
+                message=(
+                    f"{len(repeated)} frame(s) repeat the frame before (first at frame"
+                    f" {repeated[0]}): dropped frames filled with copies"
+                ),
+            )
+        )
+    return findings

@@ -1,0 +1,235 @@
+"""`doctor`: every structural problem of `validate` plus the quality checks, as one report with
+the recipe of fixes it proposes (delete frozen, NaN and duplicate episodes; trim idle heads and
+tails). Reads only; never writes the dataset.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from robosplice._types import DatasetLike, ProgressReporter
+from robosplice.checks.finding import Finding
+from robosplice.checks.quality import QUALITY_CHECKS, QualityResult, run_quality
+from robosplice.checks.quality.thresholds import Thresholds
+from robosplice.dataset import Dataset
+from robosplice.errors import Problem, RobospliceError
+from robosplice.ops.validate import validate
+from robosplice.recipe import Recipe, Step, make_recipe
+
+_DELETE_REASONS = {
+    "non_finite": "NaN/Inf values",
+    "frozen_episode": "frozen episode",
+    "duplicate_episode": "near-duplicate of an earlier episode",
+}
+_TITLES = {check.check: check.title for check in QUALITY_CHECKS}
+
+
+def problem_finding(problem: Problem) -> Finding:
+    """A structural `validate` problem as a finding (check id `validate.<kind>`)."""
+    severity = getattr(problem, "severity", "error")
+    return Finding(
+        check=f"validate.{problem.kind}",
+        severity=severity if severity in ("error", "warning", "info") else "error",
+        message=problem.message,
+        file=problem.file,
+        loc=problem.loc,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DoctorReport:
+    """What `doctor` found: the dataset, its size, and every finding (structural ones first)."""
+
+    dataset: str
+    root: Path
+    episodes: int
+    frames: int
+    fps: float
+    findings: tuple[Finding, ...]
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    quality: QualityResult | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing is a warning or an error, else 1."""
+        return 1 if any(f.severity in ("error", "warning") for f in self.findings) else 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The `doctor --json` document."""
+        return {
+            "dataset": self.dataset,
+            "episodes": self.episodes,
+            "frames": self.frames,
+            "findings": [finding.to_json() for finding in self.findings],
+        }
+
+    def recipe_steps(self) -> list[Step]:
+        """The fixes the findings propose: deletions (one step per reason), then one trim step."""
+        deleted: set[int] = set()
+        steps: list[Step] = []
+        for check, reason in _DELETE_REASONS.items():
+            episodes = sorted(
+                {
+                    f.episode
+                    for f in self.findings
+                    if f.check == check and f.fix is not None and f.episode is not None
+                }
+                - deleted
+            )
+            if episodes:
+                deleted.update(episodes)
+                steps.append(
+                    Step(op="delete_episodes", args={"episode_indices": episodes}, reason=reason)
+                )
+        ranges: dict[int, list[int]] = {}
+        reasons: set[str] = set()
+        for finding in self.findings:
+            if finding.fix is None or finding.fix.get("op") != "trim_episodes":
+                continue
+            for key, (start, stop) in finding.fix["args"]["ranges"].items():
+                episode = int(key)
+                if episode in deleted:
+                    continue
+                low, high = ranges.get(episode, [start, stop])
+                ranges[episode] = [max(low, start), min(high, stop)]
+                reasons.add(_TITLES.get(finding.check, finding.check))
+        ranges = {e: r for e, r in ranges.items() if r[0] < r[1]}
+        if ranges:
+            steps.append(
+                Step(
+                    op="trim_episodes",
+                    args={"ranges": {str(e): ranges[e] for e in sorted(ranges)}},
+                    reason=" and ".join(sorted(reasons)),
+                )
+            )
+        return steps
+
+    def recipe(self) -> Recipe:
+        """The recipe of every proposed fix, for this dataset as it is now."""
+        return make_recipe(self.root, self.recipe_steps(), created_by="doctor", path=self.dataset)
+
+    def render_text(self) -> str:
+        """The report people read: dataset-level findings, then findings grouped by episode,
+        each episode with its proposed fix."""
+        lines = [f"{self.dataset}: {self.episodes} episodes, {self.frames} frames"]
+        counted = sum(1 for f in self.findings if f.severity != "info")
+        if not self.findings:
+            lines.append("no findings: the dataset looks clean")
+            return "\n".join(lines)
+        general = [f for f in self.findings if f.episode is None]
+        if general:
+            lines.append("dataset:")
+            for finding in general:
+                where = ": ".join(p for p in (finding.file, finding.loc) if p)
+                if finding.feature is not None:
+                    where = f"{finding.feature}[{finding.dimension}]"
+                lines.append(
+                    f"  {finding.severity:<7} {finding.check}: {where + ': ' if where else ''}"
+                    f"{finding.message}"
+                )
+        steps = self.recipe_steps()
+        episodes = sorted({f.episode for f in self.findings if f.episode is not None})
+        for episode in episodes:
+            lines.append(f"episode {episode}:")
+            for finding in (f for f in self.findings if f.episode == episode):
+                frames = (
+                    f" frames {finding.frames[0]}–{finding.frames[1]}" if finding.frames else ""
+                )
+                lines.append(f"  {finding.severity:<7} {finding.check}{frames}: {finding.message}")
+            fix = _episode_fix(steps, episode)
+            if fix:
+                lines.append(f"  → fix: {fix}")
+        lines.append(
+            f"{counted} warning(s)/error(s); 'robosplice doctor {self.dataset} --recipe FIX.json'"
+            f" writes the fixes, 'robosplice apply FIX.json {self.dataset} OUT' applies them"
+            if steps
+            else f"{counted} warning(s)/error(s); no automatic fix proposed"
+        )
+        return "\n".join(lines)
+
+
+def _episode_fix(steps: Sequence[Step], episode: int) -> str | None:
+    for step in steps:
+        if step.op == "delete_episodes" and episode in step.args["episode_indices"]:
+            return f"delete the episode ({step.reason})"
+        if step.op == "trim_episodes" and str(episode) in step.args["ranges"]:
+            start, stop = step.args["ranges"][str(episode)]
+            return f"keep frames [{start}, {stop})"
+    return None
+
+
+def doctor(
+    dataset: DatasetLike,
+    *,
+    decode: bool = False,
+    thresholds: Thresholds | None = None,
+    progress: ProgressReporter | None = None,
+) -> DoctorReport:
+    """Diagnose `dataset`: validate's structural problems plus the quality checks over every
+    episode. Returns a `DoctorReport` (`.findings`, `.to_json()`, `.recipe()`, `.exit_code`).
+
+    Quality checks run whenever the data can be read, even next to structural problems.
+
+    Raises:
+        DatasetNotFoundError: the folder does not exist.
+
+    Example:
+        >>> report = doctor("data/pusht")
+        >>> apply(report.recipe(), "data/pusht", "data/pusht_clean")
+    """
+    limits = thresholds or Thresholds()
+    given = str(dataset) if isinstance(dataset, (str, os.PathLike)) else None
+    problems = validate(dataset, decode=decode, progress=progress)
+    structural = [problem_finding(p) for p in problems]
+    root = (
+        dataset.root
+        if isinstance(dataset, Dataset)
+        else Path(given if given is not None else dataset.root).expanduser().resolve()
+    )
+    name = given if given is not None else str(root)
+    try:
+        handle = dataset if isinstance(dataset, Dataset) else Dataset(root)
+        quality = run_quality(handle, thresholds=limits, decode=decode, progress=progress)
+    except (RobospliceError, OSError, ValueError, KeyError, pa.ArrowException) as exc:
+        unreadable = Finding(
+            check="doctor.unreadable",
+            severity="error",
+            message=f"quality checks skipped: the data cannot be read ({exc}); fix the problems"
+            " 'robosplice validate' lists first",
+        )
+        return DoctorReport(
+            dataset=name,
+            root=root,
+            episodes=0,
+            frames=0,
+            fps=0.0,
+            findings=(*structural, unreadable),
+            thresholds=limits,
+        )
+    ordered = sorted(
+        quality.findings,
+        key=lambda f: (
+            f.episode is not None,
+            f.episode if f.episode is not None else -1,
+            f.frames or (0, 0),
+            f.check,
+            f.feature or "",
+            f.dimension if f.dimension is not None else -1,
+        ),
+    )
+    return DoctorReport(
+        dataset=name,
+        root=root,
+        episodes=handle.num_episodes,
+        frames=handle.num_frames,
+        fps=float(handle.fps),
+        findings=(*structural, *ordered),
+        thresholds=limits,
+        quality=quality,
+    )
