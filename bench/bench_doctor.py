@@ -111,7 +111,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(row, indent=2))
         return
-    print("| frames | data MiB | doctor s | frames/s | peak RSS MiB | import-only RSS MiB | findings |")
+    print(
+        "| frames | data MiB | doctor s | frames/s | peak RSS MiB | import-only RSS MiB | findings |"
+    )
     print("|---|---|---|---|---|---|---|")
     found = ", ".join(f"{k} {v}" for k, v in sorted(row["findings"].items()))
     print(

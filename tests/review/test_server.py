@@ -262,3 +262,30 @@ def test_apply_refuses_the_source_its_insides_and_existing_folders(review_client
         refused = client.post("/api/apply", json={"output": output})
         assert refused.status_code == 409, output
     assert "never written" in client.post("/api/apply", json={"output": str(root)}).json()["error"]
+
+
+def test_doctor_findings_flag_episodes_and_their_fix_is_one_click_away(review_client):
+    from robosplice.checks.finding import Finding
+
+    client, session = review_client("v3_av1_multifile")
+    session.start_findings().join(timeout=60)
+    body = client.get("/api/findings").json()
+    assert body["available"]
+    assert body["state"] == "done"
+    assert body["findings"] == []  # the recorder fixtures are clean
+    head = Finding(check="quality.idle_head", severity="warning", message="idle for 12 frames",
+                   episode=4, frames=(0, 12),
+                   fix={"op": "trim_episodes", "args": {"ranges": {"4": [12, 52]}}})  # fmt: skip
+    tail = Finding(check="quality.idle_tail", severity="warning", message="idle for 7 frames",
+                   episode=4, frames=(45, 52),
+                   fix={"op": "trim_episodes", "args": {"ranges": {"4": [0, 45]}}})  # fmt: skip
+    session.set_findings([head.to_json(), tail.to_json()])
+    flags = {e["episode_index"]: e["flags"] for e in client.get("/api/episodes").json()}
+    assert flags[4] == ["quality.idle_head", "quality.idle_tail"]
+    assert flags[3] == []
+    for finding in client.get("/api/findings").json()["findings"]:
+        body = post(client, {"action": "step", **finding["fix"], "reason": finding["message"]})
+        assert body.status_code == 200
+    # Head and tail compose by intersection, as recipe steps do.
+    assert body.json()["trims"] == {"4": [12, 45]}
+    assert body.json()["steps"][0]["reason"] == "idle for 12 frames; idle for 7 frames"

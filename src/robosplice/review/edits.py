@@ -165,8 +165,17 @@ class PendingEdits:
                 for episode in args.get("episode_indices", []):
                     self.set_deleted(int(episode), True, reason)
             elif op == "trim_episodes":
-                for episode, (start, stop) in args.get("ranges", {}).items():
-                    self.set_trim(int(episode), int(start), int(stop), reason)
+                # Like recipe steps, trims compose by intersection (idle head + idle tail).
+                for key, (start, stop) in args.get("ranges", {}).items():
+                    episode = int(key)
+                    held = self.state.trims.get(episode)
+                    why = reason
+                    if held is not None:
+                        start, stop = max(int(start), held[0]), min(int(stop), held[1])
+                        before_reason = self.state.reasons.get(f"trim:{episode}")
+                        if before_reason and reason and before_reason != reason:
+                            why = f"{before_reason}; {reason}"
+                    self.set_trim(episode, int(start), int(stop), why)
             else:
                 raise EditConflictError(
                     f"the review page holds deletions and trims only, not {op!r}; apply that"

@@ -57,6 +57,7 @@ def serve(
     import uvicorn
 
     session = ReviewSession(root)
+    session.start_findings()
     token = secrets.token_urlsafe(24)
     port = port or free_port(host)
     hosts = set(LOOPBACK_HOSTS)

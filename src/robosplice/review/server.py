@@ -189,7 +189,13 @@ def create_app(
 
     async def findings(request: Request) -> Response:
         found = session.findings()
-        return JSONResponse({"available": found is not None, "findings": found or []})
+        return JSONResponse(
+            {
+                "available": found is not None,
+                "state": session.findings_state,
+                "findings": found or [],
+            }
+        )
 
     async def edits(request: Request) -> Response:
         if request.method == "POST":

@@ -114,6 +114,7 @@ class ReviewSession:
         self.jobs: dict[str, Job] = {}
         self._cameras: list[dict[str, Any]] | None = None
         self._findings: list[dict[str, Any]] | None = None
+        self.findings_state = "not run"
 
     # -- dataset ---------------------------------------------------------------------------------
 
@@ -219,10 +220,28 @@ class ReviewSession:
     def set_findings(self, findings: list[dict[str, Any]]) -> None:
         """Findings (Finding.to_json shapes) to flag episodes with and offer as edits."""
         self._findings = findings
+        self.findings_state = "done"
 
     def findings(self) -> list[dict[str, Any]] | None:
         """The findings, or None while none were given."""
         return self._findings
+
+    def start_findings(self) -> threading.Thread:
+        """Run `doctor` over every episode in a background thread (the page polls for it)."""
+        self.findings_state = "running"
+        thread = threading.Thread(target=self._run_findings, daemon=True)
+        thread.start()
+        return thread
+
+    def _run_findings(self) -> None:
+        from robosplice.ops.doctor import doctor
+
+        try:
+            report = doctor(self.dataset)
+        except Exception as exc:  # the page shows it; the review goes on without flags
+            self.findings_state = f"failed: {exc.__class__.__name__}: {exc}"
+            return
+        self.set_findings([finding.to_json() for finding in report.findings])
 
     # -- pending edits ---------------------------------------------------------------------------
 

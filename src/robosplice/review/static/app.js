@@ -182,7 +182,8 @@ function renderFindings() {
   if (!mine.length) {
     const li = document.createElement("li");
     li.className = "muted";
-    li.textContent = state.findingsAvailable ? "No findings for this episode." : "No doctor findings loaded.";
+    li.textContent = state.findingsAvailable ? "No doctor findings for this episode."
+      : state.findingsState === "running" ? "doctor is checking every episode…" : `No doctor findings (${state.findingsState}).`;
     list.append(li);
   }
 }
@@ -332,21 +333,43 @@ async function start() {
     state.edits = edits;
     state.findings = findings.findings;
     state.findingsAvailable = findings.available;
+    state.findingsState = findings.state;
     $("dataset-name").textContent = dataset.name;
     document.title = `${dataset.name} · robosplice review`;
     const cameras = dataset.cameras.map((c) => `${c.key.split(".").pop()} (${c.kind === "video" ? c.codec : "stills"})`);
     $("dataset-summary").textContent = `${dataset.root} · ${dataset.num_episodes} episodes · ` +
       `${dataset.num_frames} frames · ${dataset.fps} fps · ${cameras.join(", ")}`;
     for (const task of dataset.tasks) $("filter-task").append(new Option(task, task));
-    const checks = [...new Set(episodes.flatMap((row) => row.flags))].sort();
-    for (const check of checks) $("filter-flag").append(new Option(`flagged: ${check}`, `check:${check}`));
+    addFlagFilters();
     $("output").value = `${dataset.root}_reviewed`;
     renderEdits();
     const wanted = Number((location.hash.match(/episode=(\d+)/) || [])[1] || 0);
     await selectEpisode(wanted < episodes.length ? wanted : 0);
+    if (findings.state === "running") pollFindings();
   } catch (error) {
     showError(error);
   }
+}
+
+function addFlagFilters() {
+  const select = $("filter-flag");
+  const present = new Set([...select.options].map((o) => o.value));
+  const checks = [...new Set(state.episodes.flatMap((row) => row.flags))].sort();
+  for (const check of checks) if (!present.has(`check:${check}`)) select.append(new Option(`flagged: ${check}`, `check:${check}`));
+}
+
+// doctor runs in the background when the server starts; flags appear when it is done.
+async function pollFindings() {
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const findings = await api("/api/findings");
+  state.findingsState = findings.state;
+  if (findings.state === "running") { pollFindings(); return; }
+  state.findings = findings.findings;
+  state.findingsAvailable = findings.available;
+  state.episodes = await api("/api/episodes");
+  addFlagFilters();
+  renderList();
+  renderFindings();
 }
 
 $("filter-task").addEventListener("change", applyFilter);
