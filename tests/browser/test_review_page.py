@@ -229,3 +229,43 @@ def test_review_with_the_keyboard_then_apply(
         rows.extend(range(record.dataset_from_index + start, record.dataset_from_index + stop))
     assert int(out_items["meta/len"]) == len(rows) == 427
     assert_same_items(out_items, src_items, np.asarray(rows), exclude=INDEX_KEYS)
+
+
+STILL_IDENTITY_JS = """
+const [camera] = arguments;
+const image = document.querySelector(`img[data-camera="${camera}"]`);
+const canvas = document.createElement("canvas");
+canvas.width = image.naturalWidth; canvas.height = image.naturalHeight;
+const context = canvas.getContext("2d");
+context.drawImage(image, 0, 0);
+const data = context.getImageData(0, 0, canvas.width, 16).data;
+const value = (row) => {
+  let v = 0;
+  for (let bit = 0; bit < 10; bit++) {
+    let sum = 0;
+    for (let y = row; y < row + 8; y++) for (let x = bit * 8; x < bit * 8 + 8; x++) {
+      const i = (y * canvas.width + x) * 4; sum += (data[i] + data[i + 1] + data[i + 2]) / 3;
+    }
+    if (sum / 64 >= 128) v |= 1 << bit;
+  }
+  return v;
+};
+return [value(0), value(8)];
+"""
+
+
+def test_image_datasets_step_through_exact_stills(driver, serve_review, fixture_dataset, artifacts):
+    root = fixture_dataset("v3_image")
+    page = Page(driver, artifacts)
+    driver.get(serve_review(root))
+    page.settled()
+    page.keys("j", "j")
+    page.keys("\ue014", shift=True)
+    page.keys("\ue014", "\ue014")
+    assert page.frame() == 12
+    images = driver.find_elements(page.by.CSS_SELECTOR, "#cameras img")
+    assert len(images) == 2
+    for image in images:
+        camera = image.get_attribute("data-camera")
+        assert driver.execute_script(STILL_IDENTITY_JS, camera) == [2, 12], camera
+    page.shot("image-dataset-episode-2-frame-12")
