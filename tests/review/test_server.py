@@ -289,3 +289,29 @@ def test_doctor_findings_flag_episodes_and_their_fix_is_one_click_away(review_cl
     # Head and tail compose by intersection, as recipe steps do.
     assert body.json()["trims"] == {"4": [12, 45]}
     assert body.json()["steps"][0]["reason"] == "idle for 12 frames; idle for 7 frames"
+
+
+def test_hevc_cameras_are_shown_as_exact_server_stills(fixture_dataset, tmp_path):
+    from starlette.testclient import TestClient
+
+    from robosplice.ops.convert import reencode_dataset
+    from robosplice.review.server import create_app
+
+    source = fixture_dataset("v3_av1_single")
+    hevc = reencode_dataset(
+        source, vcodec="libx265", crf=0, g=8, cameras=[CAMERA], output_dir=tmp_path / "hevc"
+    )
+    session = ReviewSession(hevc.root)
+    with TestClient(create_app(session, token="t", hosts={"testserver"})) as client:
+        client.get("/?token=t")
+        kinds = {
+            c["key"]: (c["kind"], c["codec"]) for c in client.get("/api/dataset").json()["cameras"]
+        }
+        assert kinds[CAMERA] == ("stills", "hevc")
+        assert kinds["observation.images.wrist"] == ("video", "av1")
+        for episode, frame in ((1, 0), (3, 13)):
+            response = client.get(f"/api/episodes/{episode}/cameras/{CAMERA}/frames/{frame}")
+            (picture,) = decode_all(response.content)
+            assert frame_identity(picture) == (episode, frame)
+            expected = decode_episode_frames(Dataset(hevc.root), CAMERA, episode)[frame]
+            np.testing.assert_array_equal(picture, expected)
