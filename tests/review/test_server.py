@@ -186,6 +186,8 @@ def test_edits_survive_a_reload_and_conflicts_are_409(review_client, review_cach
     assert conflict.status_code == 409
     assert "unmark it" in conflict.json()["error"]
     assert post(client, {"action": "fly"}).status_code == 409
+    assert post(client, {"action": "toggle_delete", "episode": "3"}).status_code == 409
+    assert post(client, {"action": "trim_start", "episode": 4}).status_code == 400  # no frame
     # A new session (a reload, or the next `robosplice review`) finds the same edits.
     again = ReviewSession(session.dataset.root)
     assert again.edits_json()["steps"] == body["steps"]

@@ -114,6 +114,8 @@ def _error(exc: Exception) -> JSONResponse:
         status = 404
     elif isinstance(exc, RobospliceError):
         status = 422
+    elif isinstance(exc, (ValueError, KeyError, TypeError)):
+        status = 400  # a malformed request (missing or mistyped field)
     return JSONResponse({"error": str(exc), "kind": exc.__class__.__name__}, status_code=status)
 
 
@@ -124,7 +126,7 @@ def _guarded(handler: Handler) -> Handler:
     async def wrapped(request: Request) -> Response:
         try:
             return await handler(request)
-        except (RobospliceError, ValueError, KeyError) as exc:
+        except (RobospliceError, ValueError, KeyError, TypeError) as exc:
             return _error(exc)
 
     return wrapped

@@ -42,6 +42,20 @@ def cache_root() -> Path:
     return base / "robosplice" / "review"
 
 
+# Edit actions the page sends, and whether each names an episode.
+_ACTIONS = {
+    "toggle_delete": True,
+    "set_deleted": True,
+    "trim_start": True,
+    "trim_end": True,
+    "set_trim": True,
+    "remove": False,
+    "step": False,
+    "undo": False,
+    "clear": False,
+}
+
+
 class OutputRefusedError(SelectionError):
     """An output folder the page may not write (the source, inside it, or an existing folder)."""
 
@@ -287,7 +301,13 @@ class ReviewSession:
         with self._lock:
             edits = self.edits
             episode = action.get("episode")
-            number = int(episode) if isinstance(episode, int) else -1
+            if kind not in _ACTIONS:
+                raise EditConflictError(
+                    f"unknown edit action {kind!r}; known: {', '.join(sorted(_ACTIONS))}"
+                )
+            if _ACTIONS[kind] and not isinstance(episode, int):
+                raise EditConflictError(f"{kind!r} needs an integer 'episode', got {episode!r}")
+            number = episode if isinstance(episode, int) else -1
             if kind == "toggle_delete":
                 edits.toggle_deleted(number)
             elif kind == "set_deleted":
