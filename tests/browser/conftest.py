@@ -97,7 +97,9 @@ def serve_review(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ob
     def start(root: Path) -> str:
         port = free_port()
         token = "browser-test-token"
-        app = create_app(ReviewSession(root), token=token)
+        session = ReviewSession(root)
+        session.start_findings()  # as `robosplice review` does: doctor in the background
+        app = create_app(session, token=token)
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         )

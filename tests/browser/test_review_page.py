@@ -172,6 +172,10 @@ def test_review_with_the_keyboard_then_apply(
     page.wait.until(lambda d: "Delete episode 4" in page.pending())
     page.keys("z")
     page.wait.until(lambda d: "Delete episode 4" not in page.pending())
+    page.keys("d")  # and once more, removed from the list this time
+    page.wait.until(lambda d: "Delete episode 4" in page.pending())
+    page.element('#pending-list button[aria-label="Remove: Delete episode 4"]').click()
+    page.wait.until(lambda d: "Delete episode 4" not in page.pending())
 
     # Keys typed into the output field stay there.
     field = page.element("#output")
