@@ -45,7 +45,7 @@ return {episode: value(0), frame: value(8), time: video.currentTime,
 class Page:
     """Keyboard and reading helpers over a Selenium driver."""
 
-    def __init__(self, driver, artifacts: Path) -> None:
+    def __init__(self, driver, artifacts: Path, prefix: str) -> None:
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import WebDriverWait
 
@@ -54,6 +54,7 @@ class Page:
         self.wait = WebDriverWait(driver, 30, poll_frequency=0.05)
         self.artifacts = artifacts
         self.shots = 0
+        self.prefix = prefix
 
     def element(self, css: str):
         return self.driver.find_element(self.by.CSS_SELECTOR, css)
@@ -99,7 +100,9 @@ class Page:
 
     def shot(self, name: str) -> None:
         self.shots += 1
-        self.driver.save_screenshot(str(self.artifacts / f"{self.shots:02d}-{name}.png"))
+        self.driver.save_screenshot(
+            str(self.artifacts / f"{self.prefix}-{self.shots:02d}-{name}.png")
+        )
 
     def assert_cameras_show(self, episode: int, frame: int, fps: float) -> None:
         """Every <video> is on this episode's clip, within one frame of `frame`, showing it."""
@@ -121,7 +124,7 @@ def test_review_with_the_keyboard_then_apply(
     source = Dataset(root)
     fps = float(source.fps)
     url = serve_review(root)
-    page = Page(driver, artifacts)
+    page = Page(driver, artifacts, "keyboard")
     driver.get(url)
     page.settled()
     assert driver.execute_script(
@@ -260,7 +263,7 @@ return [value(0), value(8)];
 
 def test_image_datasets_step_through_exact_stills(driver, serve_review, fixture_dataset, artifacts):
     root = fixture_dataset("v3_image")
-    page = Page(driver, artifacts)
+    page = Page(driver, artifacts, "image")
     driver.get(serve_review(root))
     page.settled()
     page.keys("j", "j")
