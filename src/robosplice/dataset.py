@@ -181,7 +181,7 @@ class Dataset:
                         Problem(
                             file="meta/info.json",
                             loc="video_path",
-                            kind="bad_path_template",
+                            kind="bad_field",
                             message=f"cannot format {template!r} ({exc!r})",
                         )
                     ],

@@ -20,20 +20,32 @@ Library errors (pyarrow, PyAV) are translated into these at the `format/` bounda
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final, Literal
+
+Severity = Literal["error", "warning", "info"]
+"""How bad a finding is (README "Severities"): **error** — the official loader fails or returns wrong
+frames/values, or a trainer gets wrong numbers; **warning** — it loads and trains, but something is
+missing or unusual; **info** — worth knowing, nothing to fix."""
+SEVERITIES: Final[tuple[Severity, ...]] = ("error", "warning", "info")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Problem:
-    """One thing wrong with a dataset: where (file and location), what kind, and a message."""
+    """One thing wrong with a dataset: where (file and location), what kind, how bad, a message.
+
+    `severity` comes from the kind (`robosplice.checks.KINDS`); a reader that refuses a file
+    reports an error.
+    """
 
     file: str
     loc: str
     kind: str
     message: str
+    severity: Severity = "error"
 
     def __str__(self) -> str:
         where = f"{self.file}: {self.loc}" if self.loc else self.file
-        return f"{where}: {self.message} [{self.kind}]"
+        return f"{self.severity}: {where}: {self.message} [{self.kind}]"
 
 
 class RobospliceError(Exception):

@@ -40,6 +40,25 @@ def test_validate_exit_codes(fixture_dataset, tmp_path):
     result = run("validate", broken)
     assert result.exit_code == 1
     assert "total_frames" in result.output
+    assert "1 error(s)" in result.output
+    assert "  - error: meta/info.json: total_frames:" in result.output
+    (row,) = json.loads(run("validate", broken, "--json").output)
+    assert (row["kind"], row["severity"], row["loc"]) == ("wrong_total", "error", "total_frames")
+
+
+def test_validate_exits_0_on_warnings_unless_strict(fixture_dataset, tmp_path):
+    root = tmp_path / "warned"
+    run("repack", fixture_dataset("v3_av1_single"), root)
+    info = json.loads((root / "meta/info.json").read_text())
+    info["data_path"] = "data/{chunk_index}.parquet"  # loads (globbed), tools hard-code the default
+    (root / "meta/info.json").write_text(json.dumps(info))
+    result = run("validate", root)
+    assert result.exit_code == 0, result.output
+    assert "1 warning(s) (loads and trains)" in result.output
+    assert "  - warning: meta/info.json: data_path:" in result.output
+    assert run("validate", root, "--strict").exit_code == 1
+    (row,) = json.loads(run("validate", root, "--json").output)
+    assert (row["kind"], row["severity"]) == ("bad_path_template", "warning")
 
 
 def test_delete_dry_run_prints_the_plan_and_writes_nothing(fixture_dataset, tmp_path):

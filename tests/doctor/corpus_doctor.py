@@ -216,10 +216,14 @@ def realistic_case(name: str, folder: Path, seed: int = 7) -> tuple[Path, list[E
         expect = [
             Expect("idle_tail", 4, frames_between=((stop - 8, lengths[4]), (stop, lengths[4])))
         ]
-    elif name == "dead":
+    elif name == "dead":  # state names are {"motors": [...]}, action names a nested list
         for episode in episodes:
             episode[STATE][:, 5] = 0.25
-        expect = [Expect("dead_dimension", None, STATE, 5, "joint_5")]
+            episode[ACTION][:, 9] = -1.5
+        expect = [
+            Expect("dead_dimension", None, STATE, 5, "joint_5"),
+            Expect("dead_dimension", None, ACTION, 9, "joint_9"),
+        ]
     elif name == "nan":
         episodes[5][ACTION][40, 7] = np.inf
         expect = [Expect("non_finite", 5, ACTION, 7, "joint_7", (40, 41))]

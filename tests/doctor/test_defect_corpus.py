@@ -13,11 +13,11 @@ from corpus_doctor import (
 )
 
 from fixture_data import FIXTURE_NAMES, fixtures_dir
-from robosplice.ops.doctor import doctor
+from robosplice.ops.doctor import QUALITY_KINDS, doctor
 
 
 def quality(report):
-    return [f for f in report.findings if not f.check.startswith("validate.")]
+    return [f for f in report.findings if f.check in QUALITY_KINDS]
 
 
 def matches(finding, expect: Expect) -> bool:

@@ -27,7 +27,13 @@ def test_recipe_then_apply_cuts_exactly_what_was_flagged(tmp_path, source_guard)
         ("idle_head", 5),
         ("duplicate_episode", 7),
     }
+    text = report.render_text()
+    assert "episode 1:\n  warning frozen_episode frames 0–45" in text
+    assert "  → fix: delete the episode (frozen episode)" in text
+    assert "episode 5:\n  warning idle_head frames 0–25" in text
+    assert "  → fix: keep frames [25, 70)" in text
     recipe = report.recipe()
+    assert recipe.source_path == str(root)
     assert [s.to_json() for s in recipe.steps] == [
         {"op": "delete_episodes", "args": {"episode_indices": [1]}, "reason": "frozen episode"},
         {
@@ -51,6 +57,7 @@ def test_realistic_loop_keeps_values_bit_for_bit(tmp_path, source_guard):
     source_guard(root)
     report = doctor(root)
     (finding,) = report.findings
+    assert finding.check == "idle_head"
     start = finding.frames[1]
     output = apply(report.recipe(), root, tmp_path / "out")
     got = read_episode_table(output, 3)

@@ -22,11 +22,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import robosplice.format.validate as validate_module
 from fixture_data import fixtures_dir
+from robosplice.checks import KINDS, PROBLEM_KINDS, validate_dataset, validate_info
 from robosplice.dataset import Dataset
 from robosplice.errors import DatasetNotFoundError
-from robosplice.format.validate import PROBLEM_KINDS, validate_dataset, validate_info
 from robosplice.ops.repack import repack
 from robosplice.ops.validate import validate
 
@@ -498,9 +497,79 @@ def test_problem_prints_where_what_and_kind(tmp_path: Path) -> None:
     edit_json(root / "meta/info.json", lambda i: i.update(total_frames=235))
     (problem,) = validate_dataset(root)
     assert str(problem) == (
-        "meta/info.json: total_frames: expected 234 (the dataset has 234 data rows), got 235;"
+        "error: meta/info.json: total_frames: expected 234 (the dataset has 234 data rows), got 235;"
         " set total_frames to 234 [wrong_total]"
     )
+
+
+# --- severities -------------------------------------------------------------------------------
+
+
+def _drop_episode_columns(*names: str) -> Callable[[pa.Table], pa.Table]:
+    def drop(table: pa.Table) -> pa.Table:
+        return table.drop([n for n in table.column_names if n in names or n.startswith("stats/")])
+
+    return drop
+
+
+def test_what_lerobot_convert_image_to_video_writes_is_only_warnings(tmp_path: Path) -> None:
+    # Its episodes have no tasks, stats/* or meta/episodes/* columns and stats.json no cameras.
+    root = copy_fixture(SINGLE, tmp_path)
+    _parquet(
+        EPISODES,
+        _drop_episode_columns("tasks", "meta/episodes/chunk_index", "meta/episodes/file_index"),
+    )(root)
+    _stats(lambda s: [s.pop(key) for key in list(s) if key.startswith("observation.images")])(root)
+    problems = validate_dataset(root)
+    assert {(p.kind, p.severity) for p in problems} == {
+        ("missing_optional_column", "warning"),
+        ("missing_episode_stats", "warning"),
+        ("missing_optional_stats", "warning"),
+    }
+    assert {p.loc for p in problems if p.kind == "missing_optional_column"} == {
+        "tasks",
+        "meta/episodes/chunk_index",
+        "meta/episodes/file_index",
+    }
+    assert {p.loc for p in problems if p.kind == "missing_optional_stats"} == {
+        "observation.images.front",
+        "observation.images.wrist",
+    }
+
+
+def test_a_depth_like_camera_with_three_channel_stats_is_a_warning(tmp_path: Path) -> None:
+    # lerobot's test factories write (3, 1, 1) stats for a one-channel depth camera.
+    root = copy_fixture("v3_image", tmp_path)
+    info = json.loads((root / "meta/info.json").read_text())
+    camera = next(k for k, f in info["features"].items() if f["dtype"] == "image")
+    _stats(lambda s: s[camera].update(min=[[[0.0]]] * 2))(root)  # (2, 1, 1): broadcasts nowhere
+    assert {(p.kind, p.severity) for p in validate_dataset(root)} == {("bad_stats_shape", "error")}
+    root = copy_fixture("v3_image", tmp_path / "depth")
+    shape = info["features"][camera]["shape"]
+    _info(lambda i: i["features"][camera].update(shape=[shape[0], shape[1], 1]))(root)
+    problems = [p for p in validate_dataset(root) if p.file == "meta/stats.json"]
+    assert problems
+    assert {(p.kind, p.severity) for p in problems} == {("unusual_stats_shape", "warning")}
+    assert {p.loc.rpartition(".")[2] for p in problems} >= {"min", "max", "mean", "std"}
+
+
+def test_missing_action_stats_is_an_error(tmp_path: Path) -> None:
+    root = copy_fixture(SINGLE, tmp_path)
+    _stats(lambda s: s.pop("action"))(root)
+    (problem,) = validate_dataset(root)
+    assert (problem.kind, problem.severity, problem.loc) == ("missing_stats", "error", "action")
+
+
+def test_every_reported_problem_has_its_kinds_severity(tmp_path: Path) -> None:
+    severity = {kind.name: kind.severity for kind in KINDS}
+    root = copy_fixture(SINGLE, tmp_path)
+    _info(lambda i: i.update(total_frames=1, data_path="data/{chunk_index}.parquet"))(root)
+    problems = validate_dataset(root)
+    assert {(p.kind, p.severity) for p in problems} == {
+        ("wrong_total", "error"),
+        ("bad_path_template", "warning"),
+    }
+    assert all(p.severity == severity[p.kind] for p in problems)
 
 
 def test_validate_info_is_pure_and_lists_every_problem() -> None:
@@ -525,10 +594,13 @@ def test_validate_info_is_pure_and_lists_every_problem() -> None:
     )
 
 
-def test_every_kind_is_documented() -> None:
-    doc = validate_module.__doc__ or ""
-    assert [kind for kind in PROBLEM_KINDS if f"    {kind}:" not in doc] == []
+def test_every_kind_is_documented_with_a_severity_and_a_reason() -> None:
+    assert [kind.name for kind in KINDS] == list(PROBLEM_KINDS)
     assert len(set(PROBLEM_KINDS)) == len(PROBLEM_KINDS)
+    for kind in KINDS:
+        assert kind.severity in ("error", "warning"), kind
+        assert len(kind.meaning) > 20, kind
+        assert len(kind.why) > 10, kind
 
 
 class _Recorder:

@@ -886,7 +886,7 @@ CASES: tuple[Case, ...] = (
         name="video_path_not_a_template",
         base=SINGLE,
         build=bad_video_path,
-        kind="bad_path_template",
+        kind="bad_field",  # the loader formats video_path: one that does not format cannot load
         where=(INFO, "video_path"),
     ),
     Case(

@@ -60,32 +60,17 @@ def validate(
     root: Annotated[Path, typer.Argument(help="Dataset folder.")],
     decode: Annotated[bool, typer.Option("--decode", help="Also decode every frame.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
     debug: Debug = False,
 ) -> None:
-    """Check everything a loader or trainer would trip on. Exit 1 if anything is wrong."""
+    """Check everything a loader or trainer would trip on. Exit 1 on errors (--strict: warnings)."""
+    from robosplice.cli._validate import render_problems, validate_exit_code
     from robosplice.ops.validate import validate as validate_op
 
     with reported_errors(debug):
         problems = validate_op(root, decode=decode)
-    if as_json:
-        typer.echo(
-            json.dumps(
-                [
-                    p.__dict__
-                    if hasattr(p, "__dict__")
-                    else {"file": p.file, "loc": p.loc, "kind": p.kind, "message": p.message}
-                    for p in problems
-                ],
-                indent=2,
-            )
-        )
-    elif problems:
-        typer.echo(f"{root}: {len(problems)} problem(s)")
-        for problem in problems:
-            typer.echo(f"  - {problem}")
-    else:
-        typer.echo(f"{root}: valid")
-    raise typer.Exit(1 if problems else 0)
+    typer.echo(render_problems(root, problems, as_json=as_json))
+    raise typer.Exit(validate_exit_code(problems, strict=strict))
 
 
 @app.command()

@@ -7,17 +7,28 @@ import os
 from pathlib import Path
 
 from robosplice._types import PathLike, ProgressReporter
+from robosplice.checks import validate_dataset
 from robosplice.commit import check_output_target, staged_output
 from robosplice.dataset import Dataset
 from robosplice.engine.run import execute
 from robosplice.errors import InvalidDatasetError, Problem
 from robosplice.format.paths import STATS_PATH
-from robosplice.format.validate import validate_dataset
 from robosplice.history import write_history
 from robosplice.plan.model import Plan
 
 # Problems an op that recomputes every stat repairs, so they do not stop it.
-_STATS_KINDS = frozenset({"missing_stats", "bad_stats_shape", "missing_episode_stats"})
+_STATS_KINDS = frozenset(
+    {
+        "missing_stats",
+        "missing_optional_stats",
+        "bad_stats_shape",
+        "unusual_stats_shape",
+        "missing_episode_stats",
+        "stale_stats",
+        "stale_index_stats",
+        "nan_stats",
+    }
+)
 
 
 def lerobot_home() -> Path:

@@ -5,6 +5,8 @@ tails). Reads only; never writes the dataset.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,12 +16,14 @@ from typing import Any
 import pyarrow as pa
 
 from robosplice._types import DatasetLike, ProgressReporter
+from robosplice.checks import quality
 from robosplice.checks.finding import Finding
-from robosplice.checks.quality import QUALITY_CHECKS, QualityResult, run_quality
+from robosplice.checks.quality import KINDS, TITLES, QualityResult
 from robosplice.checks.quality.thresholds import Thresholds
+from robosplice.checks.registry import FAMILIES, run_checks
 from robosplice.dataset import Dataset
-from robosplice.errors import Problem, RobospliceError
-from robosplice.ops.validate import validate
+from robosplice.errors import DatasetNotFoundError, RobospliceError
+from robosplice.ops.validate import root_of
 from robosplice.recipe import Recipe, Step, make_recipe
 
 _DELETE_REASONS = {
@@ -27,19 +31,7 @@ _DELETE_REASONS = {
     "frozen_episode": "frozen episode",
     "duplicate_episode": "near-duplicate of an earlier episode",
 }
-_TITLES = {check.check: check.title for check in QUALITY_CHECKS}
-
-
-def problem_finding(problem: Problem) -> Finding:
-    """A structural `validate` problem as a finding (check id `validate.<kind>`)."""
-    severity = getattr(problem, "severity", "error")
-    return Finding(
-        check=f"validate.{problem.kind}",
-        severity=severity if severity in ("error", "warning", "info") else "error",
-        message=problem.message,
-        file=problem.file,
-        loc=problem.loc,
-    )
+QUALITY_KINDS = frozenset(kind.name for kind in KINDS)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,7 +90,7 @@ class DoctorReport:
                     continue
                 low, high = ranges.get(episode, [start, stop])
                 ranges[episode] = [max(low, start), min(high, stop)]
-                reasons.add(_TITLES.get(finding.check, finding.check))
+                reasons.add(TITLES.get(finding.check, finding.check))
         ranges = {e: r for e, r in ranges.items() if r[0] < r[1]}
         if ranges:
             steps.append(
@@ -171,10 +163,11 @@ def doctor(
     thresholds: Thresholds | None = None,
     progress: ProgressReporter | None = None,
 ) -> DoctorReport:
-    """Diagnose `dataset`: validate's structural problems plus the quality checks over every
-    episode. Returns a `DoctorReport` (`.findings`, `.to_json()`, `.recipe()`, `.exit_code`).
+    """Diagnose `dataset`: validate's structural checks plus the quality checks over every
+    episode (the registry's "structure" and "quality" groups). Returns a `DoctorReport`
+    (`.findings`, `.to_json()`, `.recipe()`, `.exit_code`).
 
-    Quality checks run whenever the data can be read, even next to structural problems.
+    Quality checks run whenever the data can be read, even next to other structural problems.
 
     Raises:
         DatasetNotFoundError: the folder does not exist.
@@ -185,35 +178,24 @@ def doctor(
     """
     limits = thresholds or Thresholds()
     given = str(dataset) if isinstance(dataset, (str, os.PathLike)) else None
-    problems = validate(dataset, decode=decode, progress=progress)
-    structural = [problem_finding(p) for p in problems]
-    root = (
-        dataset.root
-        if isinstance(dataset, Dataset)
-        else Path(given if given is not None else dataset.root).expanduser().resolve()
+    root = root_of(dataset)
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"{root}: no such folder")
+    results: list[QualityResult] = []
+    families = [
+        dataclasses.replace(
+            family, run=functools.partial(quality.run, thresholds=limits, results=results)
+        )
+        if family.name == "quality"
+        else family
+        for family in FAMILIES
+    ]
+    findings = run_checks(
+        root, groups=("structure", "quality"), decode=decode, progress=progress, families=families
     )
-    name = given if given is not None else str(root)
-    try:
-        handle = dataset if isinstance(dataset, Dataset) else Dataset(root)
-        quality = run_quality(handle, thresholds=limits, decode=decode, progress=progress)
-    except (RobospliceError, OSError, ValueError, KeyError, pa.ArrowException) as exc:
-        unreadable = Finding(
-            check="doctor.unreadable",
-            severity="error",
-            message=f"quality checks skipped: the data cannot be read ({exc}); fix the problems"
-            " 'robosplice validate' lists first",
-        )
-        return DoctorReport(
-            dataset=name,
-            root=root,
-            episodes=0,
-            frames=0,
-            fps=0.0,
-            findings=(*structural, unreadable),
-            thresholds=limits,
-        )
+    structural = [f for f in findings if f.check not in QUALITY_KINDS]
     ordered = sorted(
-        quality.findings,
+        (f for f in findings if f.check in QUALITY_KINDS),
         key=lambda f: (
             f.episode is not None,
             f.episode if f.episode is not None else -1,
@@ -223,13 +205,18 @@ def doctor(
             f.dimension if f.dimension is not None else -1,
         ),
     )
+    try:
+        handle = Dataset(root)
+        size = (handle.num_episodes, handle.num_frames, float(handle.fps))
+    except (RobospliceError, OSError, ValueError, KeyError, pa.ArrowException):
+        size = (0, 0, 0.0)
     return DoctorReport(
-        dataset=name,
+        dataset=given if given is not None else str(root),
         root=root,
-        episodes=handle.num_episodes,
-        frames=handle.num_frames,
-        fps=float(handle.fps),
+        episodes=size[0],
+        frames=size[1],
+        fps=size[2],
         findings=(*structural, *ordered),
         thresholds=limits,
-        quality=quality,
+        quality=results[0] if results else None,
     )

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from robosplice._types import DatasetLike, ProgressReporter
+from robosplice.checks import validate_dataset
 from robosplice.dataset import Dataset
 from robosplice.errors import DatasetNotFoundError, Problem
-from robosplice.format.validate import validate_dataset
 
 
 def validate(
@@ -27,13 +27,13 @@ def validate(
         >>> for problem in validate("data/pusht", decode=True):
         ...     print(problem)
     """
-    root = _root_of(dataset)
+    root = root_of(dataset)
     if not root.is_dir():
         raise DatasetNotFoundError(f"{root}: no such folder")
     return validate_dataset(root, decode=decode, progress=progress)
 
 
-def _root_of(dataset: DatasetLike) -> Path:
+def root_of(dataset: DatasetLike) -> Path:
     """The root folder, without opening the dataset (a `Dataset` would read info.json)."""
     if isinstance(dataset, Dataset):
         return dataset.root

@@ -18,7 +18,11 @@ from robosplice.dataset import Dataset
 from robosplice.engine.meta import write_metadata
 from robosplice.format.info import CODEBASE_VERSION, DEFAULT_FEATURES, copy_info
 from robosplice.format.paths import DATA_PATH_TEMPLATE, data_file_path
-from robosplice.format.stats import compute_feature_stats, flatten_episode_stats
+from robosplice.format.stats import (
+    aggregate_feature_stats,
+    compute_feature_stats,
+    flatten_episode_stats,
+)
 from robosplice.plan.model import OutputSettings
 
 Episode = dict[str, np.ndarray]
@@ -118,7 +122,7 @@ def write_numeric_dataset(
         }
     features.update(copy_info(DEFAULT_FEATURES))
     rows: list[dict[str, Any]] = []
-    all_values: dict[str, list[np.ndarray]] = {}
+    episode_stats: dict[str, list[Any]] = {}
     start = 0
     for number in range(0, len(episodes), episodes_per_file):
         position = (0, number // episodes_per_file)
@@ -140,7 +144,7 @@ def write_numeric_dataset(
             with np.errstate(all="ignore"):  # NaN/Inf injected on purpose give NaN stats
                 stats = {name: compute_feature_stats(values[name]) for name in features}
             for name in features:
-                all_values.setdefault(name, []).append(values[name])
+                episode_stats.setdefault(name, []).append(stats[name])
             rows.append(
                 {
                     "episode_index": episode_index,
@@ -172,8 +176,8 @@ def write_numeric_dataset(
         "robot_type": "synthetic_arm",
         "splits": {},
     }
-    with np.errstate(all="ignore"):
-        stats = {n: compute_feature_stats(np.concatenate(p)) for n, p in all_values.items()}
+    with np.errstate(all="ignore"):  # stats.json: the aggregate of the episodes, as edits write it
+        stats = {n: aggregate_feature_stats(p) for n, p in episode_stats.items()}
     used = sorted({e % len(tasks) for e in range(len(episodes))})
     write_metadata(
         root,

@@ -17,7 +17,9 @@ from typing import Final
 import numpy as np
 
 from robosplice._types import ProgressReporter
-from robosplice.checks.finding import Finding, Severity
+from robosplice.checks.context import Context
+from robosplice.checks.finding import Finding
+from robosplice.checks.kinds import Kind
 from robosplice.checks.quality import camera, duplicates, finite, motion, timing
 from robosplice.checks.quality.signals import (
     Column,
@@ -29,33 +31,90 @@ from robosplice.checks.quality.signals import (
 from robosplice.checks.quality.thresholds import DimensionProfile, ProfileBuilder, Thresholds
 from robosplice.dataset import Dataset
 
+_TRAIN = "the dataset loads, but a policy trained on it learns from bad demonstrations"
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QualityCheck:
-    """One entry of the registry: id, what it finds, its severity, the fix it proposes."""
+KINDS: Final[tuple[Kind, ...]] = (
+    Kind(name=finite.CHECK, severity="error",
+         meaning="NaN or ±Inf in a float feature (episode, feature, dimension, frames); fix: delete"
+         " the episode",
+         why="a trainer gets NaN losses and normalization stats become NaN"),
+    Kind(name=motion.FROZEN, severity="warning",
+         meaning="no state/action dimension moves beyond its noise floor in the whole episode;"
+         " fix: delete the episode", why=_TRAIN),
+    Kind(name=motion.IDLE_HEAD, severity="warning",
+         meaning="no motion for at least min_idle_s (0.5 s) at the start; fix: trim it",
+         why=_TRAIN + " (a policy learns to wait)"),
+    Kind(name=motion.IDLE_TAIL, severity="warning",
+         meaning="no motion for at least min_idle_s (0.5 s) at the end; fix: trim it",
+         why=_TRAIN + " (a policy learns to stall)"),
+    Kind(name=motion.DEAD, severity="warning",
+         meaning="a state/action dimension constant over the whole dataset (named by index and"
+         " info.json name)",
+         why="its std is 0, so mean/std normalization divides by zero; the joint never reported"),
+    Kind(name=motion.SPIKE, severity="warning",
+         meaning="one frame of one dimension far outside its step distribution, straight back"
+         " after", why=_TRAIN + " (a sensor glitch)"),
+    Kind(name=duplicates.CHECK, severity="warning",
+         meaning="an episode repeats an earlier one (whole or prefix) within the noise floor;"
+         " fix: delete the later one", why="it weighs one demonstration twice"),
+    Kind(name=timing.LENGTH, severity="warning",
+         meaning="an episode far shorter or longer than the others (robust log-length score)",
+         why="often an aborted or runaway recording"),
+    Kind(name=timing.JITTER, severity="warning",
+         meaning="frame intervals off 1/fps by more than jitter_s (1e-4 s)",
+         why="dropped or late frames; the loader matches video frames by time"),
+    Kind(name=camera.BLACK, severity="warning",
+         meaning="decoded camera frames darker than camera_black_level (--decode)",
+         why=_TRAIN + " (a covered or dead camera)"),
+    Kind(name=camera.FROZEN, severity="warning",
+         meaning="a camera image unchanged for at least camera_frozen_s (--decode)",
+         why=_TRAIN + " (a stalled camera stream)"),
+    Kind(name=camera.REPEATED, severity="warning",
+         meaning="single camera frames that repeat the frame before (--decode)",
+         why="dropped frames filled with copies: image and state no longer line up"),
+)  # fmt: skip
+"""The kinds this family reports (doctor's quality checks; registered in `checks.registry`)."""
 
-    check: str
-    title: str
-    severity: Severity
-    fix: str | None = None
-    decode: bool = False
+TITLES: Final = {
+    "non_finite": "NaN/Inf values",
+    "frozen_episode": "frozen episode",
+    "idle_head": "idle head",
+    "idle_tail": "idle tail",
+    "dead_dimension": "dead dimension",
+    "spike": "one-frame spike",
+    "duplicate_episode": "near-duplicate of an earlier episode",
+    "length_outlier": "length outlier",
+    "timestamp_jitter": "timestamp jitter",
+    "camera_black": "black frames",
+    "camera_frozen": "frozen camera",
+    "camera_repeated": "repeated frames",
+}
+"""Short titles, for reports and the `reason` of recipe steps."""
 
 
-QUALITY_CHECKS: Final[tuple[QualityCheck, ...]] = (
-    QualityCheck(check=finite.CHECK, title="NaN / Inf values", severity="error", fix="delete"),
-    QualityCheck(check=motion.FROZEN, title="frozen episode", severity="warning", fix="delete"),
-    QualityCheck(check=motion.IDLE_HEAD, title="idle head", severity="warning", fix="trim"),
-    QualityCheck(check=motion.IDLE_TAIL, title="idle tail", severity="warning", fix="trim"),
-    QualityCheck(check=motion.DEAD, title="dead dimension", severity="warning"),
-    QualityCheck(check=motion.SPIKE, title="one-frame spike", severity="warning"),
-    QualityCheck(
-        check=duplicates.CHECK, title="near-duplicate episode", severity="warning", fix="delete"
-    ),
-    QualityCheck(check=timing.LENGTH, title="length outlier", severity="warning"),
-    QualityCheck(check=timing.JITTER, title="timestamp jitter", severity="warning"),
-    QualityCheck(check=camera.BLACK, title="black frames", severity="warning", decode=True),
-    QualityCheck(check=camera.FROZEN, title="frozen camera", severity="warning", decode=True),
-    QualityCheck(check=camera.REPEATED, title="repeated frames", severity="warning", decode=True),
+def run(
+    ctx: Context,
+    *,
+    thresholds: Thresholds | None = None,
+    results: list[QualityResult] | None = None,
+) -> None:
+    """The registry's entry point: run the quality checks unless the structure is unreadable.
+
+    `results` (if given) receives the `QualityResult`, for reports that plot what was measured.
+    """
+    if ctx.stop or ctx.has_errors(lambda f: f.check in _UNREADABLE):
+        return
+    result = run_quality(
+        Dataset(ctx.root), thresholds=thresholds, decode=ctx.decode, progress=ctx.progress
+    )
+    if results is not None:
+        results.append(result)
+    for finding in result.findings:
+        ctx.add(finding)
+
+
+_UNREADABLE: Final = frozenset(
+    {"missing_file", "invalid_json", "corrupt_parquet", "missing_column", "bad_column_type"}
 )
 
 
@@ -174,10 +233,4 @@ def _second_pass(
     return findings + duplicates.earliest_matches(repeats)
 
 
-__all__ = [
-    "QUALITY_CHECKS",
-    "QualityCheck",
-    "QualityResult",
-    "Thresholds",
-    "run_quality",
-]
+__all__ = ["KINDS", "TITLES", "QualityResult", "Thresholds", "run", "run_quality"]

@@ -1,7 +1,7 @@
 """Camera checks (`doctor --decode`): black frames, frozen cameras, repeated frames.
 
-Each episode window is decoded once, as grey levels; per frame we keep only its mean and whether
-it equals the frame before, so memory stays at one frame.
+Each episode window is decoded once, as grey levels; per frame we keep only its mean and its mean
+|change| from the frame before, so memory stays at two frames.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ REPEATED = "camera_repeated"
 
 
 def frame_summary(dataset: Dataset, key: str, episode: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per frame of the episode's window: mean grey level, and whether it equals the previous."""
+    """Per frame of the episode's window: mean grey level, and mean |difference| to the frame
+    before (NaN for the first)."""
     record = dataset.episodes[episode]
     window = record.videos[key]
     path = dataset.video_path(key, window.position)
     fps = float(dataset.fps)
     means: list[float] = []
-    same: list[bool] = []
+    change: list[float] = []
     previous: np.ndarray | None = None
     try:
         container: Any
@@ -46,13 +47,13 @@ def frame_summary(dataset: Dataset, key: str, episode: int) -> tuple[np.ndarray,
                     continue
                 if seconds >= window.to_timestamp - 0.5 / fps or len(means) >= record.length:
                     break
-                grey = frame.to_ndarray(format="gray")
+                grey = frame.to_ndarray(format="gray").astype(np.int16)
                 means.append(float(grey.mean()))
-                same.append(previous is not None and np.array_equal(grey, previous))
+                change.append(np.nan if previous is None else float(np.abs(grey - previous).mean()))
                 previous = grey
     except av.error.FFmpegError as exc:
         raise VideoError(f"{path}: cannot decode {key} of episode {episode} ({exc})") from exc
-    return np.asarray(means), np.asarray(same, dtype=bool)
+    return np.asarray(means), np.asarray(change)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -65,8 +66,12 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 def camera_findings(
     dataset: Dataset, key: str, episode: int, thresholds: Thresholds
 ) -> list[Finding]:
-    """Black frames, frozen stretches (≥ camera_frozen_s unchanged) and repeated single frames."""
-    means, same = frame_summary(dataset, key, episode)
+    """Black frames, frozen stretches (≥ camera_frozen_s unchanged) and repeated single frames.
+
+    A frame is unchanged when it differs from the one before by at most `camera_repeat_ratio`
+    of the episode's median frame-to-frame change (lossy coding rarely keeps a copy exact).
+    """
+    means, change = frame_summary(dataset, key, episode)
     fps = float(dataset.fps)
     findings = []
     black = np.flatnonzero(means < thresholds.camera_black_level)
@@ -84,6 +89,10 @@ def camera_findings(
                 ),
             )
         )
+    dark = means < thresholds.camera_black_level
+    typical = float(np.nanmedian(change[~dark])) if (~dark[1:]).any() else 0.0
+    same = np.nan_to_num(change, nan=np.inf) <= thresholds.camera_repeat_ratio * typical
+    same &= ~dark  # copies of a black frame are reported as black
     minimum = max(2, round(thresholds.camera_frozen_s * fps))
     repeated = []
     for start, stop in _runs(same):

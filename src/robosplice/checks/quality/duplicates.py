@@ -2,9 +2,9 @@
 
 Scales to thousands of episodes: each episode gets a cheap signature (its values at 8 frames
 spread over its first `duplicate_min_s` seconds, divided by each dimension's tolerance), the
-signatures are sorted along one random projection, and only pairs whose projections are close
-enough to possibly match (|p_a − p_b| ≤ Σ|r|, the most two matching signatures can differ) are
-compared, first by signature, then frame by frame over their common frames.
+signatures are sorted along the entry that spreads them most, and only episodes within 1 along it
+(matching ones cannot be further apart) are compared, first by signature, then frame by frame
+over their common frames.
 """
 
 from __future__ import annotations
@@ -35,25 +35,32 @@ def signature(values: np.ndarray, frames: int) -> np.ndarray | None:
 
 
 def candidate_pairs(
-    signatures: dict[int, np.ndarray], tolerance: np.ndarray, *, seed: int = 0
+    signatures: dict[int, np.ndarray], tolerance: np.ndarray
 ) -> list[tuple[int, int]]:
-    """Pairs (earlier, later) whose signatures agree within `tolerance` in every entry."""
+    """Pairs (earlier, later) whose signatures agree within `tolerance` in every entry.
+
+    Entries are divided by their tolerance, so matching signatures differ by at most 1 in each;
+    sorted along the entry that spreads the episodes most, each episode is compared (at once,
+    vectorized) only with those within 1 along it.
+    """
     if len(signatures) < 2:
         return []
-    episodes = sorted(signatures)
-    matrix = np.stack([(signatures[e] / tolerance).reshape(-1) for e in episodes])
-    direction = np.random.default_rng(seed).standard_normal(matrix.shape[1])
-    projection = matrix @ direction
-    window = float(np.abs(direction).sum())
-    order = np.argsort(projection, kind="stable")
+    episodes = np.asarray(sorted(signatures))
+    matrix = np.stack([(signatures[int(e)] / tolerance).reshape(-1) for e in episodes])
+    key = int(np.argmax(matrix.std(axis=0)))
+    order = np.argsort(matrix[:, key], kind="stable")
+    keys = matrix[order, key]
+    ends = np.searchsorted(keys, keys + 1.0, side="right")
     pairs = []
     for position, row in enumerate(order):
-        for other in order[position + 1 :]:
-            if projection[other] - projection[row] > window:
-                break
-            if np.abs(matrix[row] - matrix[other]).max() <= 1.0:
-                first, second = sorted((episodes[row], episodes[other]))
-                pairs.append((first, second))
+        stop = int(ends[position])
+        if stop <= position + 1:
+            continue
+        others = order[position + 1 : stop]
+        close = (np.abs(matrix[others] - matrix[row]) <= 1.0).all(axis=1)
+        for other in others[close]:
+            first, second = sorted((int(episodes[row]), int(episodes[other])))
+            pairs.append((first, second))
     return sorted(pairs)
 
 

@@ -41,7 +41,9 @@ class Thresholds:
         length_min_log_sigma: ...with that σ at least this (0.25 ≈ a factor 1.28).
         jitter_s: frame intervals off 1/fps by more than this are jitter (the loader's 1e-4 s).
         camera_black_level: a decoded frame darker than this mean (0–255) is black.
-        camera_frozen_s: at least this long without a changed pixel is a frozen camera.
+        camera_frozen_s: at least this long unchanged is a frozen camera (shorter: repeated).
+        camera_repeat_ratio: a frame is unchanged when it differs from the one before by at
+            most this fraction of the episode's median frame-to-frame change.
     """
 
     motion_features: tuple[str, ...] | None = None
@@ -59,6 +61,7 @@ class Thresholds:
     jitter_s: float = 1e-4
     camera_black_level: float = 8.0
     camera_frozen_s: float = 1.0
+    camera_repeat_ratio: float = 0.25
 
 
 def parse_overrides(pairs: list[str], base: Thresholds | None = None) -> Thresholds:
