@@ -65,3 +65,31 @@ def test_loopback_and_urls():
     assert not is_loopback("192.168.1.5")
     assert page_url("::1", 8000, "t") == "http://[::1]:8000/?token=t"
     assert page_url("0.0.0.0", 8000, "t") == "http://127.0.0.1:8000/?token=t"
+
+
+def test_a_non_loopback_host_is_served_with_a_warning(fixture_dataset, monkeypatch):
+    import uvicorn
+
+    from robosplice.review.serve import serve
+
+    configs = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: configs.append(self.config))
+    said, warned = [], []
+    root = fixture_dataset("v3_av1_single")
+    serve(
+        root,
+        host="0.0.0.0",
+        port=8123,
+        open_browser=False,
+        say=said.append,
+        warn=warned.append,
+    )
+    assert len(warned) == 1
+    assert "reachable from other machines" in warned[0]
+    assert said[0].startswith("http://127.0.0.1:8123/?token=")
+    assert (configs[0].host, configs[0].port) == ("0.0.0.0", 8123)
+    said.clear()
+    serve(root, port=8124, open_browser=False, say=said.append,
+          warn=warned.append)  # fmt: skip
+    assert len(warned) == 1  # loopback: no warning
+    assert said[0].startswith("http://127.0.0.1:8124/?token=")
