@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo-out
 
-.PHONY: setup demo test interop check bench clean
+.PHONY: setup demo test interop browser check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ interop: $(STAMP)  ## outputs loaded by the official LeRobotDataset (builds a Py
 	bash scripts/interop-env.sh >/dev/null
 	$(BIN)/python -m pytest -q -m interop tests/interop
 
+browser: $(STAMP)  ## the review page in Debian's chromium via Selenium (apt-installs chromium if missing)
+	command -v chromedriver >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends chromium chromium-driver; }
+	$(BIN)/python -m pip install --quiet --group browser
+	bash scripts/interop-env.sh >/dev/null
+	$(BIN)/python -m pytest -q -s -m browser tests/browser
+
 check: $(STAMP)  ## lint and format check
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
@@ -40,6 +47,7 @@ check: $(STAMP)  ## lint and format check
 
 bench: $(STAMP)  ## timing/memory table vs the official tools
 	$(BIN)/python bench/bench_edits.py
+	$(BIN)/python bench/bench_review.py
 
 clean:
 	rm -rf $(VENV) $(DEMO)

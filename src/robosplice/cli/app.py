@@ -712,3 +712,7 @@ app.command("apply")(apply_command)
 from robosplice.cli.doctor import doctor_command  # noqa: E402
 
 app.command("doctor")(doctor_command)
+
+from robosplice.cli.review import review_command  # noqa: E402
+
+app.command("review")(review_command)
