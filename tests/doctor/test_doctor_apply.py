@@ -14,6 +14,7 @@ from robosplice.cli.app import app
 from robosplice.dataset import Dataset
 from robosplice.ops.apply import apply
 from robosplice.ops.doctor import doctor
+from robosplice.ops.doctor_html import render_html
 from robosplice.ops.validate import validate
 from robosplice.testing import read_episode_table
 
@@ -32,6 +33,9 @@ def test_recipe_then_apply_cuts_exactly_what_was_flagged(tmp_path, source_guard)
     assert "  → fix: delete the episode (frozen episode)" in text
     assert "episode 5:\n  warning idle_head frames 0–25" in text
     assert "  → fix: keep frames [25, 70)" in text
+    page = render_html(report)  # a plot per flagged episode, the duplicate beside its original
+    assert page.count("<svg") == 4
+    assert "the same dimensions in episode 2" in page
     recipe = report.recipe()
     assert recipe.source_path == str(root)
     assert [s.to_json() for s in recipe.steps] == [

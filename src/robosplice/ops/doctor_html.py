@@ -95,6 +95,7 @@ def render_html(report: DoctorReport) -> str:
         wanted = {f.feature for f in report.findings if f.feature} - {None}
         features = list(dict.fromkeys([*features, *(w for w in wanted if w in dataset.features)]))
         chosen = set(flagged[:_MAX_EPISODES])
+        chosen |= {f.other_episode for f in report.findings if f.episode in chosen} - {None}
         for signals in stream_episodes(dataset, features, timestamps=True, episodes=chosen):
             values = dict(signals.values)
             if signals.timestamp is not None:
@@ -146,6 +147,21 @@ def render_html(report: DoctorReport) -> str:
                 body.append(
                     _plot([matrix[:, i] for i in top], finding.frames, [labels[i] for i in top])
                 )
+                other = (
+                    plots.get(finding.other_episode) if finding.other_episode is not None else None
+                )
+                if other is not None:  # a duplicate: the earlier episode, same dimensions
+                    earlier = np.concatenate(
+                        [other[f] for f in motion_features(dataset) if f in other], axis=1
+                    )
+                    body.append(
+                        f"<div>the same dimensions in episode {finding.other_episode}</div>"
+                    )
+                    body.append(
+                        _plot(
+                            [earlier[:, i] for i in top], finding.frames, [labels[i] for i in top]
+                        )
+                    )
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>doctor: {html.escape(report.dataset)}</title><style>{_STYLE}</style></head>"
