@@ -17,7 +17,7 @@ set -euo pipefail
 
 PINS=(
     'torch==2.7.1' 'torchvision==0.22.1' 'torchcodec==0.5' 'datasets==3.6.0'
-    'av>=14.2,<15' 'jsonlines>=4' 'packaging>=24.2' 'pillow' 'huggingface-hub>=0.34.2,<1'
+    'av>=14.2,<16' 'jsonlines>=4' 'packaging>=24.2' 'pillow' 'huggingface-hub>=0.34.2,<1'
     'numpy<2.3'
 )
 LEROBOT='lerobot==0.3.3'

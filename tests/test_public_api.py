@@ -24,6 +24,7 @@ EXPECTED = {
     "add_features",
     "aggregate_datasets",
     "change_fps",
+    "convert",
     "convert_image_to_video_dataset",
     "dataset_info",
     "delete_episodes",

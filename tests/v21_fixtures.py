@@ -204,6 +204,12 @@ def write_v21(
     return root
 
 
+def _png_rgb(payload: bytes) -> np.ndarray:
+    """An image cell's pixels (a fresh PyAV PNG decoder per image)."""
+    decoder = av.CodecContext.create("png", "r")
+    return decoder.decode(av.Packet(payload))[0].to_ndarray(format="rgb24")
+
+
 def _numpy(column: pa.Array, feature: dict[str, Any]) -> np.ndarray:
     if isinstance(column, pa.ExtensionArray):
         column = column.storage
@@ -263,16 +269,7 @@ def v21_from_v3(
         frames = {key: decode_episode_frames(dataset, key, number) for key in dataset.video_keys}
         images = {}
         for key in dataset.image_keys:
-            import io
-
-            from PIL import Image
-
-            images[key] = np.stack(
-                [
-                    np.asarray(Image.open(io.BytesIO(c["bytes"])).convert("RGB"))
-                    for c in table.column(key).to_pylist()
-                ]
-            )
+            images[key] = np.stack([_png_rgb(c["bytes"]) for c in table.column(key).to_pylist()])
         episodes.append(
             {"table": table, "frames": frames, "images": images, "tasks": list(record.tasks)}
         )

@@ -21,6 +21,7 @@ from robosplice.errors import (
     VideoError,
 )
 from robosplice.ops.convert import change_fps, convert_image_to_video_dataset, reencode_dataset
+from robosplice.ops.convert_version import convert
 from robosplice.ops.delete import delete_episodes
 from robosplice.ops.features import (
     add_features,
@@ -62,6 +63,7 @@ __all__ = [
     "add_features",
     "aggregate_datasets",
     "change_fps",
+    "convert",
     "convert_image_to_video_dataset",
     "dataset_info",
     "delete_episodes",

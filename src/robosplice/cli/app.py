@@ -718,3 +718,8 @@ def change_fps_command(
         )
     _finish(reporter)
     _report(result, dry_run)
+
+
+from robosplice.cli.convert_version import register as _register_convert  # noqa: E402
+
+_register_convert(app)
