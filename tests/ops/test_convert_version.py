@@ -105,7 +105,8 @@ def _check_v30_against_v21(v21: Path, v30: Path) -> None:
             for feature, values in stats_lines[number]["stats"].items():
                 for stat, value in values.items():
                     cell = row[f"stats/{feature}/{stat}"]
-                    assert cell == value and json.dumps(cell) == json.dumps(value), (feature, stat)
+                    assert cell == value, (feature, stat)
+                    assert json.dumps(cell) == json.dumps(value), (feature, stat)
         # Data: the v2.1 episode file's values, in order.
         chunk = number // info["chunks_size"]
         source_rows = pq.read_table(v21 / f"data/chunk-{chunk:03d}/episode_{number:06d}.parquet")
@@ -136,8 +137,10 @@ def test_v21_to_v30_keeps_every_value_frame_and_packet(
     info = json.loads((out / "meta/info.json").read_text())
     source_info = json.loads((src / "meta/info.json").read_text())
     assert info["codebase_version"] == "v3.0"
-    assert "total_videos" not in info and "total_chunks" not in info
-    assert info["data_files_size_in_mb"] == 100 and info["video_files_size_in_mb"] == 200
+    assert "total_videos" not in info
+    assert "total_chunks" not in info
+    assert info["data_files_size_in_mb"] == 100
+    assert info["video_files_size_in_mb"] == 200
     assert info["robot_type"] == source_info["robot_type"]
     for feature_name, feature in source_info["features"].items():
         for key, value in feature.items():
@@ -191,7 +194,8 @@ def test_v20_gets_stats_computed(v21_sources, source_guard, tmp_path: Path) -> N
     out = Dataset(tmp_path / "v30")
     assert rs.validate(out.root) == []
     info = json.loads((out.root / "meta/info.json").read_text())
-    assert info["fps"] == 30 and isinstance(info["fps"], int)
+    assert info["fps"] == 30
+    assert isinstance(info["fps"], int)
     source_info = json.loads((src / "meta/info.json").read_text())
     for key in out.video_keys:
         assert info["features"][key]["info"] == source_info["features"][key]["video_info"]
@@ -217,7 +221,8 @@ def test_v30_to_v21_cuts_each_window_rebased_to_zero(
     source = Dataset(src)
     result = rs.convert(src, tmp_path / "v21", to="v2.1")
     out = tmp_path / "v21"
-    assert result.reencoded == () and "meta/modality.json" in result.carried
+    assert result.reencoded == ()
+    assert "meta/modality.json" in result.carried
     info = json.loads((out / "meta/info.json").read_text())
     assert info["codebase_version"] == "v2.1"
     assert list(info)[:13] == [
@@ -253,7 +258,8 @@ def test_v30_to_v21_cuts_each_window_rebased_to_zero(
         for key in source.video_keys:
             path = out / f"videos/chunk-{chunk:03d}/{key}/episode_{number:06d}.mp4"
             packets, time_base = _file_packets(path)
-            assert len(packets) == record.length and packets[0][2]
+            assert len(packets) == record.length
+            assert packets[0][2]
             assert [p for _, _, _, p in sorted(packets)] == episode_packets(source, key, number)
             frames, pts = _decode_file(path)
             assert [Fraction(p) * time_base for p in pts] == [
@@ -320,7 +326,7 @@ def test_unaligned_episode_is_refused_then_reencoded(fixture_dataset, tmp_path: 
     assert len(result.reencoded) == 2  # episode 1 of both cameras, nothing else
     source = Dataset(trimmed.root)
     for key in source.video_keys:
-        frames, pts = _decode_file(tmp_path / f"v21/videos/chunk-000/{key}/episode_000001.mp4")
+        frames, _ = _decode_file(tmp_path / f"v21/videos/chunk-000/{key}/episode_000001.mp4")
         assert len(frames) == 25
         want = decode_episode_frames(source, key, 1)
         assert np.abs(frames.astype(int) - want.astype(int)).mean() < 8  # lossy but the same
@@ -341,9 +347,9 @@ def test_refusals_name_the_fault(v21_sources, fixture_dataset, tmp_path: Path) -
     assert ("missing_file", "episode 3") in found
     assert ("extra_file", "") in found
     assert not (tmp_path / "out").exists()
-    with pytest.raises(SelectionError, match="already v3.0"):
+    with pytest.raises(SelectionError, match=r"already v3\.0"):
         rs.convert(fixture_dataset("v3_av1_single"), tmp_path / "o", to="v3.0")
-    with pytest.raises(SelectionError, match="v3.0 or|must be one of"):
+    with pytest.raises(SelectionError, match="must be one of"):
         rs.convert(broken, tmp_path / "o", to="v4")
     (tmp_path / "exists").mkdir()
     with pytest.raises(OutputExistsError):
@@ -356,11 +362,14 @@ def test_cli_convert_both_ways(v21_sources, source_guard, tmp_path: Path) -> Non
     plan = runner.invoke(
         app, ["convert", str(src), str(tmp_path / "o"), "--to", "v3.0", "--dry-run"]
     )
-    assert plan.exit_code == 0 and "v2.1" in plan.output and not (tmp_path / "o").exists()
+    assert plan.exit_code == 0
+    assert "v2.1" in plan.output
+    assert not (tmp_path / "o").exists()
     done = runner.invoke(app, ["convert", str(src), str(tmp_path / "o"), "--to", "v3.0"])
     assert done.exit_code == 0, done.output
     assert "carried as is: README.md, meta/modality.json" in done.output
     back = runner.invoke(app, ["convert", str(tmp_path / "o"), str(tmp_path / "b"), "--to", "v2.1"])
     assert back.exit_code == 0, back.output
     wrong = runner.invoke(app, ["convert", str(src), str(tmp_path / "c"), "--to", "v2.1"])
-    assert wrong.exit_code == 1 and "converts v3.0 datasets" in wrong.output
+    assert wrong.exit_code == 1
+    assert "converts v3.0 datasets" in wrong.output
