@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo-out
 
-.PHONY: setup demo test interop check bench clean
+.PHONY: setup demo test interop interop-v21 check bench bench-convert clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ interop: $(STAMP)  ## outputs loaded by the official LeRobotDataset (builds a Py
 	bash scripts/interop-env.sh >/dev/null
 	$(BIN)/python -m pytest -q -m interop tests/interop
 
+interop-v21: $(STAMP)  ## `convert --to v2.1` outputs loaded by lerobot 0.3.3 (builds its own Python 3.12 venv once)
+	bash scripts/interop-env.sh >/dev/null
+	bash scripts/interop-v21-env.sh >/dev/null
+	$(BIN)/python -m pytest -q -m interop tests/interop_v21
+
 check: $(STAMP)  ## lint and format check
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
@@ -40,6 +45,9 @@ check: $(STAMP)  ## lint and format check
 
 bench: $(STAMP)  ## timing/memory table vs the official tools
 	$(BIN)/python bench/bench_edits.py
+
+bench-convert: $(STAMP)  ## convert v2.1 -> v3.0: robosplice vs the official converter vs cp -r
+	$(BIN)/python bench/bench_convert.py
 
 clean:
 	rm -rf $(VENV) $(DEMO)

@@ -152,7 +152,7 @@ def test_official_converter_drifts_where_ours_does_not(
     """300 × 4-frame episodes in one file: the official output fails to load, ours is exact."""
     src = v21_source("short300")
     official = _official(lerobot_python, src, tmp_path)
-    with pytest.raises(LerobotLoadError, match="FrameTimestampError|tolerance"):
+    with pytest.raises(LerobotLoadError, match=r"FrameTimestampError|tolerance"):
         load_with_lerobot(official, "pyav", python=lerobot_python)
     ours = rs.convert(src, tmp_path / "ours", to="v3.0").root
     assert_matches_source(load_with_lerobot(ours, "pyav", python=lerobot_python), src)
