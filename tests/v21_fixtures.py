@@ -230,12 +230,19 @@ def v21_from_v3(
     codec: str | None = "av1",
     version: str = "v2.1",
     extra_files: bool = True,
+    drop: tuple[str, ...] = (),
 ) -> Path:
-    """A v2.x copy of a v3.0 fixture: rows read per episode, frames decoded and re-encoded."""
+    """A v2.x copy of a v3.0 fixture: rows read per episode, frames decoded and re-encoded.
+
+    `drop` leaves features out (e.g. the (2, 3) `observation.pose` the official converter's
+    pandas concat cannot handle).
+    """
     dataset = Dataset(v3_root)
     info = json.loads((v3_root / "meta/info.json").read_text())
     features = {}
     for name, feature in info["features"].items():
+        if name in drop:
+            continue
         feature = {k: v for k, v in feature.items() if k != "fps"}
         if feature["dtype"] == "video":
             keep = (

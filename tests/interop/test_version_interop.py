@@ -40,6 +40,10 @@ SPECS = {
     "hevc": ("v3_av1_single", {"codec": "hevc"}),
     "image": ("v3_image", {"codec": None}),
     "v20": ("v3_h264_bframes", {"codec": "h264", "version": "v2.0"}),
+    # What the official converter can read: no 2-D feature (its pandas concat crashes on the
+    # (2, 3) `observation.pose`: 'PandasArrayExtensionDtype' object has no attribute 'v').
+    "av1-flat": ("v3_av1_single", {"codec": "av1", "drop": ("observation.pose",)}),
+    "h264-flat": ("v3_h264_bframes", {"codec": "h264", "drop": ("observation.pose",)}),
 }
 
 
@@ -130,7 +134,7 @@ def _official(python: Path, v21: Path, tmp_path: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("name", ["av1", "h264"])
+@pytest.mark.parametrize("name", ["av1-flat", "h264-flat"])
 def test_same_items_as_the_official_converter(
     name: str, v21_source, lerobot_python: Path, tmp_path: Path
 ) -> None:
