@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -64,3 +66,77 @@ def test_round_trip_v21_v30_v21_in_lerobot033(
         got = load_with_lerobot(tmp_path / "back", backend, python=lerobot_v21_python)
         assert_same_items(got, want, np.arange(int(want["meta/len"])))
     assert int(source_items["meta/num_episodes"]) > 1
+
+
+RECORDER = Path(__file__).resolve().with_name("record_v21_033.py")
+OFFICIAL = Path(__file__).resolve().parents[1] / "interop" / "official_convert_v21.py"
+
+
+@pytest.fixture(scope="session")
+def recorded(lerobot_v21_python: Path, tmp_path_factory: pytest.TempPathFactory):
+    """mode → a v2.1 dataset written by lerobot 0.3.3's own recorder (do not write into it)."""
+    built: dict[str, Path] = {}
+
+    def get(mode: str) -> Path:
+        if mode not in built:
+            root = tmp_path_factory.mktemp("recorded") / mode
+            proc = subprocess.run(
+                [str(lerobot_v21_python), str(RECORDER), str(root), mode],
+                capture_output=True,
+                text=True,
+                timeout=900,
+                check=False,
+            )
+            assert proc.returncode == 0, proc.stderr[-4000:]
+            built[mode] = root
+        return built[mode]
+
+    return get
+
+
+@pytest.mark.parametrize("mode", ["video", "image"])
+def test_recorder_v21_converts_loads_and_comes_back(
+    mode: str,
+    recorded,
+    source_guard,
+    lerobot_python: Path,
+    lerobot_v21_python: Path,
+    tmp_path: Path,
+) -> None:
+    """A dataset 0.3.3 recorded: v3.0 output gives 0.6.1 the items 0.3.3 gives on the source;
+    converting back gives 0.3.3 the same items again and byte-identical JSONL metadata."""
+    src = source_guard(recorded(mode))
+    rs.convert(src, tmp_path / "v30", to="v3.0")
+    assert rs.validate(tmp_path / "v30") == []
+    rs.convert(tmp_path / "v30", tmp_path / "back", to="v2.1")
+    for relative in ("meta/tasks.jsonl", "meta/episodes.jsonl", "meta/episodes_stats.jsonl"):
+        assert (tmp_path / "back" / relative).read_bytes() == (src / relative).read_bytes()
+    for backend in BACKENDS:
+        want = load_with_lerobot(src, backend, python=lerobot_v21_python)
+        assert int(want["meta/num_episodes"]) == 4
+        _same(load_with_lerobot(tmp_path / "v30", backend, python=lerobot_python), want)
+        back = load_with_lerobot(tmp_path / "back", backend, python=lerobot_v21_python)
+        assert_same_items(back, want, np.arange(int(want["meta/len"])))
+
+
+def test_recorder_v21_same_items_as_the_official_converter(
+    recorded, lerobot_python: Path, tmp_path: Path
+) -> None:
+    src = recorded("video")
+    ours = rs.convert(src, tmp_path / "ours", to="v3.0").root
+    official = tmp_path / "official"
+    shutil.copytree(src, official)
+    proc = subprocess.run(
+        [str(lerobot_python), str(OFFICIAL), str(official)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    for backend in BACKENDS:
+        assert_same_items(
+            load_with_lerobot(ours, backend, python=lerobot_python),
+            load_with_lerobot(official, backend, python=lerobot_python),
+            np.arange(sum((12, 7, 15, 9))),
+        )
