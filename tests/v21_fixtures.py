@@ -361,3 +361,36 @@ def synthetic_v21(
         tasks=["task 0", "task 1"],
         codec=codec,
     )
+
+
+def continuous_v3(v3_root: Path, root: Path, *, codec: str = "av1") -> Path:
+    """A copy of a v3.0 dataset whose cameras are one continuous encode each (as 0.6.1
+    `convert_image_to_video_dataset` writes them): with g=2, every other episode starts mid-GOP.
+
+    Only the mp4s and the `videos/*` columns of meta/episodes change; windows are k/fps exact.
+    """
+    import shutil
+
+    shutil.copytree(v3_root, root)
+    dataset = Dataset(v3_root)
+    fps = int(dataset.fps)
+    episodes_path = sorted((root / "meta/episodes").glob("*/*.parquet"))
+    assert len(episodes_path) == 1, "one episodes file expected"
+    table = pq.read_table(episodes_path[0])
+    for key in dataset.video_keys:
+        frames = np.concatenate(
+            [decode_episode_frames(dataset, key, n) for n in range(dataset.num_episodes)]
+        )
+        shutil.rmtree(root / "videos" / key)
+        encode_episode(frames, root / f"videos/{key}/chunk-000/file-000.mp4", fps=fps, codec=codec)
+        starts = np.cumsum([0] + [e.length for e in dataset.episodes])
+        columns = {
+            f"videos/{key}/chunk_index": pa.array(np.zeros(len(starts) - 1, np.int64)),
+            f"videos/{key}/file_index": pa.array(np.zeros(len(starts) - 1, np.int64)),
+            f"videos/{key}/from_timestamp": pa.array(starts[:-1] / fps),
+            f"videos/{key}/to_timestamp": pa.array(starts[1:] / fps),
+        }
+        for name, values in columns.items():
+            table = table.set_column(table.schema.get_field_index(name), name, values)
+    pq.write_table(table, episodes_path[0])
+    return root

@@ -26,7 +26,7 @@ from robosplice.cli.app import app
 from robosplice.dataset import Dataset
 from robosplice.errors import InvalidDatasetError, OutputExistsError, SelectionError
 from robosplice.testing.frames import decode_episode_frames, episode_packets
-from v21_fixtures import synthetic_v21, v21_from_v3
+from v21_fixtures import continuous_v3, synthetic_v21, v21_from_v3
 
 LAYOUT_PREFIXES = ("data/", "videos/", "meta/episodes/", "dataset_")
 
@@ -373,3 +373,96 @@ def test_cli_convert_both_ways(v21_sources, source_guard, tmp_path: Path) -> Non
     wrong = runner.invoke(app, ["convert", str(src), str(tmp_path / "c"), "--to", "v2.1"])
     assert wrong.exit_code == 1
     assert "converts v3.0 datasets" in wrong.output
+
+
+def test_av1_continuous_encode_refuses_exactly_the_mid_gop_episodes(
+    source_guard, tmp_path: Path
+) -> None:
+    """AV1 g=2 continuous encode: episodes starting on a non-keyframe are named, the rest cut."""
+    src = source_guard(continuous_v3(fixtures_dir() / "v3_av1_single", tmp_path / "src"))
+    source = Dataset(src)
+    key = source.video_keys[0]
+    packets, time_base = _file_packets(source.video_path(key, (0, 0)))
+    keyframe_at = {Fraction(pts) * time_base: key_flag for pts, _, key_flag, _ in packets}
+    mid_gop = {
+        record.episode_index
+        for record in source.episodes
+        if not keyframe_at[Fraction(record.videos[key].from_timestamp).limit_denominator(1000)]
+    }
+    assert mid_gop, "the fixture must have episodes starting mid-GOP"
+    assert len(mid_gop) < source.num_episodes
+    with pytest.raises(InvalidDatasetError, match="reencode-unaligned") as caught:
+        rs.convert(src, tmp_path / "v21", to="v2.1")
+    assert {p.loc for p in caught.value.problems if key in p.message} == {
+        f"episode {n}" for n in mid_gop
+    }
+    result = rs.convert(src, tmp_path / "v21", to="v2.1", reencode_unaligned=True)
+    assert len(result.reencoded) == 2 * len(mid_gop)
+    for record in source.episodes:
+        path = tmp_path / f"v21/videos/chunk-000/{key}/episode_{record.episode_index:06d}.mp4"
+        frames, pts = _decode_file(path)
+        assert len(frames) == record.length
+        assert [Fraction(p) * _file_packets(path)[1] for p in pts] == [
+            Fraction(k, 30) for k in range(record.length)
+        ]
+        want = decode_episode_frames(source, key, record.episode_index)
+        if record.episode_index in mid_gop:
+            assert np.abs(frames.astype(int) - want.astype(int)).mean() < 8
+        else:
+            np.testing.assert_array_equal(frames, want)
+
+
+def test_pandas_style_lists_and_groot_stats_are_accepted(v21_sources, tmp_path: Path) -> None:
+    """`list<float>` columns (pandas-written v2.1) become the recorder's fixed-size lists, values
+    equal; a v2.1 stats.json's extra keys (GR00T q01/q99) survive into the v3.0 stats.json."""
+    import shutil
+
+    src = tmp_path / "src"
+    shutil.copytree(v21_sources("av1"), src)
+    path = src / "data/chunk-000/episode_000001.parquet"
+    table = pq.read_table(path)
+    state = table.column("observation.state").cast(pa.list_(pa.float32()))
+    table = table.set_column(
+        table.schema.get_field_index("observation.state"), "observation.state", state
+    )
+    pq.write_table(table.replace_schema_metadata(None), path)
+    (src / "meta/stats.json").write_text(
+        json.dumps({"action": {"q01": [0.5] * 6, "q99": [1.5] * 6}})
+    )
+    rs.convert(src, tmp_path / "v30", to="v3.0")
+    out = Dataset(tmp_path / "v30")
+    assert rs.validate(out.root) == []
+    data = pq.read_table(out.data_path((0, 0)))
+    assert data.schema.field("observation.state").type == pa.list_(pa.float32(), 6)
+    record = out.episodes[1]
+    rows = data.slice(record.dataset_from_index, record.length)
+    assert rows.column("observation.state").to_pylist() == state.to_pylist()
+    stats = json.loads((out.root / "meta/stats.json").read_text())
+    assert stats["action"]["q01"] == [0.5] * 6
+    assert set(stats["action"]) >= {"min", "max", "mean", "std", "count"}
+
+
+def test_ids_and_rows_that_do_not_match_are_refused(v21_sources, tmp_path: Path) -> None:
+    import shutil
+
+    gaps = tmp_path / "gaps"
+    shutil.copytree(v21_sources("av1"), gaps)
+    lines = (gaps / "meta/episodes.jsonl").read_text().splitlines()
+    (gaps / "meta/episodes.jsonl").write_text("\n".join(lines[:2] + lines[3:]) + "\n")
+    with pytest.raises(InvalidDatasetError, match=r"episode_index 0\.\.4") as caught:
+        rs.convert(gaps, tmp_path / "o1", to="v3.0")
+    assert caught.value.problems[0].kind == "bad_episode_index"
+    rows = tmp_path / "rows"
+    shutil.copytree(v21_sources("av1"), rows)
+    path = rows / "data/chunk-000/episode_000002.parquet"
+    table = pq.read_table(path)
+    frame_index = pa.array(table.column("frame_index").to_numpy()[::-1].copy())
+    table = table.set_column(
+        table.schema.get_field_index("frame_index"), "frame_index", frame_index
+    )
+    pq.write_table(table, path)
+    with pytest.raises(InvalidDatasetError, match="episode 2") as caught:
+        rs.convert(rows, tmp_path / "o2", to="v3.0")
+    assert "frame_index of row 0" in str(caught.value)
+    assert not (tmp_path / "o1").exists()
+    assert not (tmp_path / "o2").exists()
