@@ -46,3 +46,13 @@ def lerobot_v21_python() -> Path:
     if os.environ.get("ROBOSPLICE_SKIP_INTEROP") == "1":
         pytest.skip("ROBOSPLICE_SKIP_INTEROP=1: interop tests disabled")
     return _build()
+
+
+@pytest.fixture(scope="session")
+def lerobot_python() -> Path:
+    """lerobot 0.6.1's python (scripts/interop-env.sh), for the v3.0 side of the comparisons."""
+    if os.environ.get("ROBOSPLICE_SKIP_INTEROP") == "1":
+        pytest.skip("ROBOSPLICE_SKIP_INTEROP=1: interop tests disabled")
+    from harness import lerobot_python_path
+
+    return lerobot_python_path()
