@@ -466,3 +466,28 @@ def test_ids_and_rows_that_do_not_match_are_refused(v21_sources, tmp_path: Path)
     assert "frame_index of row 0" in str(caught.value)
     assert not (tmp_path / "o1").exists()
     assert not (tmp_path / "o2").exists()
+
+
+def test_video_not_starting_at_zero_is_refused(v21_sources, tmp_path: Path) -> None:
+    """An episode mp4 cut with `-avoid_negative_ts` style offsets (first frame at 66 ms)."""
+    import shutil
+
+    src = tmp_path / "src"
+    shutil.copytree(v21_sources("h264"), src)
+    path = src / "videos/chunk-000/observation.images.front/episode_000001.mp4"
+    shifted = tmp_path / "shifted.mp4"
+    with av.open(str(path)) as source, av.open(str(shifted), "w", format="mp4") as target:
+        stream = source.streams.video[0]
+        out = target.add_stream_from_template(stream, opaque=True)
+        out.time_base = stream.time_base
+        for packet in source.demux(stream):
+            if packet.dts is None:
+                continue
+            packet.pts, packet.dts = packet.pts + 1024, packet.dts + 1024
+            packet.stream = out
+            target.mux(packet)
+    shutil.move(shifted, path)
+    with pytest.raises(InvalidDatasetError, match=r"frame 0 is at 0\.06") as caught:
+        rs.convert(src, tmp_path / "out", to="v3.0")
+    assert [(p.kind, p.loc) for p in caught.value.problems] == [("bad_video", "episode 1")]
+    assert not (tmp_path / "out").exists()

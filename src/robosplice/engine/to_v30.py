@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -39,7 +41,7 @@ from robosplice.format.stats import (
 )
 from robosplice.format.tasks import write_tasks
 from robosplice.format.v21 import V2Source, owned_v2_files, v30_info_from_v2
-from robosplice.format.video import PacketReader, read_packet_index
+from robosplice.format.video import PacketIndex, stream_facts
 
 # The v2.1 loader's tolerance between a frame's timestamp and its video pts.
 TOLERANCE_S = 1e-4
@@ -86,13 +88,9 @@ def v2_extra_layout_files(source: V2Source) -> list[str]:
 
 
 def check_v2_files(source: V2Source) -> list[Problem]:
-    """Every file the episodes need is there, no stray episode files, every video is usable.
-
-    A video is usable when its frames start at pts 0 and sit at `k / fps` (within the loader's
-    tolerance), and it holds at least the episode's `length` frames.
-    """
+    """Every file the episodes need is there and no stray episode file is (no video is read:
+    the copy checks each video as it reads it, see `index_problem`)."""
     problems: list[Problem] = []
-    fps = float(source.info["fps"])
     for episode in source.episodes:
         where = f"episode {episode.episode_index}"
         data = source.data_path(episode.episode_index)
@@ -118,11 +116,6 @@ def check_v2_files(source: V2Source) -> list[Problem]:
                     )
                 )
                 continue
-            problem = _video_problem(path, episode.length, fps)
-            if problem:
-                problems.append(
-                    Problem(file=relative, loc=where, kind="bad_video", message=problem)
-                )
     problems += [
         Problem(
             file=relative,
@@ -136,11 +129,11 @@ def check_v2_files(source: V2Source) -> list[Problem]:
     return problems
 
 
-def _video_problem(path: Path, length: int, fps: float) -> str | None:
-    try:
-        index = read_packet_index(path)
-    except VideoError as exc:
-        return str(exc)
+def index_problem(index: PacketIndex, length: int, fps: float) -> str | None:
+    """Why a per-episode video cannot be concatenated as is, or None.
+
+    It must hold at least `length` frames, the first at pts 0 and frame k at k/fps within the
+    loader's tolerance (the v2.1 loader queried it at the parquet timestamps)."""
     if index.num_packets < length:
         return f"expected at least {length} frames (the episode's length), got {index.num_packets}"
     seconds = np.sort(index.pts).astype(np.float64)[:length] * float(index.facts.time_base)
@@ -422,6 +415,37 @@ def convert_v2_to_v30(
     )
 
 
+def _demux_episode(path: Path) -> tuple[PacketIndex, list[Any], Any, Any]:
+    """Every video packet of a per-episode file, read once, and its index (one pass over the
+    file: the copy is then I/O-bound, like `cp`). Returns (index, packets, stream, container)."""
+    try:
+        container = av.open(str(path))
+    except av.error.FFmpegError as exc:
+        raise VideoError(f"{path}: cannot read video ({exc})") from exc
+    try:
+        if not container.streams.video:
+            raise VideoError(f"{path}: no video stream")
+        stream = container.streams.video[0]
+        packets = [p for p in container.demux(stream) if p.dts is not None and p.pts is not None]
+        index = PacketIndex(
+            path=path,
+            facts=stream_facts(stream),
+            average_rate=Fraction(stream.average_rate) if stream.average_rate else None,
+            pts=np.asarray([p.pts for p in packets], dtype=np.int64),
+            dts=np.asarray([p.dts for p in packets], dtype=np.int64),
+            duration=np.asarray([p.duration or 0 for p in packets], dtype=np.int64),
+            keyframe=np.asarray([p.is_keyframe for p in packets], dtype=bool),
+            size_bytes=np.asarray([p.size for p in packets], dtype=np.int64),
+        )
+    except av.error.FFmpegError as exc:
+        container.close()
+        raise VideoError(f"{path}: cannot read video ({exc})") from exc
+    except BaseException:
+        container.close()
+        raise
+    return index, packets, stream, container
+
+
 def _copy_videos(
     source: V2Source,
     target: Path,
@@ -430,7 +454,10 @@ def _copy_videos(
     info: dict[str, Any],
     reporter: ProgressReporter,
 ) -> list[str]:
+    """Append every episode file to its camera's v3 files; every unusable video is reported
+    together at the end (the output is still in staging, so nothing is published)."""
     written: list[str] = []
+    problems: list[Problem] = []
     for key in source.video_keys:
         sequence = VideoFileSequence(
             target,
@@ -442,21 +469,40 @@ def _copy_videos(
         try:
             for episode, row in zip(source.episodes, rows, strict=True):
                 path = source.video_path(key, episode.episode_index)
-                index = read_packet_index(path)
-                packet_range = plan_packet_range(
-                    index,
-                    from_timestamp=0.0,
-                    fps=fps,
-                    start=0,
-                    stop=episode.length,
-                    where=f"{path} (camera {key}, episode {episode.episode_index})",
-                )
-                reader = PacketReader(path)
+                where = f"episode {episode.episode_index}"
+                relative = path.relative_to(source.root).as_posix()
                 try:
-                    packets = list(reader.packets(packet_range.first, packet_range.stop))
-                    window = sequence.append(index, packet_range, packets, reader.stream)
+                    index, packets, stream, container = _demux_episode(path)
+                except VideoError as exc:
+                    problems.append(
+                        Problem(file=relative, loc=where, kind="bad_video", message=str(exc))
+                    )
+                    continue
+                try:
+                    problem = index_problem(index, episode.length, fps)
+                    if problem is not None:
+                        problems.append(
+                            Problem(file=relative, loc=where, kind="bad_video", message=problem)
+                        )
+                        continue
+                    if problems:
+                        continue  # the output will not be published: only look for problems
+                    packet_range = plan_packet_range(
+                        index,
+                        from_timestamp=0.0,
+                        fps=fps,
+                        start=0,
+                        stop=episode.length,
+                        where=f"{path} (camera {key}, {where})",
+                    )
+                    window = sequence.append(
+                        index,
+                        packet_range,
+                        packets[packet_range.first : packet_range.stop],
+                        stream,
+                    )
                 finally:
-                    reader.close()
+                    container.close()
                 chunk, file, start, end = video_columns(key)
                 row.update(
                     {
@@ -471,6 +517,12 @@ def _copy_videos(
             sequence.close()
             reporter.finish()
         written += [p.relative_to(target).as_posix() for p in sequence.paths_written]
+    if problems:
+        raise InvalidDatasetError(
+            f"{source.root} cannot be converted ({len(problems)} video problem(s)); nothing was"
+            " written:",
+            problems,
+        )
     return written
 
 
