@@ -7,6 +7,11 @@
   the default suite's v2.1 inputs are real v2.1.
 - Round trips: v3.0 → v2.1 → v3.0 loads in 0.6.1 with the source's items; v2.1 → v3.0 → v2.1
   loads in 0.3.3 with the source's items.
+- A dataset recorded by 0.3.3 itself (video and image) converts both ways, and the official
+  converter's output of it gives 0.6.1 the same items as ours.
+
+Each loader run costs tens of seconds here (torch import), so backends are doubled only where
+video is decoded.
 """
 
 from __future__ import annotations
@@ -36,36 +41,71 @@ def _same(items_a: dict, items_b: dict) -> None:
     assert_same_items(a, b, np.arange(int(b["meta/len"])))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("fixture", ["v3_av1_multifile", "v3_h264_bframes", "v3_image"])
+# Image datasets do not touch the video backend: one load is enough for them.
+CASES = [
+    ("v3_av1_multifile", "pyav"),
+    ("v3_av1_multifile", "torchcodec"),
+    ("v3_h264_bframes", "pyav"),
+    ("v3_h264_bframes", "torchcodec"),
+    ("v3_image", "pyav"),
+]
+
+
+@pytest.fixture(scope="session")
+def v3_source(tmp_path_factory: pytest.TempPathFactory):
+    """name → a session copy of a recorder v3.0 fixture (its 0.6.1 dumps are cached)."""
+    copies: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in copies:
+            copies[name] = copy_tree_writable(
+                fixtures_dir() / name, tmp_path_factory.mktemp("v3") / name
+            )
+        return copies[name]
+
+    return get
+
+
+@pytest.mark.parametrize(("fixture", "backend"), CASES)
 def test_v21_output_gives_the_v30_items(
-    fixture: str, backend: str, lerobot_python: Path, lerobot_v21_python: Path, tmp_path: Path
+    fixture: str,
+    backend: str,
+    v3_source,
+    lerobot_python: Path,
+    lerobot_v21_python: Path,
+    tmp_path: Path,
 ) -> None:
-    src = copy_tree_writable(fixtures_dir() / fixture, tmp_path / "src")
+    src = v3_source(fixture)
     rs.convert(src, tmp_path / "v21", to="v2.1")
     got = load_with_lerobot(tmp_path / "v21", backend, python=lerobot_v21_python)
     assert str(got["meta/lerobot_version"]) == "0.3.3"
-    want = load_with_lerobot(src, backend, python=lerobot_python)
-    _same(got, want)
-    # ... and back to v3.0: 0.6.1 sees the source's items again.
-    rs.convert(tmp_path / "v21", tmp_path / "v30", to="v3.0")
-    _same(load_with_lerobot(tmp_path / "v30", backend, python=lerobot_python), want)
+    _same(got, load_with_lerobot(src, backend, python=lerobot_python))
 
 
-@pytest.mark.parametrize("codec", ["h264", "av1"])
-def test_round_trip_v21_v30_v21_in_lerobot033(
-    codec: str, lerobot_v21_python: Path, tmp_path: Path
+def test_round_trip_v30_v21_v30_in_lerobot061(
+    v3_source, lerobot_python: Path, tmp_path: Path
 ) -> None:
-    fixture = "v3_h264_bframes" if codec == "h264" else "v3_av1_single"
-    src = v21_from_v3(fixtures_dir() / fixture, tmp_path / "v21", codec=codec)
-    source_items = load_with_lerobot(src, "pyav", python=lerobot_v21_python)
-    rs.convert(src, tmp_path / "v30", to="v3.0")
-    rs.convert(tmp_path / "v30", tmp_path / "back", to="v2.1")
-    for backend in BACKENDS:
-        want = load_with_lerobot(src, backend, python=lerobot_v21_python)
-        got = load_with_lerobot(tmp_path / "back", backend, python=lerobot_v21_python)
-        assert_same_items(got, want, np.arange(int(want["meta/len"])))
-    assert int(source_items["meta/num_episodes"]) > 1
+    """v3.0 → v2.1 → v3.0: 0.6.1 sees the source's items again."""
+    src = v3_source("v3_h264_bframes")
+    rs.convert(src, tmp_path / "v21", to="v2.1")
+    rs.convert(tmp_path / "v21", tmp_path / "v30", to="v3.0")
+    want = load_with_lerobot(src, "pyav", python=lerobot_python)
+    _same(load_with_lerobot(tmp_path / "v30", "pyav", python=lerobot_python), want)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_round_trip_v21_v30_v21_in_lerobot033(
+    backend: str, lerobot_v21_python: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """v2.1 (H.264 with B-frames) → v3.0 → v2.1: 0.3.3 sees the source's items again."""
+    base = tmp_path_factory.mktemp("rt")
+    src = v21_from_v3(fixtures_dir() / "v3_h264_bframes", base / "v21", codec="h264")
+    rs.convert(src, base / "v30", to="v3.0")
+    rs.convert(base / "v30", base / "back", to="v2.1")
+    want = load_with_lerobot(src, backend, python=lerobot_v21_python)
+    got = load_with_lerobot(base / "back", backend, python=lerobot_v21_python)
+    assert int(want["meta/num_episodes"]) > 1
+    assert_same_items(got, want, np.arange(int(want["meta/len"])))
 
 
 RECORDER = Path(__file__).resolve().with_name("record_v21_033.py")
@@ -111,12 +151,13 @@ def test_recorder_v21_converts_loads_and_comes_back(
     rs.convert(tmp_path / "v30", tmp_path / "back", to="v2.1")
     for relative in ("meta/tasks.jsonl", "meta/episodes.jsonl", "meta/episodes_stats.jsonl"):
         assert (tmp_path / "back" / relative).read_bytes() == (src / relative).read_bytes()
-    for backend in BACKENDS:
+    for backend in BACKENDS if mode == "video" else ("pyav",):
         want = load_with_lerobot(src, backend, python=lerobot_v21_python)
         assert int(want["meta/num_episodes"]) == 4
         _same(load_with_lerobot(tmp_path / "v30", backend, python=lerobot_python), want)
-        back = load_with_lerobot(tmp_path / "back", backend, python=lerobot_v21_python)
-        assert_same_items(back, want, np.arange(int(want["meta/len"])))
+        if backend == "pyav":
+            back = load_with_lerobot(tmp_path / "back", backend, python=lerobot_v21_python)
+            assert_same_items(back, want, np.arange(int(want["meta/len"])))
 
 
 def test_recorder_v21_same_items_as_the_official_converter(
@@ -134,9 +175,8 @@ def test_recorder_v21_same_items_as_the_official_converter(
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
-    for backend in BACKENDS:
-        assert_same_items(
-            load_with_lerobot(ours, backend, python=lerobot_python),
-            load_with_lerobot(official, backend, python=lerobot_python),
-            np.arange(sum((12, 7, 15, 9))),
-        )
+    assert_same_items(
+        load_with_lerobot(ours, "pyav", python=lerobot_python),
+        load_with_lerobot(official, "pyav", python=lerobot_python),
+        np.arange(sum((12, 7, 15, 9))),
+    )
