@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -119,11 +120,13 @@ def main(argv: list[str] | None = None) -> int:
             f"input: {info['total_episodes']} episodes, {info['total_frames']} frames,"
             f" {info.get('total_videos', 0)} mp4 files, {_size(source) / 2**20:.1f} MiB"
         )
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at the end")
         print()
         print("| step | seconds | × cp -r | official ÷ this | note |")
         print("|---|---:|---:|---:|---|")
         for name, seconds, note in rows:
-            speedup = f"{official_s / seconds:.1f}×" if official_s and "robosplice" in name else ""
+            speedup = f"{official_s / seconds:.1f}×" if official_s and "--to v3.0" in name else ""
             print(f"| {name} | {seconds:.2f} | {seconds / copy_s:.1f} | {speedup} | {note} |")
     finally:
         shutil.rmtree(work, ignore_errors=True)
