@@ -491,3 +491,18 @@ def test_video_not_starting_at_zero_is_refused(v21_sources, tmp_path: Path) -> N
         rs.convert(src, tmp_path / "out", to="v3.0")
     assert [(p.kind, p.loc) for p in caught.value.problems] == [("bad_video", "episode 1")]
     assert not (tmp_path / "out").exists()
+
+
+def test_episode_lines_without_tasks_get_them_from_task_index(v21_sources, tmp_path: Path) -> None:
+    import shutil
+
+    src = tmp_path / "src"
+    shutil.copytree(v21_sources("h264"), src)
+    lines = _jsonl(src / "meta/episodes.jsonl")
+    want = lines[2].pop("tasks")
+    lines[3]["extra_only_here"] = 7
+    (src / "meta/episodes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    rs.convert(src, tmp_path / "v30", to="v3.0")
+    out = Dataset(tmp_path / "v30")
+    assert sorted(out.episodes[2].tasks) == sorted(want)
+    assert out.episodes_table.column("extra_only_here").to_pylist()[3] == 7

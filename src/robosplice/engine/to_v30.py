@@ -365,8 +365,15 @@ def convert_v2_to_v30(
             output = cast_rows(table, schema, features, where)
             _check_rows(output, number, start, fps, len(source.tasks))
             position = writer.write_episode(output)
+            tasks = episode.row.get("tasks")
+            if tasks is None:  # not written by every v2.0 tool: derive it from task_index
+                task_index = output.column("task_index").to_numpy()
+                _, first = np.unique(task_index, return_index=True)
+                tasks = [source.tasks[int(task_index[i])] for i in sorted(first)]
             row: dict[str, Any] = {
-                key: episode.row[key] for key in ("episode_index", "tasks", "length")
+                "episode_index": number,
+                "tasks": tasks,
+                "length": episode.length,
             }
             row.update(
                 {
@@ -395,7 +402,14 @@ def convert_v2_to_v30(
         writer.close()
         reporter.finish()
     video_files = _copy_videos(source, target, rows, fps, info, reporter)
-    extras = [k for k in source.episodes[0].row if k not in ("episode_index", "tasks", "length")]
+    extras = list(
+        dict.fromkeys(
+            key
+            for episode in source.episodes
+            for key in episode.row
+            if key not in ("episode_index", "tasks", "length")
+        )
+    )
     _write_episodes(target, rows, source.video_keys, extras)
     write_tasks(target, source.tasks)
     info["total_episodes"] = len(rows)
