@@ -506,3 +506,23 @@ def test_episode_lines_without_tasks_get_them_from_task_index(v21_sources, tmp_p
     out = Dataset(tmp_path / "v30")
     assert sorted(out.episodes[2].tasks) == sorted(want)
     assert out.episodes_table.column("extra_only_here").to_pylist()[3] == 7
+
+
+def test_small_file_limits_give_cameras_their_own_windows(
+    v21_sources, source_guard, tmp_path: Path
+) -> None:
+    """Size limits that rotate each camera's files at different episodes (per-camera windows,
+    starVLA#90) and data files of a few episodes: still every value, frame and packet."""
+    src = source_guard(v21_sources("av1"))
+    rs.convert(
+        src, tmp_path / "v30", to="v3.0", video_files_size_in_mb=0.03, data_files_size_in_mb=0.01
+    )
+    _check_v30_against_v21(src, tmp_path / "v30")
+    out = Dataset(tmp_path / "v30")
+    front, wrist = out.video_keys
+    positions = [(e.videos[front].position, e.videos[wrist].position) for e in out.episodes]
+    assert any(a != b for a, b in positions), positions
+    assert any(
+        e.videos[front].from_timestamp != e.videos[wrist].from_timestamp for e in out.episodes
+    )
+    assert len({e.data_position for e in out.episodes}) > 1
