@@ -364,6 +364,7 @@ def test_cli_convert_both_ways(v21_sources, source_guard, tmp_path: Path) -> Non
     )
     assert plan.exit_code == 0
     assert "v2.1" in plan.output
+    assert "files carried as they are: README.md, meta/modality.json" in plan.output
     assert not (tmp_path / "o").exists()
     done = runner.invoke(app, ["convert", str(src), str(tmp_path / "o"), "--to", "v3.0"])
     assert done.exit_code == 0, done.output

@@ -204,7 +204,7 @@ def convert_v30_to_v21(
         sources.close()
     reencoded = _write_videos(dataset, target, info, cuts, reporter)
     _write_metadata(dataset, target, info, episode_rows, tasks_of)
-    carried = _carried_v3_files(dataset)
+    carried = carried_v3_files(dataset)
     copy_carried(dataset.root, target, carried)
     return ConvertedV21(carried=tuple(carried), reencoded=tuple(reencoded))
 
@@ -323,7 +323,7 @@ def _write_metadata(
         shutil.copyfile(dataset.root / STATS_PATH, target / STATS_PATH)
 
 
-def _carried_v3_files(dataset: Dataset) -> list[str]:
+def carried_v3_files(dataset: Dataset) -> list[str]:
     """Files of the v3.0 source its layout does not own (README, meta/modality.json, ...)."""
     owned = {"meta/info.json", "meta/stats.json", "meta/tasks.parquet"}
     found = []

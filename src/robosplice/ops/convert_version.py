@@ -17,11 +17,11 @@ from typing import Final
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.commit import check_output_target, staged_output
 from robosplice.dataset import Dataset
-from robosplice.engine.to_v21 import check_v30_source, convert_v30_to_v21
-from robosplice.engine.to_v30 import convert_v2_to_v30
+from robosplice.engine.to_v21 import carried_v3_files, check_v30_source, convert_v30_to_v21
+from robosplice.engine.to_v30 import carried_files, convert_v2_to_v30
 from robosplice.errors import SelectionError
 from robosplice.format.paths import DEFAULT_DATA_FILE_SIZE_MB, DEFAULT_VIDEO_FILE_SIZE_MB
-from robosplice.format.v21 import V20, V21, V30, read_v2_source, read_version
+from robosplice.format.v21 import V20, V21, V30, owned_v2_files, read_v2_source, read_version
 
 TARGET_VERSIONS: Final = (V30, V21)
 
@@ -40,6 +40,7 @@ class ConversionPlan:
     data_files_size_in_mb: float
     video_files_size_in_mb: float
     reencode_unaligned: bool
+    carried: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """Human summary for --dry-run."""
@@ -60,7 +61,9 @@ class ConversionPlan:
                 " files, one per episode (and camera), video cut by packet copy"
                 + ("; unaligned episodes re-encoded" if self.reencode_unaligned else "")
             )
-        lines.append("  video by packet copy; stats, tasks and unknown metadata files carried")
+        lines.append("  video by packet copy; data values, stats and tasks carried")
+        if self.carried:
+            lines.append(f"  files carried as they are: {', '.join(self.carried)}")
         return "\n".join(lines)
 
 
@@ -122,9 +125,11 @@ def plan_convert(
     if to == V30:
         v2 = read_v2_source(source)
         episodes, frames, cameras = len(v2.episodes), v2.num_frames, v2.video_keys
+        carried = carried_files(source, owned_v2_files(v2))
     else:
         v3 = Dataset(source)
         episodes, frames, cameras = v3.num_episodes, v3.num_frames, v3.video_keys
+        carried = carried_v3_files(v3)
     return ConversionPlan(
         source=source,
         output=output,
@@ -136,6 +141,7 @@ def plan_convert(
         data_files_size_in_mb=data_files_size_in_mb,
         video_files_size_in_mb=video_files_size_in_mb,
         reencode_unaligned=reencode_unaligned,
+        carried=tuple(carried),
     )
 
 
