@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo-out
 
-.PHONY: setup demo test interop browser check bench clean
+.PHONY: setup demo test interop interop-v21 browser check bench bench-convert clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ browser: $(STAMP)  ## the review page in Debian's chromium via Selenium (apt-ins
 	$(BIN)/python -m pip install --quiet --group browser
 	bash scripts/interop-env.sh >/dev/null
 	$(BIN)/python -m pytest -q -s -m browser tests/browser
+interop-v21: $(STAMP)  ## `convert --to v2.1` outputs loaded by lerobot 0.3.3 (builds its own Python 3.12 venv once)
+	bash scripts/interop-env.sh >/dev/null
+	bash scripts/interop-v21-env.sh >/dev/null
+	$(BIN)/python -m pytest -q -m interop tests/interop_v21
 
 check: $(STAMP)  ## lint and format check
 	$(BIN)/ruff format --check src tests bench
@@ -48,6 +52,9 @@ check: $(STAMP)  ## lint and format check
 bench: $(STAMP)  ## timing/memory table vs the official tools
 	$(BIN)/python bench/bench_edits.py
 	$(BIN)/python bench/bench_review.py
+
+bench-convert: $(STAMP)  ## convert v2.1 -> v3.0: robosplice vs the official converter vs cp -r
+	$(BIN)/python bench/bench_convert.py
 
 clean:
 	rm -rf $(VENV) $(DEMO)

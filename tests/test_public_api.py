@@ -28,6 +28,7 @@ EXPECTED = {
     "apply",
     "aggregate_datasets",
     "change_fps",
+    "convert",
     "convert_image_to_video_dataset",
     "dataset_info",
     "delete_episodes",

@@ -24,6 +24,7 @@ from robosplice.errors import (
 )
 from robosplice.ops.apply import apply
 from robosplice.ops.convert import change_fps, convert_image_to_video_dataset, reencode_dataset
+from robosplice.ops.convert_version import convert
 from robosplice.ops.delete import delete_episodes
 from robosplice.ops.doctor import DoctorReport, doctor
 from robosplice.ops.features import (
@@ -70,6 +71,7 @@ __all__ = [
     "aggregate_datasets",
     "apply",
     "change_fps",
+    "convert",
     "convert_image_to_video_dataset",
     "dataset_info",
     "delete_episodes",

@@ -716,3 +716,7 @@ app.command("doctor")(doctor_command)
 from robosplice.cli.review import review_command  # noqa: E402
 
 app.command("review")(review_command)
+
+from robosplice.cli.convert_version import register as _register_convert  # noqa: E402
+
+_register_convert(app)

@@ -56,7 +56,9 @@ def read_info(root: Path) -> Info:
     version = str(info.get("codebase_version", ""))
     if not version.startswith("v3"):
         hint = (
-            " (convert it with 'robosplice convert-v21' first)" if version.startswith("v2") else ""
+            " (convert it with 'robosplice convert SRC OUT --to v3.0' first)"
+            if version.startswith("v2")
+            else ""
         )
         raise UnsupportedVersionError(
             f"{path}: codebase_version is {version or 'missing'!r}, robosplice edits v3.x{hint}"

@@ -1,0 +1,563 @@
+"""Convert a v2.1/v2.0 dataset into a v3.0 folder: rows streamed, video packets copied.
+
+Each per-episode mp4 is appended to its camera's v3 file by packet copy (`VideoFileSequence`):
+pts and dts shift by the integer tick count written so far, so an episode's `from_timestamp`
+is exactly `frames_before / fps` and never drifts (the official converter's concat demuxer
+accumulates µs rounding, conversion.md §2.3). Each episode's rows become one row group, values
+and order untouched. Per-episode stats are carried value for value from episodes_stats.jsonl.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from robosplice._types import ProgressReporter
+from robosplice.engine.meta import episodes_schema
+from robosplice.engine.progress import resolve_progress
+from robosplice.engine.video_copy import VideoFileSequence, plan_packet_range
+from robosplice.errors import InvalidDatasetError, Problem, VideoError
+from robosplice.format import info as info_format
+from robosplice.format.data import DataFileWriter
+from robosplice.format.episodes import video_columns, write_episodes
+from robosplice.format.info import Features
+from robosplice.format.paths import STATS_PATH, video_file_path
+from robosplice.format.schema import column_values, data_schema
+from robosplice.format.stats import (
+    DatasetStats,
+    aggregate_stats,
+    compute_feature_stats,
+    flatten_episode_stats,
+    stats_to_json,
+)
+from robosplice.format.tasks import write_tasks
+from robosplice.format.v21 import V2Source, owned_v2_files, v30_info_from_v2
+from robosplice.format.video import PacketIndex, stream_facts
+
+# The v2.1 loader's tolerance between a frame's timestamp and its video pts.
+TOLERANCE_S = 1e-4
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConvertedFiles:
+    """What a conversion wrote besides the layout's own files."""
+
+    carried: tuple[str, ...]
+    data_files: tuple[str, ...]
+    video_files: tuple[str, ...]
+
+
+def carried_files(root: Path, owned: set[str]) -> list[str]:
+    """Files under `root` the layout does not own (README, meta/modality.json, ...), sorted."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        if not path.is_file():
+            continue
+        relative = path.relative_to(root).as_posix()
+        if relative not in owned:
+            found.append(relative)
+    return found
+
+
+def copy_carried(root: Path, target: Path, relatives: list[str]) -> None:
+    """Copy files verbatim from `root` to the same relative paths under `target`."""
+    for relative in relatives:
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / relative, destination)
+
+
+def v2_extra_layout_files(source: V2Source) -> list[str]:
+    """Parquet/mp4 files under data/ and videos/ that belong to no episode of the metadata."""
+    owned = owned_v2_files(source)
+    return [
+        relative
+        for relative in carried_files(source.root, owned)
+        if relative.split("/", 1)[0] in ("data", "videos")
+        and relative.endswith((".parquet", ".mp4"))
+    ]
+
+
+def check_v2_files(source: V2Source) -> list[Problem]:
+    """Every file the episodes need is there and no stray episode file is (no video is read:
+    the copy checks each video as it reads it, see `index_problem`)."""
+    problems: list[Problem] = []
+    for episode in source.episodes:
+        where = f"episode {episode.episode_index}"
+        data = source.data_path(episode.episode_index)
+        if not data.is_file():
+            problems.append(
+                Problem(
+                    file=data.relative_to(source.root).as_posix(),
+                    loc=where,
+                    kind="missing_file",
+                    message="the episode's data file is missing",
+                )
+            )
+        for key in source.video_keys:
+            path = source.video_path(key, episode.episode_index)
+            relative = path.relative_to(source.root).as_posix()
+            if not path.is_file():
+                problems.append(
+                    Problem(
+                        file=relative,
+                        loc=where,
+                        kind="missing_file",
+                        message=f"the episode's video of {key} is missing",
+                    )
+                )
+                continue
+    problems += [
+        Problem(
+            file=relative,
+            loc="",
+            kind="extra_file",
+            message="not the file of any episode in meta/episodes.jsonl (a v2.1 loader would"
+            " read it too); remove it or add its episode",
+        )
+        for relative in v2_extra_layout_files(source)
+    ]
+    return problems
+
+
+def index_problem(index: PacketIndex, length: int, fps: float) -> str | None:
+    """Why a per-episode video cannot be concatenated as is, or None.
+
+    It must hold at least `length` frames, the first at pts 0 and frame k at k/fps within the
+    loader's tolerance (the v2.1 loader queried it at the parquet timestamps)."""
+    if index.num_packets < length:
+        return f"expected at least {length} frames (the episode's length), got {index.num_packets}"
+    seconds = np.sort(index.pts).astype(np.float64)[:length] * float(index.facts.time_base)
+    expected = np.arange(length) / fps
+    off = np.flatnonzero(np.abs(seconds - expected) > TOLERANCE_S)
+    if len(off):
+        k = int(off[0])
+        return (
+            f"frame {k} is at {seconds[k]:.6f}s, expected {expected[k]:.6f}s (k/fps): the"
+            " per-episode video must start at 0 with one frame every 1/fps"
+        )
+    return None
+
+
+def _check_rows(table: pa.Table, episode_index: int, start: int, fps: float, tasks: int) -> None:
+    """Index columns of one v2 episode are what its position says; raise naming the episode."""
+    problems = []
+    rows = table.num_rows
+    expected = {
+        "episode_index": np.full(rows, episode_index),
+        "frame_index": np.arange(rows),
+        "index": np.arange(start, start + rows),
+    }
+    for name, want in expected.items():
+        got = table.column(name).to_numpy()
+        if not np.array_equal(got, want):
+            k = int(np.flatnonzero(got != want)[0])
+            problems.append(f"{name} of row {k} is {got[k]}, expected {want[k]}")
+    timestamps = table.column("timestamp").to_numpy().astype(np.float64)
+    off = np.flatnonzero(np.abs(timestamps - np.arange(rows) / fps) > TOLERANCE_S)
+    if len(off):
+        k = int(off[0])
+        problems.append(f"timestamp of frame {k} is {timestamps[k]}, expected {k / fps:.6f}")
+    task_index = table.column("task_index").to_numpy()
+    if rows and (task_index.min() < 0 or task_index.max() >= tasks):
+        problems.append(f"task_index values must be 0..{tasks - 1}")
+    if problems:
+        raise InvalidDatasetError(
+            f"episode {episode_index}: its rows do not match its position; nothing was written",
+            [
+                Problem(file=f"episode {episode_index}", loc="", kind="bad_index", message=message)
+                for message in problems
+            ],
+        )
+
+
+def cast_rows(table: pa.Table, schema: pa.Schema, features: Features, where: str) -> pa.Table:
+    """Columns of `schema` from `table`, values unchanged, types the recorder's."""
+    missing = [f.name for f in schema if f.name not in table.column_names]
+    extra = [n for n in table.column_names if n not in schema.names]
+    if missing or extra:
+        raise InvalidDatasetError(
+            f"{where}: the columns do not match info.json features (missing {missing}, not in"
+            f" features {extra}); nothing was written"
+        )
+    arrays = []
+    for field in schema:
+        column = table.column(field.name)
+        if column.type != field.type:
+            try:
+                column = column.cast(field.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                shape = info_format.feature_shape(features[field.name])
+                values = column_values(column, shape)
+                flat = pa.array(np.asarray(values).reshape(-1), type=_leaf(field.type))
+                column = pa.chunked_array([_nest(flat, field.type, values.shape[1:])])
+        arrays.append(column)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _leaf(data_type: pa.DataType) -> pa.DataType:
+    while pa.types.is_list(data_type) or pa.types.is_fixed_size_list(data_type):
+        data_type = data_type.value_type
+    return data_type
+
+
+def _nest(flat: pa.Array, data_type: pa.DataType, shape: tuple[int, ...]) -> pa.Array:
+    if not (pa.types.is_list(data_type) or pa.types.is_fixed_size_list(data_type)):
+        return flat
+    inner = _nest(flat, data_type.value_type, shape[1:])
+    if pa.types.is_fixed_size_list(data_type):
+        return pa.FixedSizeListArray.from_arrays(inner, type=data_type)
+    offsets = pa.array(np.arange(0, len(inner) + 1, shape[0], dtype=np.int32))
+    return pa.ListArray.from_arrays(offsets, inner, type=data_type)
+
+
+def stats_columns(stats: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """`stats/<feature>/<key>` cells holding the JSON values exactly (ints stay ints)."""
+    return {
+        f"stats/{feature}/{key}": value
+        for feature, feature_stats in stats.items()
+        for key, value in feature_stats.items()
+    }
+
+
+def stats_fields(rows: list[dict[str, Any]]) -> list[pa.Field]:
+    """Arrow fields of the stats columns: the JSON leaf type (bool, int) kept, else float64."""
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(k for k in row if k.startswith("stats/")))
+    fields = []
+    for name in names:
+        values = [row[name] for row in rows if row.get(name) is not None]
+        leaves = [leaf for value in values for leaf in _leaves(value)]
+        arrow_type: pa.DataType = pa.float64()
+        if leaves and all(isinstance(v, bool) for v in leaves):
+            arrow_type = pa.bool_()  # 0.3.3 keeps np.min of a bool feature a bool
+        elif leaves and all(isinstance(v, int) and not isinstance(v, bool) for v in leaves):
+            arrow_type = pa.int64()
+        for _ in range(_depth(values[0]) if values else 1):
+            arrow_type = pa.list_(arrow_type)
+        fields.append(pa.field(name, arrow_type))
+    return fields
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
+
+
+def _depth(value: Any) -> int:
+    depth = 0
+    while isinstance(value, list):
+        depth += 1
+        value = value[0] if value else None
+    return depth
+
+
+def _json_stats_to_numpy(stats: dict[str, dict[str, Any]]) -> DatasetStats:
+    return {
+        feature: {key: np.atleast_1d(np.array(value)) for key, value in values.items()}
+        for feature, values in stats.items()
+    }
+
+
+def _v20_episode_stats(
+    source: V2Source, table: pa.Table, features: Features, length: int
+) -> dict[str, dict[str, Any]]:
+    """Stats of a v2.0 episode: numeric ones computed from its rows, cameras from stats.json."""
+    stats: DatasetStats = {}
+    fps = float(source.info["fps"])
+    global_stats = source.global_stats or {}
+    for name in info_format.stats_feature_names(features):
+        feature = features[name]
+        if feature["dtype"] in info_format.VISUAL_DTYPES:
+            if name in global_stats:
+                carried = {k: np.asarray(v) for k, v in global_stats[name].items()}
+                carried["count"] = np.array([length])
+                stats[name] = carried
+            continue
+        if name == "timestamp":
+            values = table.column("frame_index").to_numpy() / fps
+        else:
+            values = column_values(table.column(name), info_format.feature_shape(feature))
+        stats[name] = compute_feature_stats(values)
+    flat = flatten_episode_stats(stats)
+    result: dict[str, dict[str, Any]] = {}
+    for column, value in flat.items():
+        feature, _, key = column[len("stats/") :].rpartition("/")
+        result.setdefault(feature, {})[key] = value
+    return result
+
+
+def dataset_stats_json(
+    episode_stats: list[dict[str, dict[str, Any]]], source_stats: dict[str, Any] | None
+) -> dict[str, Any]:
+    """stats.json: the episodes' stats aggregated as the official converter does, plus any key
+    the source's own stats.json has and the aggregate lacks (e.g. GR00T's q01/q99)."""
+    aggregated = stats_to_json(aggregate_stats([_json_stats_to_numpy(s) for s in episode_stats]))
+    for feature, values in (source_stats or {}).items():
+        if not isinstance(values, dict):
+            continue
+        target = aggregated.setdefault(feature, {})
+        for key, value in values.items():
+            target.setdefault(key, value)
+    return aggregated
+
+
+def convert_v2_to_v30(
+    source: V2Source,
+    target: Path,
+    *,
+    data_files_size_in_mb: float,
+    video_files_size_in_mb: float,
+    progress: ProgressReporter | None = None,
+) -> ConvertedFiles:
+    """Write the v3.0 form of `source` into the empty folder `target`.
+
+    Raises:
+        InvalidDatasetError: files missing or stray, rows not matching their episode, videos
+            not starting at 0 or not one frame per 1/fps (every problem found is listed).
+    """
+    reporter = resolve_progress(progress)
+    problems = check_v2_files(source)
+    if problems:
+        raise InvalidDatasetError(
+            f"{source.root} cannot be converted ({len(problems)} problem(s)); nothing was written:",
+            problems,
+        )
+    info = v30_info_from_v2(
+        source.info,
+        data_files_size_in_mb=data_files_size_in_mb,
+        video_files_size_in_mb=video_files_size_in_mb,
+    )
+    features = info["features"]
+    fps = float(info["fps"])
+    chunks_size = int(info["chunks_size"])
+    schema = data_schema(features)
+    rows: list[dict[str, Any]] = []
+    episode_stats: list[dict[str, dict[str, Any]]] = []
+    writer = DataFileWriter(
+        target, schema, file_size_mb=data_files_size_in_mb, chunks_size=chunks_size
+    )
+    reporter.start("data", len(source.episodes))
+    start = 0
+    try:
+        for episode in source.episodes:
+            number = episode.episode_index
+            path = source.data_path(number)
+            where = path.relative_to(source.root).as_posix()
+            # One small file per episode: ParquetFile without threads is ~9x faster than read_table.
+            table = pq.ParquetFile(path).read(use_threads=False)
+            if table.num_rows != episode.length:
+                raise InvalidDatasetError(
+                    f"{where}: episode {number} has {table.num_rows} rows but length"
+                    f" {episode.length} in meta/episodes.jsonl; nothing was written"
+                )
+            output = cast_rows(table, schema, features, where)
+            _check_rows(output, number, start, fps, len(source.tasks))
+            position = writer.write_episode(output)
+            tasks = episode.row.get("tasks")
+            if tasks is None:  # not written by every v2.0 tool: derive it from task_index
+                task_index = output.column("task_index").to_numpy()
+                _, first = np.unique(task_index, return_index=True)
+                tasks = [source.tasks[int(task_index[i])] for i in sorted(first)]
+            row: dict[str, Any] = {
+                "episode_index": number,
+                "tasks": tasks,
+                "length": episode.length,
+            }
+            row.update(
+                {
+                    "data/chunk_index": position[0],
+                    "data/file_index": position[1],
+                    "dataset_from_index": start,
+                    "dataset_to_index": start + episode.length,
+                }
+            )
+            row.update(
+                {
+                    k: v
+                    for k, v in episode.row.items()
+                    if k not in ("episode_index", "tasks", "length")
+                }
+            )
+            stats = episode.stats
+            if stats is None:
+                stats = _v20_episode_stats(source, output, features, episode.length)
+            episode_stats.append(stats)
+            row.update(stats_columns(stats))
+            rows.append(row)
+            start += episode.length
+            reporter.advance()
+    finally:
+        writer.close()
+        reporter.finish()
+    video_files = _copy_videos(source, target, rows, fps, info, reporter)
+    extras = list(
+        dict.fromkeys(
+            key
+            for episode in source.episodes
+            for key in episode.row
+            if key not in ("episode_index", "tasks", "length")
+        )
+    )
+    _write_episodes(target, rows, source.video_keys, extras)
+    write_tasks(target, source.tasks)
+    info["total_episodes"] = len(rows)
+    info["total_frames"] = start
+    info["total_tasks"] = len(source.tasks)
+    info["splits"] = {"train": f"0:{len(rows)}"}
+    info_format.write_info(target, info)
+    (target / STATS_PATH).write_text(
+        json.dumps(dataset_stats_json(episode_stats, source.global_stats), indent=4),
+        encoding="utf-8",
+    )
+    carried = carried_files(source.root, owned_v2_files(source))
+    copy_carried(source.root, target, carried)
+    return ConvertedFiles(
+        carried=tuple(carried),
+        data_files=tuple(writer.paths_written),
+        video_files=tuple(video_files),
+    )
+
+
+def _demux_episode(path: Path) -> tuple[PacketIndex, list[Any], Any, Any]:
+    """Every video packet of a per-episode file, read once, and its index (one pass over the
+    file: the copy is then I/O-bound, like `cp`). Returns (index, packets, stream, container)."""
+    try:
+        container = av.open(str(path))
+    except av.error.FFmpegError as exc:
+        raise VideoError(f"{path}: cannot read video ({exc})") from exc
+    try:
+        if not container.streams.video:
+            raise VideoError(f"{path}: no video stream")
+        stream = container.streams.video[0]
+        packets = [p for p in container.demux(stream) if p.dts is not None and p.pts is not None]
+        index = PacketIndex(
+            path=path,
+            facts=stream_facts(stream),
+            average_rate=Fraction(stream.average_rate) if stream.average_rate else None,
+            pts=np.asarray([p.pts for p in packets], dtype=np.int64),
+            dts=np.asarray([p.dts for p in packets], dtype=np.int64),
+            duration=np.asarray([p.duration or 0 for p in packets], dtype=np.int64),
+            keyframe=np.asarray([p.is_keyframe for p in packets], dtype=bool),
+            size_bytes=np.asarray([p.size for p in packets], dtype=np.int64),
+        )
+    except av.error.FFmpegError as exc:
+        container.close()
+        raise VideoError(f"{path}: cannot read video ({exc})") from exc
+    except BaseException:
+        container.close()
+        raise
+    return index, packets, stream, container
+
+
+def _copy_videos(
+    source: V2Source,
+    target: Path,
+    rows: list[dict[str, Any]],
+    fps: float,
+    info: dict[str, Any],
+    reporter: ProgressReporter,
+) -> list[str]:
+    """Append every episode file to its camera's v3 files; every unusable video is reported
+    together at the end (the output is still in staging, so nothing is published)."""
+    written: list[str] = []
+    problems: list[Problem] = []
+    for key in source.video_keys:
+        sequence = VideoFileSequence(
+            target,
+            lambda position, key=key: target / video_file_path(key, position),
+            file_size_mb=float(info["video_files_size_in_mb"]),
+            chunks_size=int(info["chunks_size"]),
+        )
+        reporter.start(f"video {key}", len(source.episodes))
+        try:
+            for episode, row in zip(source.episodes, rows, strict=True):
+                path = source.video_path(key, episode.episode_index)
+                where = f"episode {episode.episode_index}"
+                relative = path.relative_to(source.root).as_posix()
+                try:
+                    index, packets, stream, container = _demux_episode(path)
+                except VideoError as exc:
+                    problems.append(
+                        Problem(file=relative, loc=where, kind="bad_video", message=str(exc))
+                    )
+                    continue
+                try:
+                    problem = index_problem(index, episode.length, fps)
+                    if problem is not None:
+                        problems.append(
+                            Problem(file=relative, loc=where, kind="bad_video", message=problem)
+                        )
+                        continue
+                    if problems:
+                        continue  # the output will not be published: only look for problems
+                    packet_range = plan_packet_range(
+                        index,
+                        from_timestamp=0.0,
+                        fps=fps,
+                        start=0,
+                        stop=episode.length,
+                        where=f"{path} (camera {key}, {where})",
+                    )
+                    window = sequence.append(
+                        index,
+                        packet_range,
+                        packets[packet_range.first : packet_range.stop],
+                        stream,
+                    )
+                finally:
+                    container.close()
+                chunk, file, start, end = video_columns(key)
+                row.update(
+                    {
+                        chunk: window.position[0],
+                        file: window.position[1],
+                        start: window.from_timestamp,
+                        end: window.to_timestamp,
+                    }
+                )
+                reporter.advance()
+        finally:
+            sequence.close()
+            reporter.finish()
+        written += [p.relative_to(target).as_posix() for p in sequence.paths_written]
+    if problems:
+        raise InvalidDatasetError(
+            f"{source.root} cannot be converted ({len(problems)} video problem(s)); nothing was"
+            " written:",
+            problems,
+        )
+    return written
+
+
+def _write_episodes(
+    target: Path, rows: list[dict[str, Any]], video_keys: list[str], extras: list[str]
+) -> list[str]:
+    """meta/episodes in the recorder's column order, extra episodes.jsonl keys after `length`."""
+    base = episodes_schema(video_keys, [])
+    extra_fields = []
+    for name in extras:
+        values = [row.get(name) for row in rows]
+        try:
+            extra_fields.append(pa.field(name, pa.array(values).type))
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise InvalidDatasetError(
+                f"meta/episodes.jsonl: the values of {name!r} have no common type ({exc})"
+            ) from exc
+    fields = list(base)
+    at = fields.index(base.field("length")) + 1
+    fields[at:at] = extra_fields
+    meta = fields[-2:]
+    fields = fields[:-2] + stats_fields(rows) + meta
+    return write_episodes(target, rows, pa.schema(fields))
