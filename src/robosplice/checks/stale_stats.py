@@ -41,7 +41,7 @@ from robosplice.format.paths import HISTORY_PATH, STATS_PATH
 from robosplice.format.schema import column_values
 from robosplice.format.stats import FeatureStats, aggregate_feature_stats
 
-__all__ = ["KINDS", "RELATIVE_TOLERANCE", "run", "stats_against_data"]
+__all__ = ["KINDS", "RELATIVE_TOLERANCE", "VARIANCE_TOLERANCE", "run", "stats_against_data"]
 
 _FIX: Final = "run 'robosplice recompute-stats' to rewrite them from the data"
 
@@ -62,8 +62,12 @@ KINDS: Final[tuple[Kind, ...]] = (
 )  # fmt: skip
 """The kinds this family reports: severity, and why, beside the checks below."""
 
-RELATIVE_TOLERANCE: Final = 1e-5
-"""mean/std tolerance, relative to max|x| (mean) and E[x²] (variance): ~80 float32 epsilons."""
+RELATIVE_TOLERANCE: Final = 1e-4
+"""mean tolerance, relative to max|x|: float32 accumulation in the writer's own stats, with margin."""
+VARIANCE_TOLERANCE: Final = 1e-3
+"""std² tolerance, relative to E[x²]. Writers compute std in float32: a near-constant dimension of a
+long episode was seen 2.4e-5 off in variance (robosplice's own stats of a 600-frame episode), so a
+tighter bound flags clean data; a stale stat after an edit or a hand change is far larger."""
 _COMPARED: Final = ("min", "max", "mean", "std", "count")
 _PARQUET_ERRORS: Final = (pa.ArrowException, OSError, ValueError)
 _SEVERITY: Final = {kind.name: kind.severity for kind in KINDS}
@@ -269,7 +273,7 @@ def _differences(stored: FeatureStats, expected: FeatureStats) -> Iterator[tuple
         elif key == "mean":
             wrong = np.abs(got64 - want) > RELATIVE_TOLERANCE * np.maximum(scale, 1e-12)
         else:
-            allowed = RELATIVE_TOLERANCE * np.maximum(expected["square_mean"], 1e-24)
+            allowed = VARIANCE_TOLERANCE * np.maximum(expected["square_mean"], 1e-24)
             wrong = np.abs(got64**2 - want**2) > allowed
         positions = np.flatnonzero(wrong)
         if len(positions):

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from robosplice._types import ProgressReporter
+from robosplice.checks import validate_dataset
 from robosplice.dataset import Dataset
 from robosplice.engine.progress import resolve_progress
 from robosplice.engine.sources import SourceSet
@@ -41,7 +42,6 @@ from robosplice.format.v21 import (
     v21_info_from_v30,
     write_jsonl,
 )
-from robosplice.format.validate import validate_dataset
 from robosplice.format.video import PacketReader, PacketWriter, read_packet_index
 from robosplice.format.video_codec import EncoderSettings
 
