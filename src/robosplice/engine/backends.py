@@ -16,6 +16,7 @@ import contextvars
 import logging
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -96,11 +97,34 @@ class ProcessBackend:
         return pool
 
     def submit(self, fn: Callable[[Any], Any], unit: Any) -> concurrent.futures.Future[Any]:
-        try:
-            return self._pool().submit(fn, unit)
-        except concurrent.futures.BrokenExecutor:
-            _POOLS.pop(self.workers, None)
-            return self._pool().submit(fn, unit)
+        with _main_hidden():
+            try:
+                return self._pool().submit(fn, unit)
+            except concurrent.futures.BrokenExecutor:
+                _POOLS.pop(self.workers, None)
+                return self._pool().submit(fn, unit)
+
+
+@contextlib.contextmanager
+def _main_hidden() -> Iterator[None]:
+    """Start workers without re-running the caller's script (units are robosplice functions).
+
+    Without this, a script that calls an op at top level, with no `if __name__ == "__main__"`
+    guard, would run again in every new worker.
+    """
+    main = sys.modules.get("__main__")
+    saved = {
+        name: main.__dict__.pop(name) for name in ("__file__",) if main and name in main.__dict__
+    }
+    spec = getattr(main, "__spec__", None)
+    if main is not None:
+        main.__spec__ = None
+    try:
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+            main.__spec__ = spec
 
 
 class RayBackend:
