@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo-out
 
-.PHONY: setup demo test interop check bench clean
+.PHONY: setup demo test interop ray check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: $(STAMP)  ## the default suite (fast; no official lerobot needed)
 interop: $(STAMP)  ## outputs loaded by the official LeRobotDataset (builds a Python 3.12 venv once)
 	bash scripts/interop-env.sh >/dev/null
 	$(BIN)/python -m pytest -q -m interop tests/interop
+
+ray: $(STAMP)  ## the Ray backend: local Ray and a simulated two-node cluster (installs robosplice[ray])
+	$(BIN)/python -m pip install --quiet -e '.[ray]'
+	RAY_USAGE_STATS_ENABLED=0 $(BIN)/python -m pytest -q -m ray tests/engine/test_ray.py
 
 check: $(STAMP)  ## lint and format check
 	$(BIN)/ruff format --check src tests bench
