@@ -12,6 +12,7 @@ import typer
 from robosplice.cli._errors import reported_errors
 from robosplice.cli._execution import parallel_options
 from robosplice.cli._progress import make_progress
+from robosplice.cli.batch import batch_command
 
 app = typer.Typer(
     name="robosplice",
@@ -145,6 +146,9 @@ def sample(
     typer.echo(
         f"wrote {dataset.root}: {dataset.num_episodes} episodes, {dataset.num_frames} frames"
     )
+
+
+app.command("batch")(batch_command)
 
 
 def main() -> None:
