@@ -52,6 +52,7 @@ from robosplice.format.stats import (
     flatten_episode_stats,
     unflatten_episode_stats,
 )
+from robosplice.format.video import read_packet_index
 from robosplice.plan.model import Plan
 
 logger = logging.getLogger(__name__)
@@ -324,7 +325,9 @@ def _camera_unit(
             number += len(run)
         else:
             number += 1
+    copied = {s.path for n, s in enumerate(segments) if not _in_whole_run(segments, n)}
     return CameraCopyUnit(
+        indexes={path: read_packet_index(path) for path in sorted(copied)},
         key=key,
         target=target,
         fps=float(plan.info["fps"]),
@@ -334,6 +337,14 @@ def _camera_unit(
         concatenate=settings.concatenate_videos,
         link_files=link_files,
     )
+
+
+def _in_whole_run(segments: list[CopySegment], number: int) -> bool:
+    """Whether segment `number` is part of a run copied as a whole file."""
+    for start in range(number, -1, -1):
+        if segments[start].whole_file:
+            return start + segments[start].run_length > number
+    return False
 
 
 def _frames_in_file(path: Path) -> int:

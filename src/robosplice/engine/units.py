@@ -8,7 +8,8 @@ A unit is a frozen, picklable description plus a top-level function, so any back
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from robosplice.engine.frame_stats import video_episode_stats
@@ -19,7 +20,7 @@ from robosplice.engine.video_copy import (
 )
 from robosplice.format.paths import video_file_path
 from robosplice.format.stats import FeatureStats
-from robosplice.format.video import PacketReader, read_packet_index
+from robosplice.format.video import PacketIndex, PacketReader, read_packet_index
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +53,9 @@ class CameraCopyUnit:
     chunks_size: int
     concatenate: bool
     link_files: bool = False
+    # Packet indexes the driver already holds (pre-flight validation read them), so a worker
+    # does not demux a file once more just to index it.
+    indexes: Mapping[Path, PacketIndex] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,7 +107,7 @@ def copy_camera(unit: CameraCopyUnit) -> CameraCopyResult:
                 skip = segment.run_length - 1
                 previous = (segment.source, segment.path)
                 continue
-            index = read_packet_index(segment.path)
+            index = unit.indexes.get(segment.path) or read_packet_index(segment.path)
             packet_range = plan_packet_range(
                 index,
                 from_timestamp=segment.from_timestamp,
