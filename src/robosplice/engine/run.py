@@ -35,6 +35,7 @@ from robosplice.engine.units import (
     FrameStatsUnit,
     copy_camera,
     frame_stats,
+    split_by_file,
 )
 from robosplice.engine.video_encode import encode_videos
 from robosplice.format import info as info_format
@@ -390,11 +391,11 @@ def execute(
     stats = _StatsCollector(plan, datasets)
     rows: list[dict[str, Any]] = []
     copied_keys = [k for k in info_format.video_keys(features) if k not in plan.videos]
-    camera_units = (
-        [_camera_unit(plan, datasets, target, key, link_files=link_files) for key in copied_keys]
-        if plan.episodes
-        else []
-    )
+    camera_units = [
+        part
+        for key in (copied_keys if plan.episodes else [])
+        for part in split_by_file(_camera_unit(plan, datasets, target, key, link_files=link_files))
+    ]
     video_bytes = sum(
         s.path.stat().st_size
         for u in camera_units
@@ -406,7 +407,9 @@ def execute(
         units=len(camera_units),
         heavy=video_bytes >= _PARALLEL_VIDEO_BYTES,
     )
-    cameras = UnitBatch(runner, copy_camera, camera_units, describe=lambda u: f"camera {u.key}")
+    cameras = UnitBatch(
+        runner, copy_camera, camera_units, describe=lambda u: f"camera {u.key} file {u.position}"
+    )
     try:
         writer = DataFileWriter(
             target,
@@ -474,9 +477,12 @@ def execute(
             results = cameras.results(on_done=reporter.advance)
         finally:
             reporter.finish()
+        filled: dict[str, int] = {}  # per camera: output episodes placed so far
         for unit, result in zip(camera_units, results, strict=True):
             chunk, file, start, end = video_columns(unit.key)
-            for row, written in zip(rows, result.windows, strict=True):
+            first = filled.get(unit.key, 0)
+            filled[unit.key] = first + len(result.windows)
+            for row, written in zip(rows[first : filled[unit.key]], result.windows, strict=True):
                 row.update(
                     {
                         chunk: written.position[0],
