@@ -44,6 +44,40 @@ from bench_edits import (  # noqa: E402
     tool_env,
 )
 
+# bench_edits' launcher, plus CPU seconds (user + system of the tool and the children it
+# reaped, e.g. a process pool): on a shared machine wall time follows the load, CPU time less so.
+LAUNCHER = """\
+import os, sys
+pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
+"""
+
+
+def run_measured(
+    job: dict[str, Any], tag: str, workdir: Path, env: dict[str, str]
+) -> dict[str, Any]:
+    """Run this script as a driver on `job`; its result plus peak MiB and CPU seconds."""
+    job_path, result_path = workdir / f"{tag}.job.json", workdir / f"{tag}.result.json"
+    usage_path = workdir / f"{tag}.rusage"
+    job_path.write_text(json.dumps(job))
+    command = [sys.executable, str(Path(__file__)), str(job_path), str(result_path)]
+    with (workdir / f"{tag}.log").open("wb") as sink:
+        subprocess.run(
+            [sys.executable, "-S", "-c", LAUNCHER, str(usage_path), *command],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=workdir,
+            check=True,
+        )
+    _, maxrss, cpu = usage_path.read_text().split()
+    result = json.loads(result_path.read_text()) if result_path.is_file() else {"ok": False}
+    result.setdefault("error", "no result (see the log)")
+    return {**result, "peak_mib": int(maxrss) / 1024, "cpu_seconds": float(cpu)}
+
+
 MIB = 1024 * 1024
 OPS = ("delete", "split", "merge", "trim", "repack")
 CAMERAS = (
@@ -164,15 +198,16 @@ def run_robosplice(
     }
     env = tool_env(workdir)
     env["RAY_USAGE_STATS_ENABLED"] = "0"
-    run = run_driver(Path(sys.executable), Path(__file__), job, tag, workdir, env)
+    measured = run_measured(job, tag, workdir, env)
     result = {
-        "ok": run.ok,
-        "seconds": run.seconds,
-        "peak_mib": run.peak_mib,
-        "error": run.error,
+        "ok": measured["ok"],
+        "seconds": measured.get("seconds"),
+        "cpu_seconds": measured["cpu_seconds"],
+        "peak_mib": measured["peak_mib"],
+        "error": measured.get("error"),
         "output": output,
     }
-    if run.ok:
+    if result["ok"]:
         result["bytes"] = tree_bytes(output)
         result["hash"] = tree_hash(output)
     return result
@@ -194,6 +229,9 @@ def main() -> int:
     parser.add_argument("--backends", default="serial,process,ray")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-official", action="store_true")
+    parser.add_argument(
+        "--official-source", type=Path, help="dataset for the official delete (default: the base)"
+    )
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     ops = [o for o in args.ops.split(",") if o]
@@ -202,6 +240,8 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     lines: list[str] = []
+    from robosplice.dataset import Dataset
+
     try:
         base = args.base.resolve() if args.base else build_base(workdir / "base", args.episodes)
         sizes = grow(base, workdir, args.size_gb)
@@ -212,8 +252,8 @@ def main() -> int:
         cameras = len(list((big / "videos").iterdir()))
         lines.append(
             f"Dataset: {big_bytes / MIB:.0f} MiB, {videos} video files over {cameras}"
-            f" cameras (the {args.episodes}-episode base merged with itself {len(sizes) - 1}"
-            f" times); ¼ size: {quarter_bytes / MIB:.0f} MiB."
+            f" cameras ({Dataset(big).num_episodes} episodes: the base merged with itself"
+            f" {len(sizes) - 1} times); ¼ size: {quarter_bytes / MIB:.0f} MiB."
         )
         results: dict[tuple[str, str], dict[str, Any]] = {}
         cp_seconds: dict[str, float] = {}
@@ -230,9 +270,9 @@ def main() -> int:
             for backend in backends:
                 shutil.rmtree(results[(op, backend)]["output"], ignore_errors=True)
         lines += ["", "| op | output MiB | cp -r s |"]
-        lines[-1] += "".join(f" {b} s | {b}/cp | {b} peak MiB |" for b in backends)
+        lines[-1] += "".join(f" {b} s | {b}/cp | {b} CPU s | {b} peak MiB |" for b in backends)
         lines[-1] += " identical bytes |"
-        lines.append("|---" * (4 + 3 * len(backends)) + "|")
+        lines.append("|---" * (4 + 4 * len(backends)) + "|")
         for op in ops:
             first = next((results[(op, b)] for b in backends if results[(op, b)]["ok"]), None)
             cp = cp_seconds.get(op)
@@ -241,12 +281,14 @@ def main() -> int:
                 result = results[(op, backend)]
                 seconds = result["seconds"]
                 ratio = seconds / cp if seconds and cp else None
-                row += f" {fmt(seconds, 2)} | {fmt(ratio)}× | {fmt(result['peak_mib'], 0)} |"
+                row += f" {fmt(seconds, 2)} | {fmt(ratio)}× | {fmt(result['cpu_seconds'], 1)} |"
+                row += f" {fmt(result['peak_mib'], 0)} |"
             hashes = {results[(op, b)].get("hash") for b in backends}
             row += " yes |" if len(hashes) == 1 and None not in hashes else " **no** |"
             lines.append(row)
         lines.append(
-            "\nPeak MiB is the driver process's own (wait4); process/ray workers are not counted."
+            "\nPeak MiB is the driver process's own (wait4); CPU s adds the children it reaped"
+            " (the process pool), not Ray's workers. Times include the pre-flight validation."
         )
         # memory at ¼ size vs full size, serial backend (one process holds everything)
         lines += [
@@ -264,7 +306,7 @@ def main() -> int:
             full = results.get((op, "serial"), {}).get("peak_mib")
             lines.append(f"| {op} | {fmt(small['peak_mib'], 0)} | {fmt(full, 0)} |")
         if not args.no_official:
-            lines += ["", *official_delete(base, workdir)]
+            lines += ["", *official_delete((args.official_source or base).resolve(), workdir)]
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
