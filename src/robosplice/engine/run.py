@@ -109,14 +109,17 @@ class _StatsCollector:
         self.episodes: list[DatasetStats] = []
         # (output episode, video key) whose stats are sampled once the video files are written.
         self.pending_video: list[tuple[int, str]] = []
-        self._source_rows: dict[int, list[dict[str, Any]]] = {}
+        # Each source's stats/* columns, kept as Arrow: one row becomes Python objects only when
+        # its episode is written (a whole table of nested lists grows with the dataset).
+        self._source_stats: dict[int, pa.Table] = {}
 
     def _source_episode_stats(self, source: int, episode_index: int) -> DatasetStats:
-        if source not in self._source_rows:
+        if source not in self._source_stats:
             table = self.datasets[source].episodes_table
             names = [n for n in table.column_names if n.startswith("stats/")]
-            self._source_rows[source] = table.select(names).to_pylist()
-        return unflatten_episode_stats(self._source_rows[source][episode_index])
+            self._source_stats[source] = table.select(names)
+        row = self._source_stats[source].slice(episode_index, 1).to_pylist()[0]
+        return unflatten_episode_stats(row)
 
     def _samples_frames(self, name: str, whole: bool, carried: FeatureStats | None) -> bool:
         """Whether camera `name` of an episode gets stats from sampled frames."""
