@@ -281,9 +281,9 @@ def _camera_unit(
 ) -> CameraCopyUnit:
     """The copy unit of camera `key`, marking runs of episodes that keep a source file whole.
 
-    A run qualifies when it is every episode of one source file, whole and in order, and the file
-    is under the size limit and full enough that packet copy would start a new file after it
-    anyway (or files are kept apart): then the file is copied as it is, never demuxed.
+    A run qualifies when it is every episode of one source file, whole and in order, and the
+    file's packets are under the size limit and fill it enough that packet copy would start a
+    new file after them anyway (or files are kept apart): then the file is copied as it is.
     """
     settings = plan.settings
     limit = mebibytes_to_bytes(settings.video_files_size_in_mb)
@@ -314,7 +314,9 @@ def _camera_unit(
         position = datasets[segment.source].episodes[segment.episode_index].videos[source_key]
         in_file = layouts[segment.source][position.position]
         run = plan.episodes[number : number + len(in_file)]
-        size = segments[number].path.stat().st_size
+        # Payload bytes, as the writer counts them against the limit (the index is the one
+        # pre-flight validation read).
+        size = int(read_packet_index(segments[number].path).size_bytes.sum())
         full = size * (1 + 1 / len(in_file)) >= limit or not settings.concatenate_videos
         if (
             size < limit
