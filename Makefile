@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo-out
 
-.PHONY: setup demo test interop interop-v21 browser check bench bench-convert clean
+.PHONY: setup demo test interop interop-v21 browser ray check bench bench-convert clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,10 +39,15 @@ browser: $(STAMP)  ## the review page in Debian's chromium via Selenium (apt-ins
 	$(BIN)/python -m pip install --quiet --group browser
 	bash scripts/interop-env.sh >/dev/null
 	$(BIN)/python -m pytest -q -s -m browser tests/browser
+
 interop-v21: $(STAMP)  ## `convert --to v2.1` outputs loaded by lerobot 0.3.3 (builds its own Python 3.12 venv once)
 	bash scripts/interop-env.sh >/dev/null
 	bash scripts/interop-v21-env.sh >/dev/null
 	$(BIN)/python -m pytest -q -m interop tests/interop_v21
+
+ray: $(STAMP)  ## the Ray backend: local Ray and a simulated two-node cluster (installs robosplice[ray])
+	$(BIN)/python -m pip install --quiet -e '.[ray]'
+	RAY_USAGE_STATS_ENABLED=0 $(BIN)/python -m pytest -q -m ray tests/engine/test_ray.py
 
 check: $(STAMP)  ## lint and format check
 	$(BIN)/ruff format --check src tests bench

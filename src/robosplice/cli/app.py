@@ -10,7 +10,9 @@ from typing import Annotated
 import typer
 
 from robosplice.cli._errors import reported_errors
+from robosplice.cli._execution import parallel_options
 from robosplice.cli._progress import make_progress
+from robosplice.cli.batch import batch_command
 
 app = typer.Typer(
     name="robosplice",
@@ -74,6 +76,7 @@ def validate(
 
 
 @app.command()
+@parallel_options
 def repack(
     source: Annotated[Path, typer.Argument(help="Dataset folder to read.")],
     output: Annotated[Path, typer.Argument(help="New dataset folder.")],
@@ -130,6 +133,9 @@ def sample(
     )
 
 
+app.command("batch")(batch_command)
+
+
 def main() -> None:
     """Entry point of the `robosplice` script."""
     app()
@@ -160,6 +166,7 @@ def _report(result: object, dry_run: bool) -> None:
 
 
 @app.command("delete-episodes")
+@parallel_options
 def delete_episodes_command(
     source: Annotated[Path, typer.Argument(help="Dataset folder.")],
     output: Annotated[Path | None, typer.Argument(help="New dataset folder.")] = None,
@@ -194,6 +201,7 @@ def delete_episodes_command(
 
 
 @app.command("split-dataset")
+@parallel_options
 def split_dataset_command(
     source: Annotated[Path, typer.Argument(help="Dataset folder.")],
     output: Annotated[Path, typer.Argument(help="Folder that receives one dataset per split.")],
@@ -240,6 +248,7 @@ def split_dataset_command(
 
 
 @app.command("merge-datasets")
+@parallel_options
 def merge_datasets_command(
     sources: Annotated[list[Path], typer.Argument(help="Dataset folders, in output order.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="New dataset folder.")],
@@ -296,6 +305,7 @@ def merge_datasets_command(
 
 
 @app.command("trim-episodes")
+@parallel_options
 def trim_episodes_command(
     source: Annotated[Path, typer.Argument(help="Dataset folder.")],
     output: Annotated[Path | None, typer.Argument(help="New dataset folder.")] = None,
@@ -338,6 +348,7 @@ def trim_episodes_command(
 
 
 @app.command("filter-episodes")
+@parallel_options
 def filter_episodes_command(
     source: Annotated[Path, typer.Argument(help="Dataset folder.")],
     output: Annotated[Path | None, typer.Argument(help="New dataset folder.")] = None,

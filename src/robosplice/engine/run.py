@@ -7,31 +7,42 @@ needed for exact dataset stats (no images, no video).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import pyarrow as pa
 
 from robosplice._types import ProgressReporter
 from robosplice.dataset import Dataset
-from robosplice.engine.frame_stats import (
-    image_episode_stats,
-    relative_action_stats,
-    video_episode_stats,
+from robosplice.engine.backends import (
+    Backend,
+    UnitBatch,
+    current_options,
+    resolve_backend,
+    run_units,
 )
+from robosplice.engine.frame_stats import image_episode_stats, relative_action_stats
 from robosplice.engine.meta import write_metadata
 from robosplice.engine.progress import resolve_progress
 from robosplice.engine.rows import episode_columns_numpy, transform_episode_rows
 from robosplice.engine.sources import SourceSet
-from robosplice.engine.video_copy import VideoFileSequence, plan_packet_range
+from robosplice.engine.units import (
+    CameraCopyUnit,
+    CopySegment,
+    FrameStatsUnit,
+    copy_camera,
+    frame_stats,
+    split_by_file,
+)
 from robosplice.engine.video_encode import encode_videos
 from robosplice.format import info as info_format
 from robosplice.format.data import DataFileWriter
 from robosplice.format.episodes import video_columns
 from robosplice.format.info import INDEX_COLUMNS
-from robosplice.format.paths import video_file_path
+from robosplice.format.paths import mebibytes_to_bytes, video_file_path
 from robosplice.format.schema import data_schema
 from robosplice.format.stats import (
     QUANTILE_KEYS,
@@ -43,6 +54,7 @@ from robosplice.format.stats import (
     flatten_episode_stats,
     unflatten_episode_stats,
 )
+from robosplice.format.video import read_packet_index
 from robosplice.plan.model import Plan
 
 logger = logging.getLogger(__name__)
@@ -98,17 +110,20 @@ class _StatsCollector:
         self.episodes: list[DatasetStats] = []
         # (output episode, video key) whose stats are sampled once the video files are written.
         self.pending_video: list[tuple[int, str]] = []
-        self._source_rows: dict[int, list[dict[str, Any]]] = {}
+        # Each source's stats/* columns, kept as Arrow: one row becomes Python objects only when
+        # its episode is written (a whole table of nested lists grows with the dataset).
+        self._source_stats: dict[int, pa.Table] = {}
         # Features whose every output episode holds its source episode's values unchanged, with
         # the source's stats carried: stats.json can then be the source's entry, bit for bit.
         self.unchanged: dict[str, bool] = dict.fromkeys(self.stats_names, True)
 
     def _source_episode_stats(self, source: int, episode_index: int) -> DatasetStats:
-        if source not in self._source_rows:
+        if source not in self._source_stats:
             table = self.datasets[source].episodes_table
             names = [n for n in table.column_names if n.startswith("stats/")]
-            self._source_rows[source] = table.select(names).to_pylist()
-        return unflatten_episode_stats(self._source_rows[source][episode_index])
+            self._source_stats[source] = table.select(names)
+        row = self._source_stats[source].slice(episode_index, 1).to_pylist()[0]
+        return unflatten_episode_stats(row)
 
     def _samples_frames(self, name: str, whole: bool, carried: FeatureStats | None) -> bool:
         """Whether camera `name` of an episode gets stats from sampled frames.
@@ -192,16 +207,31 @@ class _StatsCollector:
         self.episodes.append(stats)
         return stats
 
-    def add_video_stats(self, target: Path, rows: list[dict[str, Any]], fps: float) -> None:
-        """Sample the pending cameras' frames from the written video files of `target`."""
+    def video_stats_units(
+        self, target: Path, rows: list[dict[str, Any]], fps: float
+    ) -> list[FrameStatsUnit]:
+        """One unit per pending (episode, camera): its frames are sampled from the written files."""
+        units = []
         for output_index, key in self.pending_video:
             chunk, file, start, _ = video_columns(key)
             row = rows[output_index]
-            path = target / video_file_path(key, (int(row[chunk]), int(row[file])))
-            self.episodes[output_index][key] = video_episode_stats(
-                path, from_timestamp=float(row[start]), length=int(row["length"]), fps=fps
+            units.append(
+                FrameStatsUnit(
+                    output_index=output_index,
+                    key=key,
+                    path=target / video_file_path(key, (int(row[chunk]), int(row[file]))),
+                    from_timestamp=float(row[start]),
+                    length=int(row["length"]),
+                    fps=fps,
+                )
             )
         self.pending_video.clear()
+        return units
+
+    def set_video_stats(self, units: list[FrameStatsUnit], results: list[FeatureStats]) -> None:
+        """Put the sampled cameras' stats in place of the carried placeholders."""
+        for unit, result in zip(units, results, strict=True):
+            self.episodes[unit.output_index][unit.key] = result
 
     def episode_rows(self) -> list[dict[str, list[Any]]]:
         """Each episode's stats as flattened `stats/*` columns, features in feature order."""
@@ -325,18 +355,132 @@ def _episode_tasks(task_index: np.ndarray, tasks: tuple[str, ...]) -> list[str]:
     return [tasks[int(task_index[i])] for i in sorted(first)]
 
 
+# Work below these sizes runs in this process unless a backend is asked for: a pool's start-up
+# costs more than it saves.
+_PARALLEL_VIDEO_BYTES = 32 * 2**20
+_PARALLEL_FRAME_STATS = 16
+
+
+def _file_episodes(dataset: Dataset, key: str) -> dict[tuple[int, int], list[int]]:
+    """Source episodes of each video file of camera `key`, in the order they sit in the file."""
+    files: dict[tuple[int, int], list[tuple[float, int]]] = {}
+    for record in dataset.episodes:
+        window = record.videos.get(key)
+        if window is not None:
+            files.setdefault(window.position, []).append(
+                (window.from_timestamp, record.episode_index)
+            )
+    return {position: [e for _, e in sorted(pairs)] for position, pairs in files.items()}
+
+
+def _camera_unit(
+    plan: Plan, datasets: list[Dataset], target: Path, key: str, *, link_files: bool
+) -> CameraCopyUnit:
+    """The copy unit of camera `key`, marking runs of episodes that keep a source file whole.
+
+    A run qualifies when it is every episode of one source file, whole and in order, and the
+    file's packets are under the size limit and fill it enough that packet copy would start a
+    new file after them anyway (or files are kept apart): then the file is copied as it is.
+    """
+    settings = plan.settings
+    limit = mebibytes_to_bytes(settings.video_files_size_in_mb)
+    segments: list[CopySegment] = []
+    layouts: dict[int, dict[tuple[int, int], list[int]]] = {}
+    for episode in plan.episodes:
+        segment = episode.segment
+        source_key = plan.columns.source_name(segment.source, key)
+        dataset = datasets[segment.source]
+        window = dataset.episodes[segment.episode_index].videos[source_key]
+        segments.append(
+            CopySegment(
+                source=segment.source,
+                path=dataset.video_path(source_key, window.position),
+                from_timestamp=window.from_timestamp,
+                to_timestamp=window.to_timestamp,
+                start=segment.start,
+                stop=segment.stop,
+            )
+        )
+    number = 0
+    while number < len(plan.episodes):
+        episode = plan.episodes[number]
+        segment = episode.segment
+        source_key = plan.columns.source_name(segment.source, key)
+        if segment.source not in layouts:
+            layouts[segment.source] = _file_episodes(datasets[segment.source], source_key)
+        position = datasets[segment.source].episodes[segment.episode_index].videos[source_key]
+        in_file = layouts[segment.source][position.position]
+        run = plan.episodes[number : number + len(in_file)]
+        # Payload bytes, as the writer counts them against the limit (the index is the one
+        # pre-flight validation read).
+        size = int(read_packet_index(segments[number].path).size_bytes.sum())
+        full = size * (1 + 1 / len(in_file)) >= limit or not settings.concatenate_videos
+        if (
+            size < limit
+            and full
+            and [e.segment.episode_index for e in run] == in_file
+            and all(
+                e.whole and e.segment.step == 1 and e.segment.source == segment.source for e in run
+            )
+            and _frames_in_file(segments[number].path) == sum(e.segment.length for e in run)
+        ):
+            segments[number] = replace(segments[number], whole_file=True, run_length=len(run))
+            number += len(run)
+        else:
+            number += 1
+    copied = {s.path for n, s in enumerate(segments) if not _in_whole_run(segments, n)}
+    return CameraCopyUnit(
+        indexes={path: read_packet_index(path) for path in sorted(copied)},
+        key=key,
+        target=target,
+        fps=float(plan.info["fps"]),
+        segments=tuple(segments),
+        file_size_mb=settings.video_files_size_in_mb,
+        chunks_size=settings.chunks_size,
+        concatenate=settings.concatenate_videos,
+        link_files=link_files,
+    )
+
+
+def _in_whole_run(segments: list[CopySegment], number: int) -> bool:
+    """Whether segment `number` is part of a run copied as a whole file."""
+    for start in range(number, -1, -1):
+        if segments[start].whole_file:
+            return start + segments[start].run_length > number
+    return False
+
+
+def _frames_in_file(path: Path) -> int:
+    """Frames the mp4 header declares (reads the header only; -1 if it cannot say)."""
+    try:
+        with av.open(str(path)) as container:
+            return int(container.streams.video[0].frames) or -1
+    except (av.error.FFmpegError, IndexError, OSError):
+        return -1
+
+
 def execute(
     plan: Plan,
     target: Path,
     *,
     progress: ProgressReporter | None = None,
     workers: int | None = None,
+    backend: str | Backend | None = None,
+    link_files: bool | None = None,
 ) -> ExecutionResult:
     """Write the dataset `plan` describes into the empty folder `target`.
 
-    `workers` threads encode the cameras of `plan.videos` (None: one, in this thread).
+    Work units (each copied camera; each episode whose camera stats are sampled from frames)
+    run on `backend` with `workers` workers (engine/backends.py: serial, process, ray; None:
+    `execution(...)`'s, else chosen by size) while this process streams the data rows; the
+    finalize (metadata, stats, info.json) runs here. `workers` threads also encode the cameras
+    of `plan.videos`. `link_files` hard-links source video files kept whole instead of copying.
+    Every backend writes the same bytes.
     """
     reporter = resolve_progress(progress)
+    options = current_options()
+    if link_files is None:
+        link_files = options.link_files
     datasets = [Dataset(root) for root in plan.sources]
     sources = SourceSet(datasets)
     info = info_format.copy_info(dict(plan.info))
@@ -348,6 +492,26 @@ def execute(
     task_positions = {task: i for i, task in enumerate(plan.tasks)}
     stats = _StatsCollector(plan, datasets)
     rows: list[dict[str, Any]] = []
+    copied_keys = [k for k in info_format.video_keys(features) if k not in plan.videos]
+    camera_units = [
+        part
+        for key in (copied_keys if plan.episodes else [])
+        for part in split_by_file(_camera_unit(plan, datasets, target, key, link_files=link_files))
+    ]
+    video_bytes = sum(
+        s.path.stat().st_size
+        for u in camera_units
+        for s in {x.path: x for x in u.segments}.values()
+    )
+    runner = resolve_backend(
+        backend,
+        workers,
+        units=len(camera_units),
+        heavy=video_bytes >= _PARALLEL_VIDEO_BYTES,
+    )
+    cameras = UnitBatch(
+        runner, copy_camera, camera_units, describe=lambda u: f"camera {u.key} file {u.position}"
+    )
     try:
         writer = DataFileWriter(
             target,
@@ -408,77 +572,57 @@ def execute(
         finally:
             writer.close()
             reporter.finish()
-        video_keys = info_format.video_keys(features)
         video_files: list[str] = []
         bytes_copied = 0
-        for key in video_keys:
-            if key in plan.videos:
-                continue  # encoded below (engine/video_encode.py)
-            sequence = VideoFileSequence(
-                target,
-                lambda position, key=key: target / video_file_path(key, position),
-                file_size_mb=settings.video_files_size_in_mb,
-                chunks_size=settings.chunks_size,
-            )
-            reporter.start(f"video {key}", len(plan.episodes))
-            last_use: dict[Path, int] = {}
-            paths = []
-            for output_index, episode in enumerate(plan.episodes):
-                segment = episode.segment
-                source_key = plan.columns.source_name(segment.source, key)
-                window = sources.episode(segment.source, segment.episode_index).videos[source_key]
-                path = datasets[segment.source].video_path(source_key, window.position)
-                paths.append((path, window))
-                last_use[path] = output_index
-            previous_path: tuple[int, Path] | None = None
-            try:
-                for output_index, episode in enumerate(plan.episodes):
-                    segment = episode.segment
-                    path, window = paths[output_index]
-                    index = sources.packet_index(path)
-                    where = f"{path} (camera {key}, source episode {segment.episode_index})"
-                    packet_range = plan_packet_range(
-                        index,
-                        from_timestamp=window.from_timestamp,
-                        fps=fps,
-                        start=segment.start,
-                        stop=segment.stop,
-                        where=where,
-                    )
-                    reader = sources.packet_reader(path)
-                    packets = list(reader.packets(packet_range.first, packet_range.stop))
-                    source_file = (segment.source, path)
-                    new_file = not settings.concatenate_videos and previous_path not in (
-                        None,
-                        source_file,
-                    )
-                    previous_path = source_file
-                    written = sequence.append(
-                        index, packet_range, packets, reader.stream, new_file=new_file
-                    )
-                    bytes_copied += packet_range.size_bytes
-                    chunk, file, start, end = video_columns(key)
-                    rows[output_index].update(
-                        {
-                            chunk: written.position[0],
-                            file: written.position[1],
-                            start: written.from_timestamp,
-                            end: written.to_timestamp,
-                        }
-                    )
-                    if last_use[path] == output_index:
-                        sources.release_video(path)
-                    reporter.advance()
-            finally:
-                sequence.close()
-                reporter.finish()
-            video_files += [p.relative_to(target).as_posix() for p in sequence.paths_written]
+        reporter.start("video", len(camera_units))
+        try:
+            results = cameras.results(on_done=reporter.advance)
+        finally:
+            reporter.finish()
+        filled: dict[str, int] = {}  # per camera: output episodes placed so far
+        for unit, result in zip(camera_units, results, strict=True):
+            chunk, file, start, end = video_columns(unit.key)
+            first = filled.get(unit.key, 0)
+            filled[unit.key] = first + len(result.windows)
+            for row, written in zip(rows[first : filled[unit.key]], result.windows, strict=True):
+                row.update(
+                    {
+                        chunk: written.position[0],
+                        file: written.position[1],
+                        start: written.from_timestamp,
+                        end: written.to_timestamp,
+                    }
+                )
+            video_files += result.files
+            bytes_copied += result.bytes_copied
         video_files += encode_videos(
             plan, target, datasets, rows=rows, features=features, reporter=reporter, workers=workers
         )
+    except BaseException:
+        cameras.cancel()
+        raise
     finally:
         sources.close()
-    stats.add_video_stats(target, rows, fps)
+    frame_units = stats.video_stats_units(target, rows, fps)
+    if frame_units:
+        runner = resolve_backend(
+            backend,
+            workers,
+            units=len(frame_units),
+            heavy=len(frame_units) >= _PARALLEL_FRAME_STATS,
+        )
+        reporter.start("camera stats", len(frame_units))
+        try:
+            sampled = run_units(
+                runner,
+                frame_stats,
+                frame_units,
+                describe=lambda u: f"stats of episode {u.output_index} camera {u.key}",
+                on_done=reporter.advance,
+            )
+        finally:
+            reporter.finish()
+        stats.set_video_stats(frame_units, sampled)
     for row, stats_row in zip(rows, stats.episode_rows(), strict=True):
         row.update(stats_row)
     episodes_files = write_metadata(

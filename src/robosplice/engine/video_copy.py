@@ -9,6 +9,8 @@ window comes from the pts written (never from summed floats, lerobot#3177).
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -106,6 +108,17 @@ def plan_packet_range(
     )
 
 
+def copy_file(source: Path, target: Path, *, link: bool = False) -> None:
+    """Copy bytes kernel-side (copy_file_range/sendfile via shutil), or hard-link when `link`."""
+    if link:
+        try:
+            os.link(source, target)
+            return
+        except OSError:
+            pass  # another filesystem, or links not allowed: copy
+    shutil.copyfile(source, target)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WrittenWindow:
     """Where an output episode's frames of one camera landed."""
@@ -132,7 +145,7 @@ class VideoFileSequence:
         self.chunks_size = chunks_size
         self.position: FilePosition = FIRST_POSITION
         self._writer: PacketWriter | None = None
-        self._started = False
+        self._position_used = False  # a file exists at `position` (written or copied whole)
         self.paths_written: list[Path] = []
 
     def _must_rotate(
@@ -160,10 +173,13 @@ class VideoFileSequence:
         first_dts_rel = int(index.dts[packet_range.first]) - packet_range.base_pts
         if self._must_rotate(index.facts, packet_range.size_bytes, first_dts_rel, new_file):
             self.close()
-            self.position = next_position(self.position, self.chunks_size)
+            self._advance()
         if self._writer is None:
+            if self._position_used:
+                self._advance()
             path = self.path_of(self.position)
             self._writer = PacketWriter(path, template_stream)
+            self._position_used = True
             self.paths_written.append(path)
         writer = self._writer
         delta = writer.end_pts - packet_range.base_pts
@@ -180,6 +196,26 @@ class VideoFileSequence:
         )
         writer.end_pts = max(end, packet_range.wanted_end_pts + delta)
         return window
+
+    def _advance(self) -> None:
+        self.position = next_position(self.position, self.chunks_size)
+        self._position_used = False
+
+    def copy_whole(self, source: Path, *, link: bool = False) -> FilePosition:
+        """Put the file `source` at the next position as it is (its windows stay valid).
+
+        `link`: hard-link instead of copying where the filesystem allows (the output then shares
+        the source's inode: fine for robosplice, which never writes a file in place).
+        """
+        self.close()
+        if self._position_used:
+            self._advance()
+        path = self.path_of(self.position)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        copy_file(source, path, link=link)
+        self._position_used = True
+        self.paths_written.append(path)
+        return self.position
 
     def close(self) -> None:
         """Finish the current file."""

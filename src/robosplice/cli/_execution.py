@@ -1,0 +1,62 @@
+"""`--workers` and `--backend`, defined once and added to every editing command."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from robosplice.engine.backends import BACKEND_NAMES, execution
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Parallel workers for video copy and frame stats (default: all cores, for large"
+        " datasets).",
+    ),
+]
+BackendName = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help=f"Where work units run: {', '.join(BACKEND_NAMES)} (ray: pip install"
+        " 'robosplice\\[ray]'; joins RAY_ADDRESS or starts a local Ray). Outputs are identical.",
+    ),
+]
+
+
+def parallel_options(command: F) -> F:
+    """Add `--workers N` and `--backend NAME` to a command; its body runs in `execution(...)`."""
+    signature = inspect.signature(command, eval_str=True)
+    extra = [
+        inspect.Parameter(
+            "workers", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Workers
+        ),
+        inspect.Parameter(
+            "backend", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=BackendName
+        ),
+    ]
+    parameters = [*signature.parameters.values(), *extra]
+
+    @functools.wraps(command)
+    def wrapper(
+        *args: Any, workers: int | None = None, backend: str | None = None, **kwargs: Any
+    ) -> Any:
+        if backend is not None and backend not in BACKEND_NAMES:
+            raise typer.BadParameter(
+                f"expected one of {', '.join(BACKEND_NAMES)}, got {backend!r}",
+                param_hint="--backend",
+            )
+        with execution(backend, workers):
+            return command(*args, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    return wrapper  # type: ignore[return-value]

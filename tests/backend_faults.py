@@ -1,0 +1,48 @@
+"""Fault injection for backend tests: a backend whose chosen units fail (importable by workers)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from robosplice.engine.backends import ProcessBackend
+
+
+class FailFirst:
+    """Call `fn`, except that the first call (or every call, if `always`) raises OSError.
+
+    "First" is recorded as a flag file, so it holds across worker processes.
+    """
+
+    def __init__(self, fn: Callable[[Any], Any], flag: Path, *, always: bool) -> None:
+        self.fn = fn
+        self.flag = flag
+        self.always = always
+
+    def __call__(self, unit: Any) -> Any:
+        if self.always or not self.flag.exists():
+            self.flag.touch()
+            raise OSError(f"injected failure in {unit!r:.40}")
+        return self.fn(unit)
+
+
+class FaultyBackend:
+    """A process backend whose units of function `target` fail first (or always)."""
+
+    name = "faulty"
+
+    def __init__(self, target: str, flag: Path, *, always: bool = False, workers: int = 2) -> None:
+        self.inner = ProcessBackend(workers)
+        self.workers = workers
+        self.target = target
+        self.flag = flag
+        self.always = always
+        self.calls = 0
+
+    def submit(self, fn: Callable[[Any], Any], unit: Any) -> concurrent.futures.Future[Any]:
+        if fn.__name__ == self.target:
+            self.calls += 1
+            fn = FailFirst(fn, self.flag, always=self.always)
+        return self.inner.submit(fn, unit)
