@@ -27,6 +27,7 @@ from robosplice.engine.rows import episode_columns_numpy, transform_episode_rows
 from robosplice.engine.sources import SourceSet
 from robosplice.engine.video_copy import VideoFileSequence, plan_packet_range
 from robosplice.engine.video_encode import encode_videos
+from robosplice.errors import InvalidDatasetError
 from robosplice.format import info as info_format
 from robosplice.format.data import DataFileWriter
 from robosplice.format.episodes import video_columns
@@ -225,7 +226,10 @@ class _StatsCollector:
         """The single source's stats.json, renamed, when the output keeps all its episodes whole."""
         if not self._keeps_every_episode():
             return {}
-        stats = self.datasets[0].stats or {}
+        try:
+            stats = self.datasets[0].stats or {}
+        except InvalidDatasetError:  # unreadable stats.json: rebuilt from the episodes
+            return {}
         stale = self.plan.stats.stale_dataset
         return {
             name: stats[self.plan.columns.source_name(0, name)]
