@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fixture_data import copy_tree_writable, fixtures_dir
-from robosplice.checks.structure import validate_dataset
+from robosplice.checks import run_checks, validate_dataset
 from robosplice.errors import Problem
 
 SINGLE = "v3_av1_single"  # 6 episodes: 40, 25, 55, 31, 47, 36 frames
@@ -157,3 +157,17 @@ def test_nan_in_stats_is_an_error(root: Path, where: str) -> None:
     problem = only(validate_dataset(root))
     assert (problem.kind, problem.severity, problem.file, problem.loc) == expected
     assert "NaN" in problem.message
+
+
+def test_stale_stats_findings_name_episode_and_feature(root: Path) -> None:
+    edit_episode_cell(root, "stats/action/max", 5, lambda v: [x + 1.0 for x in v])
+    (finding,) = run_checks(root)
+    assert (finding.check, finding.episode, finding.feature) == ("stale_stats", 5, "action")
+
+
+def test_an_edit_accepts_stale_index_stats_and_writes_true_ones(root: Path, tmp_path: Path) -> None:
+    from robosplice.ops.delete import delete_episodes
+
+    edit_stats(root, lambda s: s["index"].update(max=[s["index"]["max"][0] + 7]))
+    output = delete_episodes(root, [1], output_dir=tmp_path / "out")
+    assert validate_dataset(output.root) == []

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fixture_data import fixtures_dir
-from robosplice.checks.structure import KINDS, PROBLEM_KINDS, validate_dataset, validate_info
+from robosplice.checks import KINDS, PROBLEM_KINDS, validate_dataset, validate_info
 from robosplice.dataset import Dataset
 from robosplice.errors import DatasetNotFoundError
 from robosplice.ops.repack import repack

@@ -8,6 +8,7 @@ in-place tests.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -21,7 +22,12 @@ from robosplice.dataset import Dataset
 from robosplice.errors import SelectionError
 from robosplice.format.data import data_files
 from robosplice.format.info import INDEX_COLUMNS
-from robosplice.format.stats import unflatten_episode_stats
+from robosplice.format.stats import (
+    aggregate_feature_stats,
+    compute_feature_stats,
+    stats_to_json,
+    unflatten_episode_stats,
+)
 from robosplice.ops.tasks import modify_tasks, plan_modify_tasks
 from robosplice.ops.validate import validate
 from robosplice.plan.model import Plan
@@ -88,7 +94,24 @@ def multitask(tmp_path: Path, source_guard) -> Path:
     tasks[0] = [PICK, PUSH]
     column = pa.array(tasks, type=episodes.schema.field("tasks").type)
     episodes = episodes.set_column(episodes.schema.get_field_index("tasks"), "tasks", column)
+    # A recorder would have written the task_index stats of these frames: keep them true.
+    per_episode = []
+    for row, episode in enumerate(source.episodes):
+        values = task_index[episode.dataset_from_index : episode.dataset_to_index]
+        per_episode.append(compute_feature_stats(values))
+        if row == 0:
+            for key, value in per_episode[0].items():
+                name = f"stats/task_index/{key}"
+                cells = episodes.column(name).to_pylist()
+                cells[0] = value.tolist()
+                column = pa.array(cells, type=episodes.schema.field(name).type)
+                episodes = episodes.set_column(episodes.schema.get_field_index(name), name, column)
     pq.write_table(episodes, episodes_path)
+    stats = json.loads((root / "meta/stats.json").read_text())
+    stats["task_index"] = stats_to_json({"task_index": aggregate_feature_stats(per_episode)})[
+        "task_index"
+    ]
+    (root / "meta/stats.json").write_text(json.dumps(stats, indent=4))
     return source_guard(root)
 
 

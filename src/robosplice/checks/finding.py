@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from robosplice.errors import SEVERITIES, Severity
+from robosplice.errors import SEVERITIES, Problem, Severity
 
 __all__ = ["SEVERITIES", "Finding", "Severity"]
 
@@ -61,6 +61,38 @@ class Finding:
             "message": self.message,
             "fix": dict(self.fix) if self.fix is not None else None,
         }
+
+    @property
+    def kind(self) -> str:
+        """The check id under the name `Problem` uses."""
+        return self.check
+
+    def to_problem(self) -> Problem:
+        """The `Problem` that `validate` returns and `InvalidDatasetError.problems` lists."""
+        loc = self.loc if self.loc is not None else ""
+        if not loc and self.episode is not None:
+            loc = f"episode {self.episode}"
+        return Problem(
+            file=self.file or "",
+            loc=loc,
+            kind=self.check,
+            message=self.message,
+            severity=self.severity,
+        )
+
+    @classmethod
+    def from_problem(cls, problem: Problem) -> Finding:
+        """A structural `Problem` as a finding (its loc `episode N` sets `episode`)."""
+        number = problem.loc.removeprefix("episode ")
+        episode = int(number) if problem.loc.startswith("episode ") and number.isdigit() else None
+        return cls(
+            check=problem.kind,
+            severity=problem.severity,
+            message=problem.message,
+            file=problem.file,
+            loc=problem.loc,
+            episode=episode,
+        )
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> Finding:

@@ -1,4 +1,4 @@
-"""Stats against the data: per-episode `stats/*` against each episode's rows, stats.json against
+"""Family "stale_stats": stats against the data — per-episode `stats/*` against each episode's rows, stats.json against
 their aggregate, and NaN/Inf anywhere in either.
 
 Stale stats are the defect that silently ruins training: normalization uses them and nothing
@@ -26,8 +26,9 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from robosplice.checks.context import Context
+from robosplice.checks.finding import Finding
 from robosplice.checks.kinds import Kind
-from robosplice.errors import Problem
 from robosplice.format.data import data_files
 from robosplice.format.episodes import episodes_files
 from robosplice.format.info import (
@@ -40,7 +41,7 @@ from robosplice.format.paths import HISTORY_PATH, STATS_PATH
 from robosplice.format.schema import column_values
 from robosplice.format.stats import FeatureStats, aggregate_feature_stats
 
-__all__ = ["KINDS", "RELATIVE_TOLERANCE", "stats_against_data"]
+__all__ = ["KINDS", "RELATIVE_TOLERANCE", "run", "stats_against_data"]
 
 _FIX: Final = "run 'robosplice recompute-stats' to rewrite them from the data"
 
@@ -59,11 +60,12 @@ KINDS: Final[tuple[Kind, ...]] = (
          meaning="a stat in meta/stats.json or an episode's stats/* is NaN or infinite",
          why="normalizing with it turns every value of the feature into NaN"),
 )  # fmt: skip
-"""The kinds this check reports, with their severities and why."""
+"""The kinds this family reports: severity, and why, beside the checks below."""
 
 RELATIVE_TOLERANCE: Final = 1e-5
 """mean/std tolerance, relative to max|x| (mean) and E[x²] (variance): ~80 float32 epsilons."""
 _COMPARED: Final = ("min", "max", "mean", "std", "count")
+_PARQUET_ERRORS: Final = (pa.ArrowException, OSError, ValueError)
 _SEVERITY: Final = {kind.name: kind.severity for kind in KINDS}
 
 
@@ -102,9 +104,18 @@ class _DataStats:
     unusable: set[str] = field(default_factory=set)  # features with nulls or odd shapes
 
 
+def run(ctx: Context) -> None:
+    """Compare when the rows are what the loader sees (no data or episode-row errors so far);
+    look for NaN in any case."""
+    sound = ctx.summary.complete and not ctx.has_errors(
+        lambda f: (f.file or "").startswith(("data", "meta/episodes"))
+    )
+    ctx.findings.extend(stats_against_data(ctx.root, ctx.features, ctx.stats, compare=sound))
+
+
 def stats_against_data(
     root: Path, features: Features, stats_json: Mapping[str, Any] | None, *, compare: bool = True
-) -> list[Problem]:
+) -> list[Finding]:
     """Return the stale and NaN stats of the dataset at `root` (numeric features only).
 
     Args:
@@ -115,7 +126,7 @@ def stats_against_data(
             episode rows have errors, since episodes are then not what the loader sees.
     """
     names = numeric_feature_names(features)
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     data = _read_data(root, features, names) if compare else _DataStats()
     computed = {
         name: {episode: moments.stats() for episode, moments in by_episode.items()}
@@ -124,15 +135,15 @@ def stats_against_data(
     }
     for relative, episode, stored in _stored_episode_stats(root, names):
         for name, feature_stats in stored.items():
-            where = f"stats/{name}"
-            problems.extend(_nan_problems(relative, f"episode {episode}", where, feature_stats))
+            problems.extend(_nan(relative, f"episode {episode}", name, episode, feature_stats))
             expected = computed.get(name, {}).get(episode)
             if expected is None:
                 continue
             for key, message in _differences(feature_stats, expected):
                 problems.append(
-                    _problem(
+                    _stale(
                         name,
+                        episode=episode,
                         file=relative,
                         loc=f"episode {episode}",
                         message=f"stats/{name}/{key} of episode {episode}: {message} (the"
@@ -146,7 +157,7 @@ def stats_against_data(
             if not isinstance(raw, Mapping):
                 continue  # missing or malformed: reported by the stats.json check
             feature_stats = _as_arrays(raw)
-            problems.extend(_nan_problems(STATS_PATH, name, name, _as_arrays(raw, all_keys=True)))
+            problems.extend(_nan(STATS_PATH, name, name, None, _as_arrays(raw, all_keys=True)))
             episodes = computed.get(name)
             if not episodes or name == relative:
                 continue
@@ -156,8 +167,9 @@ def stats_against_data(
             expected["dtype_probe"] = next(iter(episodes.values()))["dtype_probe"]
             for key, message in _differences(feature_stats, expected):
                 problems.append(
-                    _problem(
+                    _stale(
                         name,
+                        episode=None,
                         file=STATS_PATH,
                         loc=f"{name}.{key}",
                         message=f"{name} {key}: {message} (the aggregate of every episode's"
@@ -193,12 +205,22 @@ def _relative_action_feature(root: Path) -> str | None:
     return relative
 
 
-def _problem(feature: str, *, file: str, loc: str, message: str) -> Problem:
+def _stale(feature: str, *, episode: int | None, file: str, loc: str, message: str) -> Finding:
     kind = "stale_index_stats" if feature in DEFAULT_FEATURE_NAMES else "stale_stats"
-    return Problem(file=file, loc=loc, kind=kind, message=message, severity=_SEVERITY[kind])
+    return Finding(
+        check=kind,
+        severity=_SEVERITY[kind],
+        message=message,
+        file=file,
+        loc=loc,
+        episode=episode,
+        feature=feature,
+    )
 
 
-def _nan_problems(file: str, loc: str, where: str, stats: FeatureStats) -> list[Problem]:
+def _nan(
+    file: str, loc: str, feature: str, episode: int | None, stats: FeatureStats
+) -> list[Finding]:
     bad = [
         key
         for key, value in stats.items()
@@ -206,11 +228,22 @@ def _nan_problems(file: str, loc: str, where: str, stats: FeatureStats) -> list[
     ]
     if not bad:
         return []
+    where = feature if episode is None else f"stats/{feature}"
     message = (
         f"{where}: {', '.join(bad)} hold NaN or Inf; normalizing with them makes the feature NaN;"
         " if the data hold NaN, fix or drop those frames first, then recompute the stats"
     )
-    return [Problem(file=file, loc=loc, kind="nan_stats", message=message, severity="error")]
+    return [
+        Finding(
+            check="nan_stats",
+            severity=_SEVERITY["nan_stats"],
+            message=message,
+            file=file,
+            loc=loc,
+            episode=episode,
+            feature=feature,
+        )
+    ]
 
 
 def _differences(stored: FeatureStats, expected: FeatureStats) -> Iterator[tuple[str, str]]:
@@ -252,27 +285,34 @@ def _read_data(root: Path, features: Features, names: list[str]) -> _DataStats:
     """Stream the data files' numeric columns and accumulate per-episode moments."""
     result = _DataStats()
     for path in data_files(root):
-        parquet = pq.ParquetFile(path)
-        present = set(parquet.schema_arrow.names)
-        columns = [name for name in names if name in present]
-        if "episode_index" not in present or not columns:
-            continue
-        wanted = list(dict.fromkeys(["episode_index", *columns]))
-        for group in range(parquet.metadata.num_row_groups):
-            table = parquet.read_row_group(group, columns=wanted)
-            episode = np.asarray(table.column("episode_index").to_numpy(), dtype=np.int64)
-            if not len(episode):
-                continue
-            starts = np.flatnonzero(np.r_[True, episode[1:] != episode[:-1]])
-            for name in columns:
-                if name in result.unusable:
-                    continue
-                values = _numeric(table.column(name), features[name])
-                if values is None:
-                    result.unusable.add(name)
-                    continue
-                _accumulate(result.episodes.setdefault(name, {}), episode, starts, values)
+        try:
+            _read_data_file(path, features, names, result)
+        except _PARQUET_ERRORS:
+            continue  # reported by the data check
     return result
+
+
+def _read_data_file(path: Path, features: Features, names: list[str], result: _DataStats) -> None:
+    parquet = pq.ParquetFile(path)
+    present = set(parquet.schema_arrow.names)
+    columns = [name for name in names if name in present]
+    if "episode_index" not in present or not columns:
+        return
+    wanted = list(dict.fromkeys(["episode_index", *columns]))
+    for group in range(parquet.metadata.num_row_groups):
+        table = parquet.read_row_group(group, columns=wanted)
+        episode = np.asarray(table.column("episode_index").to_numpy(), dtype=np.int64)
+        if not len(episode):
+            continue
+        starts = np.flatnonzero(np.r_[True, episode[1:] != episode[:-1]])
+        for name in columns:
+            if name in result.unusable:
+                continue
+            values = _numeric(table.column(name), features[name])
+            if values is None:
+                result.unusable.add(name)
+                continue
+            _accumulate(result.episodes.setdefault(name, {}), episode, starts, values)
 
 
 def _numeric(column: pa.ChunkedArray, feature: dict[str, Any]) -> npt.NDArray[Any] | None:
@@ -326,8 +366,11 @@ def _stored_episode_stats(
 ) -> Iterator[tuple[str, int, dict[str, FeatureStats]]]:
     """(episodes file, episode_index, {feature: stats}) for each episode row, numeric features."""
     for path in episodes_files(root):
-        parquet = pq.ParquetFile(path)
-        present = parquet.schema_arrow.names
+        try:
+            parquet = pq.ParquetFile(path)
+            present = parquet.schema_arrow.names
+        except _PARQUET_ERRORS:
+            continue  # reported by the episodes check
         columns = [
             f"stats/{name}/{key}"
             for name in names
@@ -337,7 +380,10 @@ def _stored_episode_stats(
         if "episode_index" not in present or not columns:
             continue
         relative = path.relative_to(root).as_posix()
-        table = parquet.read(columns=["episode_index", *columns])
+        try:
+            table = parquet.read(columns=["episode_index", *columns])
+        except _PARQUET_ERRORS:
+            continue
         cells = {name: table.column(name).to_pylist() for name in columns}
         for row, episode in enumerate(table.column("episode_index").to_pylist()):
             if episode is None:

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from robosplice._types import PathLike, ProgressReporter
-from robosplice.checks.structure import validate_dataset
+from robosplice.checks import validate_dataset
 from robosplice.commit import check_output_target, staged_output
 from robosplice.dataset import Dataset
 from robosplice.engine.run import execute
@@ -28,6 +28,9 @@ _STATS_KINDS = frozenset(
         "bad_stats_shape",
         "unusual_stats_shape",
         "missing_episode_stats",
+        "stale_stats",
+        "stale_index_stats",
+        "nan_stats",
     }
 )
 
@@ -52,6 +55,8 @@ def resolve_output_dir(
 
 def _repaired(problem: Problem, plan: Plan) -> bool:
     """Whether the output of `plan` fixes `problem` by construction (so it need not stop it)."""
+    if problem.kind == "stale_index_stats":
+        return True  # a warning lerobot's own delete/split/merge leave; never stops an edit
     if not plan.stats.recompute:
         return False
     return problem.kind in _STATS_KINDS or (

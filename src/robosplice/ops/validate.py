@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from robosplice._types import DatasetLike, ProgressReporter
-from robosplice.checks.structure import validate_dataset
+from robosplice.checks import validate_dataset
 from robosplice.dataset import Dataset
 from robosplice.errors import DatasetNotFoundError, Problem
 

@@ -1,0 +1,200 @@
+"""Family "episodes": meta/episodes rows on their own — columns, order, ranges, lengths.
+
+FORMAT.md §1.5.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import pyarrow.parquet as pq
+
+from robosplice.checks._common import PARQUET_ERRORS, REQUIRED_STAT_KEYS
+from robosplice.checks._common import WRONG as _WRONG
+from robosplice.checks.context import Context, EpisodeRows
+from robosplice.checks.kinds import Kind
+from robosplice.format.episodes import episodes_files, video_columns
+from robosplice.format.info import Features, stats_feature_names, video_keys
+from robosplice.format.paths import EPISODES_DIR
+
+__all__ = ["CORE_EPISODE_COLUMNS", "KINDS", "run"]
+
+KINDS: Final[tuple[Kind, ...]] = (
+    Kind(name="missing_optional_column", severity="warning",
+         meaning="an episodes file lacks a column only the official tools read (tasks, length,"
+         " data/chunk_index, data/file_index, meta/episodes/chunk_index, meta/episodes/file_index)",
+         why="the loader works without it (lerobot's own convert_image_to_video writes such"
+         " files); robosplice rebuilds it in its outputs"),
+    Kind(name="bad_episode_index", severity="error",
+         meaning="episode rows do not run 0..E-1 in order across files",
+         why=f"{_WRONG}: episode rows are read by position"),
+    Kind(name="bad_episode_range", severity="error",
+         meaning="dataset_from_index/to_index are not contiguous or not the episode's rows",
+         why=f"{_WRONG}: delta timestamps and sampling use the range"),
+    Kind(name="bad_length", severity="error",
+         meaning="`length` is not dataset_to_index - dataset_from_index",
+         why="samplers and the official tools trust it and get wrong episode bounds"),
+    Kind(name="missing_episode_stats", severity="warning",
+         meaning="episode rows lack the stats/<feature>/* columns",
+         why="the loader and trainers read stats.json, not these; lerobot's own"
+         " convert_image_to_video omits them; recompute-stats rebuilds them"),
+)  # fmt: skip
+"""The kinds this family reports: severity, and why, beside the checks below."""
+
+CORE_EPISODE_COLUMNS: Final = ("episode_index", "dataset_from_index", "dataset_to_index")
+# Not needed to load, but the official tools raise KeyError without them (FORMAT.md §1.5).
+_TOOL_EPISODE_COLUMNS: Final = (
+    "tasks",
+    "length",
+    "data/chunk_index",
+    "data/file_index",
+    "meta/episodes/chunk_index",
+    "meta/episodes/file_index",
+)
+
+
+def run(ctx: Context) -> None:
+    """Read and check the episode rows; later families get them (None if unusable)."""
+    ctx.episodes = ctx.guarded(EPISODES_DIR, None, lambda: _check_episodes(ctx, ctx.features))
+
+
+def _check_episodes(ctx: Context, features: Features) -> EpisodeRows | None:
+    """Read and check the episode rows on their own; None if the core columns are missing."""
+    files = episodes_files(ctx.root)
+    if not files:
+        ctx.report(
+            EPISODES_DIR,
+            "",
+            "missing_file",
+            "no meta/episodes/*/*.parquet files; the loader needs one row per episode",
+        )
+        return None
+    cameras = video_keys(features)
+    wanted = [*CORE_EPISODE_COLUMNS, *_TOOL_EPISODE_COLUMNS]
+    for key in cameras:
+        wanted.extend(video_columns(key))
+    columns: dict[str, list[Any]] = {name: [] for name in wanted}
+    row_files: list[str] = []
+    usable = True
+    skipped_keys: set[str] = set()
+    stats_names = stats_feature_names(features)
+    for path in files:
+        relative = ctx.relative(path)
+        try:
+            parquet = pq.ParquetFile(path)
+            names = parquet.schema_arrow.names
+            table = parquet.read(columns=[name for name in wanted if name in names])
+        except PARQUET_ERRORS as exc:
+            ctx.report(relative, "", "corrupt_parquet", f"cannot read Parquet ({exc})")
+            usable = False
+            continue
+        for name in wanted:
+            if name in names:
+                continue
+            if name in _TOOL_EPISODE_COLUMNS:
+                ctx.report(
+                    relative,
+                    name,
+                    "missing_optional_column",
+                    f"expected column {name!r} (read by the official tools, not the loader),"
+                    " got none; robosplice edits rebuild it",
+                )
+                continue
+            ctx.report(
+                relative,
+                name,
+                "missing_column",
+                f"expected column {name!r} (needed by the loader), got none",
+            )
+            if name in CORE_EPISODE_COLUMNS:
+                usable = False
+        skipped_keys.update(
+            key for key in cameras if any(c not in names for c in video_columns(key))
+        )
+        _check_episode_stats_columns(ctx, relative, names, stats_names)
+        for name in wanted:
+            if name in names:
+                columns[name].extend(table.column(name).to_pylist())
+            else:
+                columns[name].extend([None] * table.num_rows)
+        row_files.extend([relative] * table.num_rows)
+    if not usable:
+        return None
+    episodes = EpisodeRows(
+        columns=columns, files=row_files, skipped_video_keys=frozenset(skipped_keys)
+    )
+    _check_episode_rows(ctx, episodes)
+    return episodes
+
+
+def _check_episode_stats_columns(
+    ctx: Context, relative: str, names: list[str], stats_names: list[str]
+) -> None:
+    for feature in stats_names:
+        missing = [
+            f"stats/{feature}/{key}"
+            for key in REQUIRED_STAT_KEYS
+            if f"stats/{feature}/{key}" not in names
+        ]
+        if missing:
+            ctx.report(
+                relative,
+                f"stats/{feature}",
+                "missing_episode_stats",
+                f"expected per-episode stats columns {missing}, got none; the official"
+                " tools aggregate them (delete, split, merge); recompute the stats",
+            )
+
+
+def _check_episode_rows(ctx: Context, episodes: EpisodeRows) -> None:
+    """Episode order, contiguous ranges and lengths, from the rows alone."""
+    columns = episodes.columns
+    valid: list[int] = []
+    for row in range(episodes.num_rows):
+        nulls = [name for name in CORE_EPISODE_COLUMNS if columns[name][row] is None]
+        if nulls:
+            ctx.report(
+                episodes.files[row],
+                episodes.where(row),
+                "missing_value",
+                f"episode row {row}: expected values in {nulls}, got null",
+            )
+        else:
+            valid.append(row)
+    out_of_place = [row for row in valid if int(columns["episode_index"][row]) != row]
+    if out_of_place:
+        first = out_of_place[0]
+        ctx.report(
+            episodes.files[first],
+            f"row {first}",
+            "bad_episode_index",
+            f"expected episode_index {first} at row {first}, got"
+            f" {columns['episode_index'][first]} ({len(out_of_place)} rows out of place);"
+            " episode rows must run 0..E-1 in order across files, because the loader reads"
+            " them by position; sort and renumber them",
+        )
+    ordered = sorted(valid, key=lambda row: int(columns["episode_index"][row]))
+    previous_stop = 0
+    for row in ordered:
+        start = int(columns["dataset_from_index"][row])
+        stop = int(columns["dataset_to_index"][row])
+        if start != previous_stop or stop < start:
+            ctx.range_reported.add(row)
+            ctx.report(
+                episodes.files[row],
+                episodes.where(row),
+                "bad_episode_range",
+                f"expected dataset_from_index {previous_stop} (the previous episode's"
+                f" dataset_to_index) and dataset_to_index >= it, got [{start}, {stop});"
+                " episodes must cover the rows 0..N-1 back to back",
+            )
+        previous_stop = stop
+        length = columns["length"][row]
+        if length is not None and int(length) != stop - start:
+            ctx.report(
+                episodes.files[row],
+                episodes.where(row),
+                "bad_length",
+                f"expected length {stop - start} (dataset_to_index - dataset_from_index),"
+                f" got {length}",
+            )
