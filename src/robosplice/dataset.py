@@ -122,6 +122,15 @@ class Dataset:
         return sum(episode.length for episode in self.episodes)
 
     @functools.cached_property
+    def frame_task_indices(self) -> dict[int, list[int]]:
+        """episode_index → the task indices its frames use, in order of first appearance.
+
+        Read from the data's index columns: what an edit must keep, whatever the episodes'
+        `tasks` column says (it may be missing or disagree with the frames).
+        """
+        return episode_task_indices(self.root)
+
+    @functools.cached_property
     def episodes(self) -> list[EpisodeRecord]:
         """Episode records, position = row order (= episode_index in a valid dataset).
 
@@ -132,7 +141,7 @@ class Dataset:
         records = parse_episode_records(self.episodes_table, self.video_keys)
         columns = self.episodes_table.column_names
         if "tasks" not in columns:
-            by_episode = episode_task_indices(self.root)
+            by_episode = self.frame_task_indices
             tasks = self.tasks
             records = [
                 dataclasses.replace(

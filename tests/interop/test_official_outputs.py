@@ -166,7 +166,21 @@ def edits(lerobot_python, inputs, tmp_path_factory) -> dict[tuple[str, str], Edi
             edit.error = exc
         edit.seconds = time.perf_counter() - start
         result[(name, op)] = edit
-    roots = [*inputs.values(), *(r for e in result.values() for r in e.outputs)]
+    # A factory-style (3, 1, 1) depth dataset merged with the recorder's (1, 1, 1) original.
+    mixed = Edit(input="depth_311", op="merge_recorder")
+    recorded = inputs["depth_311"].parent / "recorded_video"
+    if not recorded.exists():
+        copy_dataset(official_outputs(lerobot_python) / "_recorded" / "video", recorded)
+    try:
+        out = base / "depth_311" / "merge_recorder"
+        plan = rs.merge_datasets([inputs["depth_311"], recorded], "o/mixed", out, dry_run=True)
+        rs.merge_datasets([inputs["depth_311"], recorded], "o/mixed", out)
+        mixed.outputs.append(out)
+        mixed.rows.append(source_rows(plan, [Dataset(s).num_frames for s in plan.sources]))
+    except Exception as exc:
+        mixed.error = exc
+    result[("depth_311", "merge_recorder")] = mixed
+    roots = [*inputs.values(), recorded, *(r for e in result.values() for r in e.outputs)]
     load_batch(lerobot_python, depth=dict.fromkeys(roots))
     return result
 
@@ -287,3 +301,20 @@ def test_timing_report(edits):
     print(f"\n{len(edits)} edits in {total:.1f} s; slowest:")
     for e in slowest:
         print(f"  {e.input} {e.op}: {e.seconds:.1f} s")
+
+
+def test_depth_311_merges_with_the_recorders_1_1_1_stats(lerobot_python, inputs, edits):
+    """Mixed shapes of one camera's stats across sources: merged, and aggregated as (1, 1, 1)."""
+    edit = edits[("depth_311", "merge_recorder")]
+    assert edit.error is None, repr(edit.error)
+    out = edit.outputs[0]
+    stats = json.loads((out / "meta/stats.json").read_text())
+    assert np.asarray(stats[DEPTH_CAMERA]["mean"]).shape == (1, 1, 1)
+    recorded = inputs["depth_311"].parent / "recorded_video"
+    a = _loaded(inputs["depth_311"], lerobot_python)
+    b = _loaded(recorded, lerobot_python)
+    keys = [k for k in a if not k.startswith("meta/")]
+    combined = {k: np.concatenate([a[k], b[k]]) for k in keys}
+    combined["meta/len"] = np.asarray(int(a["meta/len"]) + int(b["meta/len"]))
+    combined["meta/camera_keys"] = a["meta/camera_keys"]
+    assert_same_items(_loaded(out, lerobot_python), combined, edit.rows[0], exclude=INDEX_KEYS)

@@ -293,8 +293,8 @@ def test_a_faulty_new_copy_never_replaces_the_original(
     before = tree_digest(root)
     real_write_history = run.write_history
 
-    def write_history_then_break(staging: Path, plan):  # an engine bug, simulated
-        entry = real_write_history(staging, plan)
+    def write_history_then_break(staging: Path, plan, **kwargs):  # an engine bug, simulated
+        entry = real_write_history(staging, plan, **kwargs)
         info = json.loads((staging / "meta" / "info.json").read_text())
         info["total_frames"] += 1
         (staging / "meta" / "info.json").write_text(json.dumps(info))

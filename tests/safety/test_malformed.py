@@ -9,6 +9,7 @@ behind, and the source is byte-identical.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from typer.testing import CliRunner
 
 from robosplice.cli.app import app
 from robosplice.errors import RobospliceError
+from robosplice.format.paths import HISTORY_PATH
 from robosplice.ops.delete import delete_episodes
 from robosplice.ops.filter import filter_episodes
 from robosplice.ops.merge import merge_datasets
@@ -118,8 +120,46 @@ def test_validate_reports_the_problem(case: Case, corpus_roots, tmp_path: Path) 
     assert tree_digest(root) == before
 
 
+# Cases whose problem the output rebuilds (ops/_preflight.py): an edit accepts them.
+REPAIRED = frozenset(
+    {
+        "wrong_total_frames",
+        "wrong_total_episodes",
+        "wrong_total_tasks",
+        "tasks_without_pandas_metadata",
+        "duplicate_task",
+        "episode_tasks_mismatch",
+        "stats_json_invalid",
+        "stats_json_missing_feature",
+        "episode_stats_columns_missing",
+    }
+)
+REFUSED = [case for case in CASES if case.name not in REPAIRED]
+
+
 @pytest.mark.parametrize("operation", list(OPERATIONS))
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.name in REPAIRED], ids=lambda case: case.name
+)
+def test_operation_repairs_what_the_output_can_rebuild(
+    case: Case, operation: str, corpus_roots, tmp_path: Path
+) -> None:
+    root, before = corpus_roots[case.name]
+    call, _argv = OPERATIONS[operation]
+    output = tmp_path / "out"
+    call(root, output)
+    outputs = [output / "a", output / "b"] if operation == "split" else [output]
+    for folder in outputs:
+        errors = [p for p in validate(folder) if p.severity == "error"]
+        assert errors == [], f"{case.name} {operation}: {[str(p) for p in errors]}"
+        entry = json.loads((folder / HISTORY_PATH).read_text().splitlines()[-1])
+        assert case.kind in {r["kind"] for r in entry["repairs"]}
+    assert _leftovers(tmp_path) == []
+    assert tree_digest(root) == before
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+@pytest.mark.parametrize("case", REFUSED, ids=lambda case: case.name)
 def test_operation_refuses_and_writes_nothing(
     case: Case, operation: str, corpus_roots, tmp_path: Path
 ) -> None:
@@ -146,11 +186,11 @@ def test_operation_refuses_and_writes_nothing(
 
 def test_merge_reports_the_problems_of_every_source_at_once(corpus_roots, tmp_path: Path) -> None:
     first, _ = corpus_roots["index_gap"]
-    second, _ = corpus_roots["wrong_total_frames"]
+    second, _ = corpus_roots["tasks_unsorted"]
     with pytest.raises(RobospliceError) as caught:
         merge_datasets([first, second], "local/merged", tmp_path / "out")
     message = str(caught.value)
     assert "2 sources are not valid" in message
     assert f"{first}/data/chunk-000/file-000.parquet: episode 2" in message
-    assert f"{second}/meta/info.json: total_frames" in message
+    assert f"{second}/meta/tasks.parquet" in message
     assert not (tmp_path / "out").exists()

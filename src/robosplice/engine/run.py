@@ -38,6 +38,7 @@ from robosplice.engine.units import (
     split_by_file,
 )
 from robosplice.engine.video_encode import encode_videos
+from robosplice.errors import InvalidDatasetError
 from robosplice.format import info as info_format
 from robosplice.format.data import DataFileWriter
 from robosplice.format.episodes import video_columns
@@ -255,7 +256,10 @@ class _StatsCollector:
         """The single source's stats.json, renamed, when the output keeps all its episodes whole."""
         if not self._keeps_every_episode():
             return {}
-        stats = self.datasets[0].stats or {}
+        try:
+            stats = self.datasets[0].stats or {}
+        except InvalidDatasetError:  # unreadable stats.json: rebuilt from the episodes
+            return {}
         stale = self.plan.stats.stale_dataset
         return {
             name: stats[self.plan.columns.source_name(0, name)]

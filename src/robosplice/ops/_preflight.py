@@ -31,10 +31,10 @@ from robosplice.plan.model import Plan
 Handling = Literal["rebuilt", "carried", "refused"]
 
 _OPTIONAL_COLUMNS = {
-    "tasks": "rebuilt from each episode's task_index and meta/tasks.parquet",
-    "length": "rebuilt as dataset_to_index - dataset_from_index",
-    "data/chunk_index": "rebuilt from the data files' row ranges",
-    "data/file_index": "rebuilt from the data files' row ranges",
+    "tasks": "from each episode's task_index and meta/tasks.parquet",
+    "length": "as dataset_to_index - dataset_from_index",
+    "data/chunk_index": "from the data files' row ranges",
+    "data/file_index": "from the data files' row ranges",
     "meta/episodes/chunk_index": "written with the output's episode files",
     "meta/episodes/file_index": "written with the output's episode files",
 }
@@ -167,7 +167,7 @@ def _handling(problem: Problem, plan: Plan, features: Mapping[str, Any]) -> tupl
         where = "the aggregate of the episodes" if problem.file == STATS_PATH else "the rows"
         return "rebuilt", f"recomputed from {where}"
     if kind == "episode_tasks_mismatch":
-        return "rebuilt", "each episode's tasks rebuilt from its frames' task_index"
+        return "rebuilt", "each episode's tasks from its frames' task_index"
     if kind == "tasks_no_pandas_index" and problem.file == TASKS_PATH:
         # The loader returns ints as tasks; the output's tasks.parquet has the index again.
         return "rebuilt", "tasks.parquet rewritten with its pandas index"

@@ -55,8 +55,6 @@ def resolve_output_dir(
 
 def _repaired(problem: Problem, plan: Plan) -> bool:
     """Whether the output of `plan` fixes `problem` by construction (so it need not stop it)."""
-    if problem.kind == "stale_index_stats":
-        return True  # a warning lerobot's own delete/split/merge leave; never stops an edit
     if not plan.stats.recompute:
         return False
     return problem.kind in _STATS_KINDS or (

@@ -64,7 +64,12 @@ def plan_filter(
         index = record.episode_index
         if allowed is not None and index not in allowed:
             continue
-        if matchers and not any(_task_matches(t, matchers) for t in record.tasks):
+        # The tasks its frames use (the episodes' `tasks` column may be missing or stale).
+        if matchers and not any(
+            _task_matches(dataset.tasks[t], matchers)
+            for t in dataset.frame_task_indices.get(index, [])
+            if 0 <= t < len(dataset.tasks)
+        ):
             continue
         if min_length is not None and record.length < min_length:
             continue

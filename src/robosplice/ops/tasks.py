@@ -102,12 +102,15 @@ def plan_modify_tasks(
         _check_text(new_task, "new_task")
     tasks = dataset.tasks
     replaced = _replacement_table(dataset, task_replacements or {})
-    position = {task: i for i, task in enumerate(tasks)}
     episode_override: dict[int, str] = {}
     used: set[str] = set()
     for episode_index, record in enumerate(dataset.episodes):
-        # Without a `tasks` column, Dataset.episodes rebuilds them from the frames' task_index.
-        episode_task_indices = [position[t] for t in record.tasks if t in position]
+        # From the frames, not the episodes' `tasks` column (it may be missing or stale).
+        episode_task_indices = [
+            t
+            for t in dataset.frame_task_indices.get(record.episode_index, [])
+            if 0 <= t < len(tasks)
+        ]
         if episode_index in overrides:
             episode_override[episode_index] = overrides[episode_index]
         elif any(i in replaced for i in episode_task_indices):

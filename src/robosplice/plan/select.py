@@ -27,10 +27,17 @@ def kept_tasks(
 ) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """Tasks used by the kept episodes in their original order, and the source→output map.
 
-    An episodes table without a `tasks` column has them rebuilt from the data (`Dataset.episodes`).
+    The tasks come from the frames' task_index (`Dataset.frame_task_indices`), not from the
+    episodes' `tasks` column, which may be missing or stale.
     """
     tasks = dataset.tasks
-    used = {task for i in episode_indices for task in dataset.episodes[i].tasks}
+    by_episode = dataset.frame_task_indices
+    used = {
+        tasks[t]
+        for i in episode_indices
+        for t in by_episode.get(dataset.episodes[i].episode_index, [])
+        if 0 <= t < len(tasks)
+    }
     output = tuple(task for task in tasks if task in used)
     position = {task: i for i, task in enumerate(output)}
     return output, tuple(position.get(task, -1) for task in tasks)
