@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from robosplice.cli._errors import reported_errors
+from robosplice.cli._help import FlagsAsFlags
 from robosplice.cli._progress import make_progress
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=FlagsAsFlags,
 )
 
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
