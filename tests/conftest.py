@@ -13,6 +13,27 @@ from robosplice.testing import tree_digest
 
 os.environ["ROBOSPLICE_NO_PROGRESS"] = "1"
 
+INTEROP_DIR = Path(__file__).resolve().parent / "interop"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse a test marked `interop` outside tests/interop: no tier would run it.
+
+    (`make test` deselects `interop`; `make interop` collects tests/interop only.) tryfirst: before
+    pytest's `-m` deselection hides it.
+    """
+    stray = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("interop")
+        and INTEROP_DIR not in Path(item.path).resolve().parents
+    ]
+    if stray:
+        raise pytest.UsageError(
+            f"tests marked `interop` outside tests/interop run in no tier: {stray}; move them there"
+        )
+
 
 @pytest.fixture
 def source_guard() -> Iterator[Callable[[Path], Path]]:

@@ -1,12 +1,17 @@
 """robosplice outputs load in the official LeRobotDataset, frame for frame, with both backends.
 
-For each op, the expected source item of every output item comes from the op's own plan
-(dry run), and the official loader's items of output and source are compared.
+For each op, the test writes down which source frames every output must hold, from what it asked
+for (the episodes to delete, the ranges to trim, the split lists, the filter's criteria applied to the
+source as the official loader returns it), never from the op's own plan: a planner that picks the
+wrong episodes fails here. Output items are then compared with those source items, and episode and
+frame indices with the renumbering the selection implies.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +25,6 @@ from harness import (
     load_with_lerobot,
 )
 
-from robosplice.dataset import Dataset
 from robosplice.ops.delete import delete_episodes
 from robosplice.ops.filter import filter_episodes
 from robosplice.ops.merge import merge_datasets
@@ -30,33 +34,49 @@ from robosplice.ops.trim import trim_episodes
 
 VIDEO_FIXTURES = ("v3_av1_single", "v3_av1_multifile", "v3_h264_bframes")
 
-
-def source_rows(plan) -> tuple[np.ndarray, np.ndarray]:
-    """(source number, source global row) of every output row of a plan."""
-    numbers, rows = [], []
-    datasets = [Dataset(root) for root in plan.sources]
-    for episode in plan.episodes:
-        segment = episode.segment
-        first = datasets[segment.source].episodes[segment.episode_index].dataset_from_index
-        rows.extend(range(first + segment.start, first + segment.stop))
-        numbers.extend([segment.source] * segment.length)
-    return np.asarray(numbers), np.asarray(rows)
+# (source root, source episode, first frame, stop frame or None for the end): one output episode.
+Segment = tuple[Path, int, int, int | None]
 
 
-def assert_loads_like_sources(output: Path, plan, backend: str) -> None:
-    numbers, rows = source_rows(plan)
-    out_items = load_with_lerobot(output, backend)
-    assert int(out_items["meta/len"]) == len(rows)
-    source_items = [load_with_lerobot(root, backend) for root in plan.sources]
+def episode_count(root: Path) -> int:
+    return int(json.loads((root / "meta" / "info.json").read_text())["total_episodes"])
+
+
+def whole(root: Path, episodes: Sequence[int]) -> list[Segment]:
+    return [(root, e, 0, None) for e in episodes]
+
+
+def assert_loads_as(output: Path, segments: Sequence[Segment], backend: str) -> None:
+    """The output's items are the listed source frames, in order, renumbered from 0."""
+    roots = list(dict.fromkeys(root for root, *_ in segments))
+    source_items = [load_with_lerobot(root, backend) for root in roots]
     # Concatenate the sources' items so one mapping covers a merge.
     offsets = np.cumsum([0] + [int(s["meta/len"]) for s in source_items])
+    rows, lengths = [], []
+    for root, episode, start, stop in segments:
+        number = roots.index(root)
+        of_episode = np.flatnonzero(source_items[number]["episode_index"].reshape(-1) == episode)
+        picked = of_episode[start:stop]
+        assert picked.size, f"test bug: {root.name} episode {episode} [{start}:{stop}] is empty"
+        rows.append(offsets[number] + picked)
+        lengths.append(picked.size)
+    mapping = np.concatenate(rows)
+
+    out_items = load_with_lerobot(output, backend)
+    assert int(out_items["meta/len"]) == len(mapping)
     keys = [k for k in source_items[0] if not k.startswith("meta/")]
     combined = {k: np.concatenate([s[k] for s in source_items]) for k in keys}
     combined["meta/len"] = np.asarray(offsets[-1])
     combined["meta/camera_keys"] = source_items[0]["meta/camera_keys"]
-    assert_same_items(out_items, combined, offsets[numbers] + rows, exclude=INDEX_KEYS)
+    assert_same_items(out_items, combined, mapping, exclude=INDEX_KEYS)
     # Index columns follow from position.
-    np.testing.assert_array_equal(out_items["index"].reshape(-1), np.arange(len(rows)))
+    np.testing.assert_array_equal(out_items["index"].reshape(-1), np.arange(len(mapping)))
+    np.testing.assert_array_equal(
+        out_items["episode_index"].reshape(-1), np.repeat(np.arange(len(lengths)), lengths)
+    )
+    np.testing.assert_array_equal(
+        out_items["frame_index"].reshape(-1), np.concatenate([np.arange(n) for n in lengths])
+    )
 
 
 @pytest.fixture
@@ -71,18 +91,17 @@ def fixture(tmp_path: Path):
 @pytest.mark.parametrize("name", [*VIDEO_FIXTURES, "v3_image"])
 def test_repack_loads(lerobot_python, fixture, tmp_path, name, backend):
     source = fixture(name)
-    plan = repack(source, dry_run=True)
     repack(source, tmp_path / "out", video_files_size_in_mb=0.03)
-    assert_loads_like_sources(tmp_path / "out", plan, backend)
+    assert_loads_as(tmp_path / "out", whole(source, range(episode_count(source))), backend)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name", VIDEO_FIXTURES)
 def test_delete_loads(lerobot_python, fixture, tmp_path, name, backend):
     source = fixture(name)
-    plan = delete_episodes(source, [0, 2], dry_run=True)
     delete_episodes(source, [0, 2], tmp_path / "out")
-    assert_loads_like_sources(tmp_path / "out", plan, backend)
+    kept = [e for e in range(episode_count(source)) if e not in (0, 2)]
+    assert_loads_as(tmp_path / "out", whole(source, kept), backend)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -90,38 +109,56 @@ def test_delete_loads(lerobot_python, fixture, tmp_path, name, backend):
 def test_trim_between_keyframes_loads(lerobot_python, fixture, tmp_path, name, backend):
     source = fixture(name)
     ranges = {0: (5, 27), 1: (1, 20), 3: (7, 29)}
-    plan = trim_episodes(source, ranges, dry_run=True)
     trim_episodes(source, ranges, tmp_path / "out")
-    assert_loads_like_sources(tmp_path / "out", plan, backend)
+    expected = [(source, e, *ranges.get(e, (0, None))) for e in range(episode_count(source))]
+    assert_loads_as(tmp_path / "out", expected, backend)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_split_and_filter_load(lerobot_python, fixture, tmp_path, backend):
     source = fixture("v3_av1_multifile")
-    plans = split_dataset(source, {"train": 0.7, "val": 0.3}, shuffle=True, seed=1, dry_run=True)
-    split_dataset(source, {"train": 0.7, "val": 0.3}, tmp_path / "splits", shuffle=True, seed=1)
-    for name, plan in plans.items():
-        assert_loads_like_sources(tmp_path / "splits" / name, plan, backend)
-    plan = filter_episodes(source, tasks=re.compile("drawer|cube"), min_length=35, dry_run=True)
+    splits = {"train": [1, 3, 4, 6, 8, 9], "val": [7, 0, 5]}
+    split_dataset(source, splits, tmp_path / "splits")
+    for name, episodes in splits.items():
+        assert_loads_as(tmp_path / "splits" / name, whole(source, sorted(episodes)), backend)
+
     filter_episodes(
         source, tasks=re.compile("drawer|cube"), min_length=35, output_dir=tmp_path / "f"
     )
-    assert_loads_like_sources(tmp_path / "f", plan, backend)
+    # The filter's criteria, applied to the source as the official loader returns it.
+    items = load_with_lerobot(source, backend)
+    episode_of_row = items["episode_index"].reshape(-1)
+    kept = [
+        e
+        for e in range(episode_count(source))
+        if (episode_of_row == e).sum() >= 35
+        and any(re.search("drawer|cube", str(t)) for t in items["task"][episode_of_row == e])
+    ]
+    assert 0 < len(kept) < episode_count(source), "test bug: the filter must drop some, keep some"
+    assert_loads_as(tmp_path / "f", whole(source, kept), backend)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_merge_of_three_multifile_datasets_crossing_size_limits(
     lerobot_python, fixture, tmp_path, backend
 ):
-    sources = [fixture("v3_av1_multifile"), fixture("v3_av1_single")]
-    trimmed = trim_episodes(sources[0], {2: (3, 40)}, tmp_path / "third")
-    inputs = [*sources, trimmed.root]
+    multifile, single = fixture("v3_av1_multifile"), fixture("v3_av1_single")
+    trimmed = trim_episodes(multifile, {2: (3, 40)}, tmp_path / "third")
+    inputs = [multifile, single, trimmed.root]
     kwargs = {"data_files_size_in_mb": 0.03, "video_files_size_in_mb": 0.06, "chunk_size": 3}
-    plan = merge_datasets(inputs, "test/merged", tmp_path / "merged", dry_run=True, **kwargs)
     merged = merge_datasets(inputs, "test/merged", tmp_path / "merged", **kwargs)
     assert len(list((merged.root / "data").rglob("*.parquet"))) > 1
     assert len(list((merged.root / "videos").rglob("*.mp4"))) > 4
-    assert_loads_like_sources(merged.root, plan, backend)
+    # The third input is the first with episode 2 cut to [3, 40): compare with the original frames.
+    third = [
+        (multifile, e, *((3, 40) if e == 2 else (0, None))) for e in range(episode_count(multifile))
+    ]
+    expected = [
+        *whole(multifile, range(episode_count(multifile))),
+        *whole(single, range(episode_count(single))),
+        *third,
+    ]
+    assert_loads_as(merged.root, expected, backend)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -26,7 +26,6 @@ from robosplice.dataset import Dataset
 from robosplice.errors import SelectionError
 from robosplice.format.data import data_files
 from robosplice.format.video import read_packet_index
-from robosplice.format.video_codec import available_encoders
 from robosplice.ops.convert import change_fps, convert_image_to_video_dataset, reencode_dataset
 from robosplice.ops.delete import delete_episodes
 from robosplice.ops.validate import validate
@@ -350,10 +349,6 @@ def test_cli_dry_runs(fixture_dataset, tmp_path):
     assert result.exit_code == 1
     assert "available" in result.output
     assert not any((tmp_path / name).exists() for name in "vrf")
-
-
-def test_encoders_listed():
-    assert "libsvtav1" in available_encoders()
 
 
 def test_reencode_in_place_resizes_one_camera(tmp_path):

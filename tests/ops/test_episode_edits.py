@@ -206,10 +206,15 @@ def test_merge_without_concatenation_keeps_source_files_apart(fixture_dataset, t
     assert validate(merged) == []
 
 
-def test_merge_reports_every_difference(fixture_dataset):
+def test_merge_reports_every_difference(fixture_dataset, tmp_path):
     names = ("v3_av1_single", "v3_h264_bframes", "v3_image")
+    sources = [fixture_dataset(n) for n in names]
+    # A private parent (not an absolute path a root run could create): the refusal writes nothing.
+    parent = tmp_path / "outputs"
+    parent.mkdir()
     with pytest.raises(IncompatibleDatasetsError) as caught:
-        merge_datasets([fixture_dataset(n) for n in names], "t/m", "/nonexistent/out")
+        merge_datasets(sources, "t/m", parent / "out")
+    assert list(parent.iterdir()) == [], "a refused merge left an output or staging folder"
     text = str(caught.value)
     assert "'h264'" in text
     assert "dtype 'image'" in text

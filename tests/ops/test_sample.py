@@ -40,12 +40,6 @@ ID_BLOCK = 8
 ID_THRESHOLD = 128.0
 SMALL = {"episodes": 4, "min_length": 12, "max_length": 24, "seed": 3}
 
-needs_svtav1 = pytest.mark.skipif(
-    "libsvtav1" not in available_encoders(), reason="PyAV build without libsvtav1"
-)
-needs_x264 = pytest.mark.skipif(
-    "libx264" not in available_encoders(), reason="PyAV build without libx264"
-)
 
 Frames = dict[tuple[int, int], np.ndarray]
 
@@ -217,7 +211,6 @@ def test_decoded_frames_carry_their_identity(sample_root: Path) -> None:
     assert_identities(Dataset(sample_root))
 
 
-@needs_svtav1
 def test_video_files_look_like_the_official_encoder(sample_root: Path) -> None:
     dataset = Dataset(sample_root)
     reference = json.loads((FIXTURES / "v3_av1_single" / "meta" / "info.json").read_text())
@@ -318,7 +311,6 @@ def test_repack_keeps_every_decoded_frame(
 # ------------------------------------------------------------------------- encoders and safety
 
 
-@needs_x264
 def test_h264_sample_loads_frame_for_frame(tmp_path: Path) -> None:
     dataset = write_sample(tmp_path / "h264", vcodec="libx264", **SMALL)
     assert dataset.features["observation.images.top"]["info"]["video.codec"] == "h264"
@@ -326,7 +318,6 @@ def test_h264_sample_loads_frame_for_frame(tmp_path: Path) -> None:
     assert_identities(dataset)
 
 
-@needs_svtav1
 def test_missing_encoder_falls_back(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="robosplice.ops.sample"):
         dataset = write_sample(
@@ -345,7 +336,6 @@ def test_encoding_with_a_missing_encoder_names_it_and_the_available_ones(tmp_pat
     assert not path.exists()
 
 
-@needs_svtav1
 def test_encoded_episode_matches_the_official_info(tmp_path: Path) -> None:
     path = tmp_path / "episode.mp4"
     frames = (np.full((64, 96, 3), 8 * k, np.uint8) for k in range(10))

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 from pathlib import Path
 
 import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 from robosplice.cli.app import app
-from robosplice.dataset import Dataset
 from robosplice.history import HISTORY_PATH, fingerprint, json_safe, read_history
 from robosplice.ops.delete import delete_episodes
 from robosplice.ops.filter import filter_episodes
@@ -153,24 +150,3 @@ def test_dry_run_and_refused_edits_log_nothing(fixture_dataset, tmp_path: Path) 
     delete_episodes(source, [0], tmp_path / "out", dry_run=True)
     assert not (tmp_path / "out").exists()
     assert not (Path(source) / "meta" / "robosplice").exists()
-
-
-@pytest.mark.interop
-def test_the_official_loader_ignores_the_log(fixture_dataset, tmp_path: Path) -> None:
-    """A dataset with an edit log loads exactly like the same dataset without it."""
-    if os.environ.get("ROBOSPLICE_SKIP_INTEROP") == "1":
-        pytest.skip("ROBOSPLICE_SKIP_INTEROP=1")
-    from interop.harness import lerobot_python_path, load_with_lerobot
-
-    python = lerobot_python_path()
-    output = delete_episodes(fixture_dataset("v3_av1_single"), [1], tmp_path / "with-log")
-    output = trim_episodes(output, {0: (2, 30)}, tmp_path / "with-longer-log")
-    assert len(read_history(output.root)) == 2
-    bare = shutil.copytree(output.root, tmp_path / "without-log")
-    shutil.rmtree(bare / "meta" / "robosplice")
-    with_log = load_with_lerobot(output.root, "pyav", python=python, cache=False)
-    without = load_with_lerobot(bare, "pyav", python=python, cache=False)
-    assert sorted(with_log) == sorted(without)
-    for key in with_log:
-        np.testing.assert_array_equal(with_log[key], without[key], err_msg=key)
-    assert len(with_log["index"]) == Dataset(output.root).num_frames

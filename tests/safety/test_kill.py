@@ -1,12 +1,23 @@
 """Kill tests: SIGKILL/SIGTERM every operation at random moments, then check what it left.
 
-After each kill: every output is absent or complete (equal, file for file, to an uninterrupted
-run, which `validate` passes), the sources are byte-identical, and rerunning the same command
-succeeds despite the leftover lock and staging folders, leaving none behind. In-place edits
-leave the old or the new dataset at the path, or a backup whose exact `mv` the next run prints.
+After each kill, what must be left depends on how the run ended:
+- exit 0 (it finished first): every output complete (equal, file for file, to an uninterrupted
+  run, which `validate` passes) and nothing else: no staging folder, no lock;
+- killed by SIGKILL: every output complete, or no output at all; if the edit was under way, its
+  staging folder stays (nothing can clean up after SIGKILL) and the next run removes it;
+- exit 130 (SIGTERM caught by the CLI): nothing left behind; if it hit the edit, no output and
+  "interrupted" said (a SIGTERM just after publishing also exits 130, output complete);
+- killed by SIGTERM's default action (before the CLI's handler was in): nothing written at all;
+- any other end fails the test.
+Always: the sources are byte-identical, and rerunning the same command succeeds, leaving no
+leftover. In-place edits leave the old or the new dataset at the path, or a backup whose exact
+`mv` the next run prints.
 
-Runs go through the CLI in children forked from a zygote (tests/safety/zygote.py), so the
-random delay, drawn from [0, 1.2 x the operation's measured runtime], lands inside the edit.
+Runs go through the CLI in children forked from a zygote (tests/safety/zygote.py). Half the kills
+come at random moments of the whole run ([0, 1.2 x its measured runtime]: start-up, edit, and
+after the end); the other half at random moments while the edit's staging folder exists (counted
+from its appearance). Whether the staging folder existed is checked at the moment of each kill,
+and each test asserts that at least a third of its kills hit the edit itself.
 Default: a few dozen kills. Long mode (ROBOSPLICE_LONG=1 or -m slow): over 200 more.
 `ROBOSPLICE_KILL_SEED` fixes the random delays (printed in failure messages).
 """
@@ -26,10 +37,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from zygote import Outcome, Zygote
+from zygote import Outcome, Zygote, wait_until
 
 from fixture_data import copy_tree_writable, fixtures_dir
 from robosplice.commit import find_leftovers
+from robosplice.format.leftovers import LOCK_SUFFIX, STAGING_MARK
 from robosplice.history import HISTORY_PATH
 from robosplice.ops.validate import validate
 from robosplice.testing import tree_digest
@@ -41,7 +53,9 @@ IN_PLACE_KILLS = 6
 LONG_IN_PLACE_KILLS = 30
 SIGTERMS = 6
 LONG_SIGTERMS = 20
-DELAY_SPAN = 1.2  # delays are drawn from [0, DELAY_SPAN x the uninterrupted runtime]
+DELAY_SPAN = 1.2  # timed kills: delays drawn from [0, DELAY_SPAN x the uninterrupted runtime]
+STAGED_SPAN = 0.7  # staged kills: from [0, STAGED_SPAN x the staging folder's life], from its birth
+MIN_MID_EDIT = 1 / 3  # share of kills that must land while the staging folder exists
 
 MAIN = "v3_av1_multifile"  # several data and video files, chunk rotation: many write phases
 SECOND = "v3_av1_single"
@@ -129,6 +143,52 @@ def leftovers_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if ".robosplice-" in p.name)
 
 
+def staging_in(folder: Path) -> Callable[[], bool]:
+    """A probe: does a staging folder (an edit under way) exist directly in `folder`?"""
+
+    def exists() -> bool:
+        return any(STAGING_MARK in path.name for path in folder.iterdir())
+
+    return exists
+
+
+def staging_seconds(*outcomes: Outcome) -> float:
+    """How long the staging folder lived in uninterrupted runs (the shortest: busy machines)."""
+    for outcome in outcomes:
+        assert outcome.watched is not None, f"no staging folder was ever seen:\n{outcome.log}"
+    return min(last - first for first, last in (o.watched for o in outcomes if o.watched))
+
+
+@dataclass(frozen=True, slots=True)
+class Kill:
+    """When to signal: `delay` seconds after the start, or after the staging folder appeared."""
+
+    delay: float
+    after_staging: bool
+
+    def describe(self) -> str:
+        return f"{self.delay:.3f}s after {'staging appeared' if self.after_staging else 'start'}"
+
+
+def plan_kills(rng: random.Random, seconds: float, staging: float, count: int) -> list[Kill]:
+    """Half timed over the whole run, half within the edit; each half stratified over its span."""
+    timed, staged = count - count // 2, count // 2
+    kills = [Kill((k + rng.random()) / timed * DELAY_SPAN * seconds, False) for k in range(timed)]
+    kills += [
+        Kill((k + rng.random()) / staged * STAGED_SPAN * staging, True) for k in range(staged)
+    ]
+    return kills
+
+
+def assert_enough_hit_the_edit(outcomes: list[Outcome], what: str) -> None:
+    """At least MIN_MID_EDIT of the signals arrived while the edit's staging folder existed."""
+    hits = sum(1 for outcome in outcomes if outcome.probed and not outcome.finished)
+    assert hits >= MIN_MID_EDIT * len(outcomes), (
+        f"only {hits} of {len(outcomes)} signals to {what} hit the edit (staging folder present);"
+        f" the others came before it started or after it ended (seed {SEED})"
+    )
+
+
 @dataclass(slots=True)
 class Sources:
     main: Path
@@ -144,6 +204,7 @@ class Sources:
 class Reference:
     digests: dict[str, dict[str, str]]  # output folder name relative to out → content digest
     seconds: float
+    staging: float  # how long the staging folder lived
 
 
 @pytest.fixture(scope="module")
@@ -171,13 +232,17 @@ def references(
     for operation in OPERATIONS:
         out = folder / operation.name
         outcome = zygote.run(
-            operation.argv(sources.main, sources.second, out), folder / f"{operation.name}.log"
+            operation.argv(sources.main, sources.second, out),
+            folder / f"{operation.name}.log",
+            watch=staging_in(folder),
         )
         assert outcome.finished, outcome.log
         # A second timing: the shorter is the better estimate on a busy machine.
         again = folder / f"{operation.name}-timing"
         timing = zygote.run(
-            operation.argv(sources.main, sources.second, again), folder / "timing.log"
+            operation.argv(sources.main, sources.second, again),
+            folder / "timing.log",
+            watch=staging_in(folder),
         )
         assert timing.finished, timing.log
         digests = {}
@@ -185,7 +250,9 @@ def references(
             assert validate(output) == [], output
             digests[output.relative_to(out).as_posix()] = content_digest(output)
         seconds = min(outcome.seconds, timing.seconds)
-        result[operation.name] = Reference(digests=digests, seconds=seconds)
+        result[operation.name] = Reference(
+            digests=digests, seconds=seconds, staging=staging_seconds(outcome, timing)
+        )
     sources.assert_untouched("reference runs")
     return result
 
@@ -204,35 +271,36 @@ def kill_once(
     sources: Sources,
     reference: Reference,
     folder: Path,
-    delay: float,
+    kill: Kill,
     counts: Counter[str],
     *,
     signum: int = signal.SIGKILL,
 ) -> Outcome:
-    """Run, signal after `delay` s, check the state, rerun, check again."""
+    """Run, signal as `kill` says, check what is left for how it ended, rerun, check again."""
     folder.mkdir(parents=True)
     out = folder / "out"
     argv = operation.argv(sources.main, sources.second, out)
-    context = f"{operation.name}, signal {signum} after {delay:.3f}s, seed {SEED}"
-    outcome = zygote.run(argv, folder / "run.log", signal_after=delay, signum=signum)
-    published = [output for output in operation.outputs(out) if output.exists()]
-    if published or outcome.finished:
-        _assert_complete(operation, out, reference, context)
-        state = "complete"
-    else:
-        assert not out.exists(), f"{out} exists but holds no dataset ({context})"
-        state = "absent"
+    sent = signal.Signals(signum).name
+    context = f"{operation.name}, {sent} {kill.describe()}, seed {SEED}"
+    staging = staging_in(folder)
+    outcome = zygote.run(
+        argv,
+        folder / "run.log",
+        signal_after=kill.delay,
+        signum=signum,
+        signal_when=staging if kill.after_staging else None,
+        probe=staging,
+    )
+    when = "during the edit" if outcome.probed else "outside the edit"
+    context += f", {when}"
+    state = assert_left_behind(operation, outcome, signum, out, reference, context)
     how = (
         f"killed by {signal.Signals(outcome.signal).name}"
         if outcome.signal
         else f"exit {outcome.exit_code}"
     )
-    sent = signal.Signals(signum).name
-    counts[f"{sent} {operation.name}: {how}, target {state}"] += 1
+    counts[f"{sent} {operation.name} {when}: {how}, target {state}"] += 1
     sources.assert_untouched(context)
-    if signum != signal.SIGKILL:
-        # A catchable signal unwinds: no staging folder, lock or backup is left behind.
-        assert leftovers_under(folder) == [], f"{context}:\n{outcome.log}"
 
     rerun = zygote.run(argv + (["--overwrite"] if out.exists() else []), folder / "rerun.log")
     assert rerun.finished, f"rerun failed ({context}):\n{rerun.log}"
@@ -242,8 +310,48 @@ def kill_once(
     return outcome
 
 
-def _delays(rng: random.Random, seconds: float, count: int) -> list[float]:
-    return [rng.uniform(0, DELAY_SPAN * seconds) for _ in range(count)]
+def assert_left_behind(
+    operation: Operation, outcome: Outcome, signum: int, out: Path, ref: Reference, context: str
+) -> str:
+    """What each way of ending must leave at and next to `out`; returns "complete" or "absent"."""
+    left = leftovers_under(out.parent)
+    staging = [p for p in left if STAGING_MARK in p.name]
+    published = [output for output in operation.outputs(out) if output.exists()]
+    context += f":\n{outcome.log}"
+    if published:
+        _assert_complete(operation, out, ref, context)
+    else:
+        assert not out.exists(), f"{out} exists but holds no dataset ({context})"
+
+    if outcome.exit_code == 0:  # it finished before the signal
+        assert published, f"exit 0 without an output ({context})"
+        assert left == [], f"a finished run left {left} ({context})"
+    elif outcome.signal == signal.SIGKILL == signum:
+        # Only what a dead process cannot clean: its staging folder (if the edit was under way
+        # and not yet published) and its lock file.
+        stray = [p for p in left if p not in staging and not p.name.endswith(LOCK_SUFFIX)]
+        assert stray == [], f"SIGKILL left {stray} ({context})"
+        if published:
+            assert staging == [], f"published, yet staging {staging} remains ({context})"
+        elif outcome.probed:
+            assert len(staging) == 1, f"killed mid-edit, expected its staging: {left} ({context})"
+    elif outcome.exit_code == 130 and signum == signal.SIGTERM:
+        # The CLI caught it and unwound: nothing left behind; mid-edit, no output and it says so.
+        # Outside the edit its handler is still in, so typer ends a SIGTERM that comes right
+        # after publishing (output complete, checked above) with its own silent exit 130.
+        assert left == [], f"SIGTERM (exit 130) left {left} ({context})"
+        if outcome.probed:
+            assert "interrupted" in outcome.log, context
+            assert not published, f"interrupted mid-edit, yet an output was published ({context})"
+    elif outcome.signal == signal.SIGTERM == signum:
+        # The default action: the CLI's handler was not in yet, so the edit had not started.
+        assert not outcome.probed, f"SIGTERM mid-edit killed the CLI uncaught ({context})"
+        assert not published, f"SIGTERM before start-up, yet an output ({context})"
+        assert left == [], f"SIGTERM before start-up left {left} ({context})"
+    else:
+        sent = signal.Signals(signum).name
+        pytest.fail(f"{sent} ended the run in an unexpected way: {outcome} ({context})")
+    return "complete" if published else "absent"
 
 
 @pytest.mark.parametrize("name", [operation.name for operation in OPERATIONS])
@@ -252,8 +360,12 @@ def test_sigkill_at_random_moments(
 ) -> None:
     operation, reference = BY_NAME[name], references[name]
     rng = random.Random(f"{SEED}-{name}")
-    for number, delay in enumerate(_delays(rng, reference.seconds, KILLS_PER_OPERATION)):
-        kill_once(operation, zygote, sources, reference, tmp_path / str(number), delay, kill_counts)
+    kills = plan_kills(rng, reference.seconds, reference.staging, KILLS_PER_OPERATION)
+    outcomes = [
+        kill_once(operation, zygote, sources, reference, tmp_path / str(number), kill, kill_counts)
+        for number, kill in enumerate(kills)
+    ]
+    assert_enough_hit_the_edit(outcomes, name)
 
 
 @pytest.mark.slow
@@ -263,31 +375,38 @@ def test_many_sigkills_at_random_moments(
 ) -> None:
     operation, reference = BY_NAME[name], references[name]
     rng = random.Random(f"{SEED}-long-{name}")
-    for number, delay in enumerate(_delays(rng, reference.seconds, LONG_KILLS_PER_OPERATION)):
-        kill_once(operation, zygote, sources, reference, tmp_path / str(number), delay, kill_counts)
+    kills = plan_kills(rng, reference.seconds, reference.staging, LONG_KILLS_PER_OPERATION)
+    outcomes = [
+        kill_once(operation, zygote, sources, reference, tmp_path / str(number), kill, kill_counts)
+        for number, kill in enumerate(kills)
+    ]
+    assert_enough_hit_the_edit(outcomes, name)
 
 
 def _sigterms(zygote, sources, references, tmp_path, kill_counts, count: int, seed: str) -> None:
     rng = random.Random(seed)
+    outcomes = []
     for number in range(count):
         operation = OPERATIONS[number % len(OPERATIONS)]
         reference = references[operation.name]
-        delay = rng.uniform(0, DELAY_SPAN * reference.seconds)
+        if number % 2:
+            kill = Kill(rng.uniform(0, STAGED_SPAN * reference.staging), True)
+        else:
+            kill = Kill(rng.uniform(0, DELAY_SPAN * reference.seconds), False)
         outcome = kill_once(
             operation,
             zygote,
             sources,
             reference,
             tmp_path / str(number),
-            delay,
+            kill,
             kill_counts,
             signum=signal.SIGTERM,
         )
-        # The CLI turns SIGTERM into a clean exit 130 once its handler is in; before, the
-        # default action kills it (nothing written yet); or it finished first.
-        assert outcome.exit_code in (0, 130) or outcome.signal == signal.SIGTERM, outcome
-        if outcome.exit_code == 130:
-            assert "interrupted" in outcome.log
+        outcomes.append(outcome)
+    assert_enough_hit_the_edit(outcomes, "the CLI (SIGTERM)")
+    # Every SIGTERM that hit the edit was caught and unwound (exit 130; see assert_left_behind).
+    assert all(o.exit_code == 130 for o in outcomes if o.probed and not o.finished), outcomes
 
 
 def test_sigterm_through_the_cli_cleans_up(
@@ -302,7 +421,8 @@ def test_many_sigterms_through_the_cli(zygote, sources, references, tmp_path, ki
 
 
 def test_sigterm_to_a_spawned_cli_process(sources, references, tmp_path, kill_counts) -> None:
-    """The installed `robosplice` entry point, spawned (not forked), stopped by SIGTERM."""
+    """The installed `robosplice` entry point, spawned (not forked), stopped by SIGTERM mid-edit:
+    exit 130, "interrupted", no output and nothing left behind."""
     operation, reference = BY_NAME["repack"], references["repack"]
     script = Path(sys.executable).with_name("robosplice")
     command = (
@@ -314,6 +434,7 @@ def test_sigterm_to_a_spawned_cli_process(sources, references, tmp_path, kill_co
     for number in range(3):
         out = tmp_path / str(number) / "out"
         out.parent.mkdir()
+        staging = staging_in(out.parent)
         process = subprocess.Popen(
             [*command, *operation.argv(sources.main, sources.second, out)],
             stdout=subprocess.PIPE,
@@ -321,32 +442,46 @@ def test_sigterm_to_a_spawned_cli_process(sources, references, tmp_path, kill_co
             text=True,
             env={**os.environ, "ROBOSPLICE_NO_PROGRESS": "1"},
         )
-        time.sleep(rng.uniform(0.2, 1.5))
+        assert wait_until(staging, process.pid), "the edit ended before its staging was seen"
+        time.sleep(rng.uniform(0, 0.3 * reference.staging))
+        assert staging(), "the edit ended before the signal: the test's delay is too long"
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
-        assert process.returncode in (0, 130, -signal.SIGTERM), stderr
-        if process.returncode == 0:
-            _assert_complete(operation, out, reference, "spawned, finished")
-        else:
-            assert not out.exists() or content_digest(out) == reference.digests["."], stderr
+        assert process.returncode == 130, stderr
+        assert "interrupted" in stderr, stderr
+        assert not out.exists(), stderr
         assert leftovers_under(out.parent) == [], stderr
-        kill_counts[f"spawned CLI SIGTERM: exit {process.returncode}"] += 1
+        kill_counts[f"spawned CLI SIGTERM during the edit: exit {process.returncode}"] += 1
     sources.assert_untouched("spawned SIGTERM")
 
 
 # --- in-place ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class InPlaceReference:
+    """`delete-episodes --in-place -e 0,3` run to the end: content before/after, timings."""
+
+    old: dict[str, str]
+    new: dict[str, str]
+    seconds: float
+    staging: float
+
+
 @pytest.fixture(scope="module")
-def in_place_reference(zygote, tmp_path_factory) -> tuple[dict[str, str], dict[str, str], float]:
-    """(digest before, content digest after, seconds) of `delete-episodes --in-place -e 0,3`."""
+def in_place_reference(zygote, tmp_path_factory) -> InPlaceReference:
     folder = tmp_path_factory.mktemp("in-place-reference")
     root = copy_tree_writable(fixtures_dir() / SECOND, folder / "ds")
     before = content_digest(root)
-    outcome = zygote.run(_in_place_argv(root), folder / "run.log")
+    outcome = zygote.run(_in_place_argv(root), folder / "run.log", watch=staging_in(folder))
     assert outcome.finished, outcome.log
     assert validate(root) == []
-    return before, content_digest(root), outcome.seconds
+    return InPlaceReference(
+        old=before,
+        new=content_digest(root),
+        seconds=outcome.seconds,
+        staging=staging_seconds(outcome),
+    )
 
 
 def _in_place_argv(root: Path) -> list[str]:
@@ -359,25 +494,33 @@ _MV = re.compile(r"mv '([^']+)' '([^']+)'")
 def in_place_once(
     zygote: Zygote,
     folder: Path,
-    reference: tuple[dict[str, str], dict[str, str], float],
+    reference: InPlaceReference,
     counts: Counter[str],
     *,
-    delay: float | None = None,
+    kill: Kill | None = None,
     crash_at: int | None = None,
     crash_in_rmtree: bool = False,
-) -> str:
-    """Interrupt an in-place delete; check old/new/backup; follow the advice; rerun."""
-    old, new, _ = reference
+) -> tuple[str, Outcome]:
+    """Interrupt an in-place delete; check old/new/backup; follow the advice; rerun.
+
+    Returns what the path held after the interruption ("old", "new", "missing") and the outcome.
+    """
+    old, new = reference.old, reference.new
     folder.mkdir(parents=True)
     root = copy_tree_writable(fixtures_dir() / SECOND, folder / "ds")
-    context = f"in-place delete, delay {delay}, crash_at {crash_at}, seed {SEED}"
+    when = kill.describe() if kill else None
+    context = f"in-place delete, SIGKILL {when}, crash_at {crash_at}, seed {SEED}"
+    staging = staging_in(folder)
     outcome = zygote.run(
         _in_place_argv(root),
         folder / "run.log",
-        signal_after=delay,
+        signal_after=kill.delay if kill else None,
+        signal_when=staging if kill and kill.after_staging else None,
+        probe=staging,
         crash_at=crash_at,
         crash_in_rmtree=crash_in_rmtree,
     )
+    context += f", {'during' if outcome.probed else 'outside'} the edit:\n{outcome.log}"
     if not root.exists():
         state = "missing"
     else:
@@ -385,13 +528,24 @@ def in_place_once(
         assert digest in (old, new), f"{root} is neither the old nor the new dataset ({context})"
         state = "old" if digest == old else "new"
     how = "killed by SIGKILL" if outcome.signal else f"exit {outcome.exit_code}"
-    counts[f"SIGKILL in-place delete: {how}, path holds {state}"] += 1
+    during = "during the edit" if outcome.probed else "outside the edit"
+    counts[f"SIGKILL in-place delete {during}: {how}, path holds {state}"] += 1
     found = state
     kinds = Counter(left.kind for left in find_leftovers(root))
-    if state == "missing":
-        assert kinds["backup"] == 1, (context, kinds)
-    if state == "old":
-        assert kinds["backup"] == 0, (context, kinds)
+    locks = [p for p in folder.iterdir() if p.name.endswith(LOCK_SUFFIX)]
+    if outcome.exit_code == 0:  # it finished before the signal: the new dataset, nothing else
+        assert state == "new", context
+        assert not kinds, (context, kinds)
+        assert not locks, (context, locks)
+    elif outcome.signal == signal.SIGKILL:
+        if state == "missing":
+            assert kinds["backup"] == 1, (context, kinds)
+        if state == "old":
+            assert kinds["backup"] == 0, (context, kinds)
+            if outcome.probed:  # killed mid-edit, before the swap: its staging folder stays
+                assert kinds["staging"] == 1, (context, kinds)
+    else:
+        pytest.fail(f"SIGKILL ended the in-place run in an unexpected way: {outcome} ({context})")
 
     rerun = zygote.run(_in_place_argv(root), folder / "rerun.log")
     if state == "missing":
@@ -416,25 +570,37 @@ def in_place_once(
         assert f"rm -r '{remaining[0].path}'" in rerun.log, rerun.log
     else:
         assert remaining == [], (context, remaining)
-    assert not [p for p in folder.iterdir() if p.name.endswith(".robosplice-lock")], context
-    return found
+    assert not [p for p in folder.iterdir() if p.name.endswith(LOCK_SUFFIX)], context
+    return found, outcome
+
+
+def _in_place_kills(zygote, reference, tmp_path, kill_counts, count: int, seed: str) -> None:
+    kills = plan_kills(random.Random(seed), reference.seconds, reference.staging, count)
+    outcomes = [
+        in_place_once(zygote, tmp_path / str(number), reference, kill_counts, kill=kill)[1]
+        for number, kill in enumerate(kills)
+    ]
+    assert_enough_hit_the_edit(outcomes, "an in-place delete")
 
 
 def test_in_place_delete_at_random_moments(
     zygote, in_place_reference, tmp_path, kill_counts
 ) -> None:
-    rng = random.Random(f"{SEED}-in-place")
-    for number in range(IN_PLACE_KILLS):
-        delay = rng.uniform(0, DELAY_SPAN * in_place_reference[2])
-        in_place_once(zygote, tmp_path / str(number), in_place_reference, kill_counts, delay=delay)
+    _in_place_kills(
+        zygote, in_place_reference, tmp_path, kill_counts, IN_PLACE_KILLS, f"{SEED}-in-place"
+    )
 
 
 @pytest.mark.slow
 def test_many_in_place_kills(zygote, in_place_reference, tmp_path, kill_counts) -> None:
-    rng = random.Random(f"{SEED}-in-place-long")
-    for number in range(LONG_IN_PLACE_KILLS):
-        delay = rng.uniform(0, DELAY_SPAN * in_place_reference[2])
-        in_place_once(zygote, tmp_path / str(number), in_place_reference, kill_counts, delay=delay)
+    _in_place_kills(
+        zygote,
+        in_place_reference,
+        tmp_path,
+        kill_counts,
+        LONG_IN_PLACE_KILLS,
+        f"{SEED}-in-place-long",
+    )
 
 
 @pytest.mark.parametrize(
@@ -451,7 +617,9 @@ def test_in_place_delete_killed_between_swap_steps(
     crash, state, zygote, in_place_reference, tmp_path, kill_counts
 ) -> None:
     folder = tmp_path / "case"
-    assert in_place_once(zygote, folder, in_place_reference, kill_counts, **crash) == state
+    found, outcome = in_place_once(zygote, folder, in_place_reference, kill_counts, **crash)
+    assert found == state
+    assert outcome.signal == signal.SIGKILL  # the injected crash, not a normal end
 
 
 def test_new_output_killed_just_before_its_rename(zygote, sources, references, tmp_path) -> None:

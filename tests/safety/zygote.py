@@ -18,7 +18,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,12 +92,18 @@ for line in sys.stdin:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
-    """How a child ended: killed by a signal, or an exit code; and how long it ran."""
+    """How a child ended: killed by a signal, or an exit code; and how long it ran.
+
+    `probed`: what `Zygote.run`'s `probe` returned just before the signal went out (None: no
+    signal sent). `watched`: first and last second (from the start) at which `watch` held.
+    """
 
     signal: int | None
     exit_code: int | None
     seconds: float
     log: str
+    probed: bool | None = None
+    watched: tuple[float, float] | None = None
 
     @property
     def finished(self) -> bool:
@@ -137,10 +145,20 @@ class Zygote:
         *,
         signal_after: float | None = None,
         signum: int = signal.SIGKILL,
+        signal_when: Callable[[], bool] | None = None,
+        probe: Callable[[], bool] | None = None,
+        watch: Callable[[], bool] | None = None,
         crash_at: int | None = None,
         crash_in_rmtree: bool = False,
     ) -> Outcome:
-        """Run `robosplice argv` in a fresh child; send `signum` after `signal_after` seconds."""
+        """Run `robosplice argv` in a fresh child; send `signum` after `signal_after` seconds.
+
+        `signal_when`: the delay counts from the moment it first holds (polled every ms), not
+            from the start; if the child ends first, no signal is sent.
+        `probe`: called just before the signal (e.g. "a staging folder exists"), so a test knows
+            whether the signal hit the edit or came before it started or after it ended.
+        `watch`: polled every 2 ms for the whole run (e.g. to time the staging folder's life).
+        """
         job = {
             "argv": argv,
             "log": str(log),
@@ -150,17 +168,37 @@ class Zygote:
         start = time.monotonic()
         self._send(json.dumps(job))
         self._child = int(self._read())
-        if signal_after is not None:
+        watcher = _Watcher(watch, start) if watch is not None else None
+        probed = None
+        if signal_after is not None and (
+            signal_when is None or wait_until(signal_when, self._child)
+        ):
             time.sleep(signal_after)
+            probed = probe() if probe is not None else None
             os.kill(self._child, signum)  # our unreaped child: alive, or a zombie
         self._send("reap")
         status = int(self._read())
         self._child = None
         seconds = time.monotonic() - start
+        watched = watcher.stop() if watcher is not None else None
         text = log.read_text(errors="replace") if log.exists() else ""
         if os.WIFSIGNALED(status):
-            return Outcome(signal=os.WTERMSIG(status), exit_code=None, seconds=seconds, log=text)
-        return Outcome(signal=None, exit_code=os.WEXITSTATUS(status), seconds=seconds, log=text)
+            return Outcome(
+                signal=os.WTERMSIG(status),
+                exit_code=None,
+                seconds=seconds,
+                log=text,
+                probed=probed,
+                watched=watched,
+            )
+        return Outcome(
+            signal=None,
+            exit_code=os.WEXITSTATUS(status),
+            seconds=seconds,
+            log=text,
+            probed=probed,
+            watched=watched,
+        )
 
     def close(self) -> None:
         """Stop the zygote (and a child still running after a failed test)."""
@@ -176,3 +214,49 @@ class Zygote:
             self.process.wait()
         if self.process.stdout is not None:
             self.process.stdout.close()
+
+
+WAIT_LIMIT_S = 300.0
+
+
+def child_running(pid: int) -> bool:
+    """Whether `pid` (a child not yet reaped) still runs; a zombie has ended. True without /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return not Path("/proc/self").exists()
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def wait_until(condition: Callable[[], bool], pid: int) -> bool:
+    """Poll `condition` every ms until it holds (True) or the child ended (False)."""
+    deadline = time.monotonic() + WAIT_LIMIT_S
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        if not child_running(pid):
+            return condition()
+        time.sleep(0.001)
+    raise TimeoutError(f"the condition never held in {WAIT_LIMIT_S:.0f} s")
+
+
+class _Watcher:
+    """Polls a condition in a thread; stop() returns the first and last time it held."""
+
+    def __init__(self, condition: Callable[[], bool], start: float) -> None:
+        self._condition, self._start = condition, start
+        self._seen: list[float] = []
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._done.is_set():
+            if self._condition():
+                self._seen.append(time.monotonic() - self._start)
+            time.sleep(0.002)
+
+    def stop(self) -> tuple[float, float] | None:
+        self._done.set()
+        self._thread.join()
+        return (self._seen[0], self._seen[-1]) if self._seen else None

@@ -11,6 +11,7 @@ import typer
 
 from robosplice.cli._errors import reported_errors
 from robosplice.cli._execution import parallel_options
+from robosplice.cli._help import FlagsAsFlags
 from robosplice.cli._progress import make_progress
 from robosplice.cli.batch import batch_command
 
@@ -21,6 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=FlagsAsFlags,
 )
 
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
