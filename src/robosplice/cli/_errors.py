@@ -21,7 +21,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 @contextlib.contextmanager
 def reported_errors(debug: bool) -> Iterator[None]:
     """Run a command; print robosplice errors without a traceback unless --debug."""
-    signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         yield
     except RobospliceError as exc:
@@ -37,3 +37,7 @@ def reported_errors(debug: bool) -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo("interrupted: nothing was published, the source is untouched", err=True)
         sys.exit(130)
+    finally:
+        # Once the command is done (published or not), SIGTERM is the default again: a late signal
+        # must not claim that a published output was not.
+        signal.signal(signal.SIGTERM, previous)
