@@ -39,23 +39,25 @@ def _as_arrow(values: np.ndarray, field: pa.Field, rows: int, name: str) -> pa.A
         )
     field_type = field.type
     if pa.types.is_fixed_size_list(field_type) or pa.types.is_list(field_type):
-        flat = pa.array(values.reshape(-1), type=_leaf_type(field_type))
-        return _nest(flat, field_type, values.shape[1:])
+        flat = pa.array(values.reshape(-1), type=leaf_type(field_type))
+        return nest_flat(flat, field_type, values.shape[1:])
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
     return pa.array(values, type=field_type)
 
 
-def _leaf_type(data_type: pa.DataType) -> pa.DataType:
+def leaf_type(data_type: pa.DataType) -> pa.DataType:
+    """The value type under every list level of `data_type`."""
     while pa.types.is_list(data_type) or pa.types.is_fixed_size_list(data_type):
         data_type = data_type.value_type
     return data_type
 
 
-def _nest(flat: pa.Array, data_type: pa.DataType, shape: tuple[int, ...]) -> pa.Array:
+def nest_flat(flat: pa.Array, data_type: pa.DataType, shape: tuple[int, ...]) -> pa.Array:
+    """Rows of `shape` from a flat array, nested as the (fixed-size) list type `data_type`."""
     if not (pa.types.is_list(data_type) or pa.types.is_fixed_size_list(data_type)):
         return flat
-    inner = _nest(flat, data_type.value_type, shape[1:])
+    inner = nest_flat(flat, data_type.value_type, shape[1:])
     size = shape[0]
     if pa.types.is_fixed_size_list(data_type):
         return pa.FixedSizeListArray.from_arrays(inner, type=data_type)

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from robosplice._types import ProgressReporter
 from robosplice.engine.meta import episodes_schema
 from robosplice.engine.progress import resolve_progress
+from robosplice.engine.rows import leaf_type, nest_flat
 from robosplice.engine.video_copy import VideoFileSequence, plan_packet_range
 from robosplice.errors import InvalidDatasetError, Problem, VideoError
 from robosplice.format import info as info_format
@@ -198,26 +199,10 @@ def cast_rows(table: pa.Table, schema: pa.Schema, features: Features, where: str
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 shape = info_format.feature_shape(features[field.name])
                 values = column_values(column, shape)
-                flat = pa.array(np.asarray(values).reshape(-1), type=_leaf(field.type))
-                column = pa.chunked_array([_nest(flat, field.type, values.shape[1:])])
+                flat = pa.array(np.asarray(values).reshape(-1), type=leaf_type(field.type))
+                column = pa.chunked_array([nest_flat(flat, field.type, values.shape[1:])])
         arrays.append(column)
     return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def _leaf(data_type: pa.DataType) -> pa.DataType:
-    while pa.types.is_list(data_type) or pa.types.is_fixed_size_list(data_type):
-        data_type = data_type.value_type
-    return data_type
-
-
-def _nest(flat: pa.Array, data_type: pa.DataType, shape: tuple[int, ...]) -> pa.Array:
-    if not (pa.types.is_list(data_type) or pa.types.is_fixed_size_list(data_type)):
-        return flat
-    inner = _nest(flat, data_type.value_type, shape[1:])
-    if pa.types.is_fixed_size_list(data_type):
-        return pa.FixedSizeListArray.from_arrays(inner, type=data_type)
-    offsets = pa.array(np.arange(0, len(inner) + 1, shape[0], dtype=np.int32))
-    return pa.ListArray.from_arrays(offsets, inner, type=data_type)
 
 
 def stats_columns(stats: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -130,3 +130,22 @@ def is_depth_feature(feature: dict[str, Any]) -> bool:
 def feature_shape(feature: dict[str, Any]) -> tuple[int, ...]:
     """Shape as a tuple (JSON stores a list)."""
     return tuple(int(size) for size in feature.get("shape", ()))
+
+
+def flat_dimension_names(names: object) -> list[str]:
+    """Every leaf of info.json `names` in order: a list, nested lists, or a dict of lists (e.g.
+    `{"motors": [...]}` as some robots write it); `None` leaves are skipped."""
+    flat: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+        elif value is not None:
+            flat.append(str(value))
+
+    walk(names)
+    return flat

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from robosplice.dataset import Dataset
-from robosplice.format.info import feature_shape
+from robosplice.format.info import feature_shape, flat_dimension_names
 from robosplice.format.paths import data_file_path
 
 # Bookkeeping columns, not signals.
@@ -39,19 +39,7 @@ def dimension_names(feature: Mapping[str, Any]) -> list[str]:
     lists as some robots write it), else positions like `0` or `1,2`."""
     shape = feature_shape(dict(feature)) or (1,)
     size = math.prod(shape)
-    flat: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, Mapping):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                walk(item)
-        elif value is not None:
-            flat.append(str(value))
-
-    walk(feature.get("names"))
+    flat = flat_dimension_names(feature.get("names"))
     if len(flat) == size:
         return flat
     return [",".join(str(i) for i in np.unravel_index(n, shape)) for n in range(size)]

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from robosplice.dataset import Dataset
 from robosplice.format.data import data_files
-from robosplice.format.info import DEFAULT_FEATURE_NAMES, feature_shape
+from robosplice.format.info import DEFAULT_FEATURE_NAMES, feature_shape, flat_dimension_names
 
 FLOAT_DTYPES = ("float16", "float32", "float64")
 MOTION_FEATURES = ("observation.state", "action")
@@ -47,19 +47,7 @@ class EpisodeSignals:
 def flat_names(names: Any, width: int) -> list[str | None]:
     """The names of a feature's flat dimensions from info.json `names` (a list, nested lists,
     or a dict of lists such as {"motors": [...]}); None where none is given."""
-    flat: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, Mapping):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                walk(item)
-        elif value is not None:
-            flat.append(str(value))
-
-    walk(names)
+    flat = flat_dimension_names(names)
     if len(flat) != width:
         return [None] * width if not flat else (flat + [None] * width)[:width]
     return list(flat)
