@@ -10,28 +10,27 @@ import pytest
 
 from fixture_data import copy_tree_writable, fixtures_dir
 from robosplice.testing import tree_digest
+from tiers import INTEROP_TIER_DIRS, in_an_interop_tier
 
 os.environ["ROBOSPLICE_NO_PROGRESS"] = "1"
-
-INTEROP_DIR = Path(__file__).resolve().parent / "interop"
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Refuse a test marked `interop` outside tests/interop: no tier would run it.
+    """Refuse a test marked `interop` outside the interop tiers' folders: no tier would run it.
 
-    (`make test` deselects `interop`; `make interop` collects tests/interop only.) tryfirst: before
-    pytest's `-m` deselection hides it.
+    (`make test` deselects `interop`; `make interop`/`make interop-v21` collect their folders only,
+    `tiers.INTEROP_TIER_DIRS`.) tryfirst: before pytest's `-m` deselection hides it.
     """
     stray = [
         item.nodeid
         for item in items
-        if item.get_closest_marker("interop")
-        and INTEROP_DIR not in Path(item.path).resolve().parents
+        if item.get_closest_marker("interop") and not in_an_interop_tier(Path(item.path))
     ]
     if stray:
         raise pytest.UsageError(
-            f"tests marked `interop` outside tests/interop run in no tier: {stray}; move them there"
+            f"tests marked `interop` outside {[d.name for d in INTEROP_TIER_DIRS]} run in no tier:"
+            f" {stray}; move them there"
         )
 
 

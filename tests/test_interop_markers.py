@@ -10,8 +10,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parent
-INTEROP = TESTS / "interop"
+from tiers import TESTS, in_an_interop_tier
 
 
 def interop_marks(source: str) -> list[int]:
@@ -47,11 +46,11 @@ def test_no_test_outside_tests_interop_is_marked_interop() -> None:
     stray = {
         str(path.relative_to(TESTS)): lines
         for path in sorted(TESTS.rglob("*.py"))
-        if INTEROP not in path.parents
+        if not in_an_interop_tier(path)
         and path != Path(__file__).resolve()
         and (lines := interop_marks(path.read_text()))
     }
     assert not stray, (
-        f"tests marked `interop` outside tests/interop run in no tier ({stray}, file: lines); "
+        f"tests marked `interop` outside the interop tiers run in no tier ({stray}, file: lines); "
         "move them to tests/interop, which `make interop` collects"
     )
