@@ -433,8 +433,14 @@ def _camera_unit(
         else:
             number += 1
     copied = {s.path for n, s in enumerate(segments) if not _in_whole_run(segments, n)}
+    # Indexes only demuxing could build travel with the unit (pre-flight validation read them);
+    # a unit reads the others from the mp4 tables itself, in milliseconds, so the unit stays
+    # small however many files the camera has.
+    demuxed = {
+        path: index for path in sorted(copied) if (index := read_packet_index(path)).track is None
+    }
     return CameraCopyUnit(
-        indexes={path: read_packet_index(path) for path in sorted(copied)},
+        indexes=demuxed,
         key=key,
         target=target,
         fps=float(plan.info["fps"]),

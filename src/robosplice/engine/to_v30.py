@@ -498,8 +498,10 @@ def _copy_videos(
                     window = sequence.append(
                         index,
                         packet_range,
-                        packets[packet_range.first : packet_range.stop],
-                        stream,
+                        lambda span=packet_range, packets=packets, stream=stream: (
+                            packets[span.first : span.stop],
+                            stream,
+                        ),
                     )
                 finally:
                     container.close()

@@ -22,6 +22,7 @@ from robosplice.engine.video_copy import (
     VideoFileSequence,
     WrittenWindow,
     plan_packet_range,
+    stream_key,
 )
 from robosplice.errors import VideoError
 from robosplice.format.paths import (
@@ -129,18 +130,23 @@ def copy_camera(unit: CameraCopyUnit) -> CameraCopyResult:
                 continue
             index = unit.indexes.get(segment.path) or read_packet_index(segment.path)
             packet_range = _packet_range(unit, segment, index)
-            reader = readers.get(segment.path)
-            if reader is None:
-                reader = readers[segment.path] = RangeReader(segment.path, index)
-            packets = list(reader.packets(packet_range.first, packet_range.stop))
+
+            def demux(
+                path: Path = segment.path,
+                index: PacketIndex = index,
+                span: PacketRange = packet_range,
+            ) -> tuple[Any, Any]:
+                reader = readers.get(path)
+                if reader is None:
+                    reader = readers[path] = RangeReader(path, index)
+                return list(reader.packets(span.first, span.stop)), reader.stream
+
             source_file = (segment.source, segment.path)
             new_file = not unit.concatenate and previous not in (None, source_file)
             previous = source_file
-            windows.append(
-                sequence.append(index, packet_range, packets, reader.stream, new_file=new_file)
-            )
+            windows.append(sequence.append(index, packet_range, demux, new_file=new_file))
             bytes_copied += packet_range.size_bytes
-            if last_use[segment.path] == number:
+            if last_use[segment.path] == number and segment.path in readers:
                 readers.pop(segment.path).close()
     finally:
         sequence.close()
@@ -203,7 +209,7 @@ def split_by_file(unit: CameraCopyUnit) -> list[CameraCopyUnit]:
         previous = (segment.source, segment.path)
         if open_file is not None and (
             new_file
-            or open_file["facts"] != index.facts
+            or open_file["key"] != stream_key(index)
             or open_file["bytes"] + packet_range.size_bytes >= limit
             or (
                 open_file["last_dts"] is not None
@@ -216,7 +222,7 @@ def split_by_file(unit: CameraCopyUnit) -> list[CameraCopyUnit]:
         if open_file is None:
             if used:
                 position = next_position(position, unit.chunks_size)
-            open_file = {"facts": index.facts, "bytes": 0, "last_dts": None, "end": 0}
+            open_file = {"key": stream_key(index), "bytes": 0, "last_dts": None, "end": 0}
             used = True
             groups.append((position, []))
         groups[-1][1].append(segment)

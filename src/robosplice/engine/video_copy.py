@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from robosplice.errors import VideoError
+from robosplice.format.mp4 import Mp4Writer
 from robosplice.format.paths import FIRST_POSITION, FilePosition, mebibytes_to_bytes, next_position
 from robosplice.format.video import PacketIndex, PacketWriter, StreamFacts
+
+# Reads a segment's packets and the stream they belong to, for files that are not copied as
+# byte ranges (called only then: demuxing is what the byte-range copy avoids).
+Demux = Callable[[], tuple[Iterable[Any], Any]]
 
 # The loader's default tolerance; a source window further off than this would not load either.
 WINDOW_TOLERANCE_S = 1e-4
@@ -56,7 +62,7 @@ def plan_packet_range(
     """
     time_base = index.facts.time_base
     order = index.display_order()
-    sorted_pts = index.pts[order]
+    sorted_pts = index.sorted_pts()
     target = round(from_timestamp / time_base)
     first_display = int(np.searchsorted(sorted_pts, target))
     candidates = [p for p in (first_display - 1, first_display) if 0 <= p < len(sorted_pts)]
@@ -75,26 +81,29 @@ def plan_packet_range(
             f" has only {len(sorted_pts) - first_display} from there"
         )
     wanted = order[first_display + start : first_display + stop]
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
+    rank = index.display_rank()
     first = int(wanted.min())
-    keyframes = np.flatnonzero(index.keyframe[: first + 1])
-    # Open GOP (HEVC CRA, e.g. 0.6.1 depth video): a frame shown before a keyframe but decoded
-    # after it needs frames before that keyframe, and a decoder starting there drops it. Start
-    # from a keyframe shown no later than the first wanted frame.
-    keyframes = keyframes[index.pts[keyframes] <= sorted_pts[first_display + start]]
-    if not len(keyframes):
+    # The last keyframe at or before the first wanted packet (decode order) that is also shown
+    # no later than the first wanted frame. Open GOP (HEVC CRA, e.g. 0.6.1 depth video): a frame
+    # shown before a keyframe but decoded after it needs frames before that keyframe, and a
+    # decoder starting there drops it.
+    keyframes = index.keyframe_positions()
+    first_shown = sorted_pts[first_display + start]
+    candidate = int(np.searchsorted(keyframes, first, side="right")) - 1
+    while candidate >= 0 and index.pts[keyframes[candidate]] > first_shown:
+        candidate -= 1
+    if candidate < 0:
         raise VideoError(f"{where}: no keyframe at or before the first frame")
-    first = int(keyframes[-1])
+    first = int(keyframes[candidate])
     # Grow in decode order until all wanted frames are in and the display ranks are contiguous.
     stop_position = int(wanted.max()) + 1
-    while True:
-        ranks = rank[first:stop_position]
-        if int(ranks.max()) - int(ranks.min()) + 1 == len(ranks):
-            break
-        stop_position += 1
-        if stop_position > len(order):
+    low, high = int(rank[first:stop_position].min()), int(rank[first:stop_position].max())
+    while high - low + 1 != stop_position - first:
+        if stop_position >= len(order):
             raise VideoError(f"{where}: cannot cut a closed run of frames around the episode")
+        added = int(rank[stop_position])
+        low, high = min(low, added), max(high, added)
+        stop_position += 1
     copied_pts = index.pts[first:stop_position]
     last_wanted = order[first_display + stop - 1]
     ticks = int(index.duration[last_wanted]) or frame_ticks(index, fps)
@@ -128,6 +137,17 @@ class WrittenWindow:
     to_timestamp: float
 
 
+def copies_bytes(index: PacketIndex) -> bool:
+    """Whether segments of this file are copied as byte ranges (its mp4 tables were read)."""
+    return index.track is not None and index.offset is not None
+
+
+def stream_key(index: PacketIndex) -> tuple[StreamFacts, bytes | None]:
+    """What two files must share for their segments to go into one output file: the stream
+    facts, and for byte-range copies the codec configuration box copied into the output."""
+    return index.facts, index.track.stsd if copies_bytes(index) and index.track else None
+
+
 class VideoFileSequence:
     """The numbered output mp4s of one camera: appends segments, starts new files as needed."""
 
@@ -144,57 +164,90 @@ class VideoFileSequence:
         self.limit_bytes = mebibytes_to_bytes(file_size_mb)
         self.chunks_size = chunks_size
         self.position: FilePosition = FIRST_POSITION
-        self._writer: PacketWriter | None = None
+        self._writer: PacketWriter | Mp4Writer | None = None
+        self._key: tuple[StreamFacts, bytes | None] | None = None  # stream_key of the open file
+        self._end_pts = 0  # one past the last frame of the open file, in time-base ticks
         self._position_used = False  # a file exists at `position` (written or copied whole)
         self.paths_written: list[Path] = []
 
     def _must_rotate(
-        self, facts: StreamFacts, size_bytes: int, first_dts: int, force: bool
+        self, key: tuple[StreamFacts, bytes | None], size_bytes: int, first_dts: int, force: bool
     ) -> bool:
         writer = self._writer
         if writer is None:
             return False
-        if force or writer.facts != facts:
+        if force or self._key != key:
             return True
         if writer.bytes_written + size_bytes >= self.limit_bytes:
             return True
-        return writer.last_dts is not None and first_dts + writer.end_pts <= writer.last_dts
+        return writer.last_dts is not None and first_dts + self._end_pts <= writer.last_dts
 
     def append(
         self,
         index: PacketIndex,
         packet_range: PacketRange,
-        packets: list,
-        template_stream: object,
+        demux: Demux | None = None,
         *,
         new_file: bool = False,
     ) -> WrittenWindow:
-        """Write a segment's packets; return its window in the output."""
+        """Write a segment; return its window in the output.
+
+        Samples of a file whose mp4 tables were read are copied as byte ranges; other files'
+        packets come from `demux` (required for them) and are muxed one by one.
+        """
         first_dts_rel = int(index.dts[packet_range.first]) - packet_range.base_pts
-        if self._must_rotate(index.facts, packet_range.size_bytes, first_dts_rel, new_file):
+        key = stream_key(index)
+        if self._must_rotate(key, packet_range.size_bytes, first_dts_rel, new_file):
             self.close()
             self._advance()
+        packets: Iterable[Any] = ()
+        if not copies_bytes(index):
+            if demux is None:
+                raise VideoError(f"{index.path}: not an mp4 read from its tables; demux needed")
+            packets, template_stream = demux()
         if self._writer is None:
             if self._position_used:
                 self._advance()
             path = self.path_of(self.position)
-            self._writer = PacketWriter(path, template_stream)
+            if copies_bytes(index):
+                assert index.track is not None
+                self._writer = Mp4Writer(path, index.track)
+            else:
+                self._writer = PacketWriter(path, template_stream)
+            self._key = key
+            self._end_pts = 0
             self._position_used = True
             self.paths_written.append(path)
         writer = self._writer
-        delta = writer.end_pts - packet_range.base_pts
-        end = writer.end_pts
-        for packet in packets:
-            pts, dts = int(packet.pts) + delta, int(packet.dts) + delta
-            end = max(end, pts + int(packet.duration or 0))
-            writer.write(packet, pts, dts)
+        delta = self._end_pts - packet_range.base_pts
+        first, stop = packet_range.first, packet_range.stop
+        end = self._end_pts
+        if isinstance(writer, Mp4Writer):
+            assert index.offset is not None
+            pts = index.pts[first:stop] + delta
+            duration = index.duration[first:stop]
+            writer.add(
+                index.path,
+                offset=index.offset[first:stop],
+                size_bytes=index.size_bytes[first:stop],
+                pts=pts,
+                dts=index.dts[first:stop] + delta,
+                duration=duration,
+                keyframe=index.keyframe[first:stop],
+            )
+            end = max(end, int((pts + duration).max()))
+        else:
+            for packet in packets:
+                pts_, dts_ = int(packet.pts) + delta, int(packet.dts) + delta
+                end = max(end, pts_ + int(packet.duration or 0))
+                writer.write(packet, pts_, dts_)
         time_base = index.facts.time_base
         window = WrittenWindow(
             position=self.position,
             from_timestamp=float(Fraction(packet_range.wanted_first_pts + delta) * time_base),
             to_timestamp=float(Fraction(packet_range.wanted_end_pts + delta) * time_base),
         )
-        writer.end_pts = max(end, packet_range.wanted_end_pts + delta)
+        self._end_pts = max(end, packet_range.wanted_end_pts + delta)
         return window
 
     def _advance(self) -> None:
@@ -220,5 +273,5 @@ class VideoFileSequence:
     def close(self) -> None:
         """Finish the current file."""
         if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+            writer, self._writer = self._writer, None
+            writer.close()

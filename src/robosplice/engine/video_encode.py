@@ -553,8 +553,12 @@ def _append_episode(
     )
     reader = PacketReader(job.path)
     try:
-        packets = list(reader.packets(packet_range.first, packet_range.stop))
-        written = sequence.append(index, packet_range, packets, reader.stream, new_file=new_file)
+        written = sequence.append(
+            index,
+            packet_range,
+            lambda: (list(reader.packets(packet_range.first, packet_range.stop)), reader.stream),
+            new_file=new_file,
+        )
     finally:
         reader.close()
     job.path.unlink()

@@ -6,9 +6,9 @@ translated into `VideoError` naming the file.
 
 from __future__ import annotations
 
-import functools
+from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import av
 import numpy as np
 
 from robosplice.errors import VideoError
+from robosplice.format.mp4 import Mp4Track, read_mp4_samples
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +48,14 @@ class PacketIndex:
     duration: np.ndarray
     keyframe: np.ndarray
     size_bytes: np.ndarray
+    # Byte position of each packet and the track's boxes, when read from a plain mp4's sample
+    # tables: its packets can then be copied as byte ranges (format/mp4.py).
+    offset: np.ndarray | None = None
+    track: Mp4Track | None = None
+    # Arrays derived from the above, computed once (an edit plans thousands of cuts per file).
+    _derived: dict[str, np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def num_packets(self) -> int:
@@ -55,7 +64,30 @@ class PacketIndex:
 
     def display_order(self) -> np.ndarray:
         """Packet positions sorted by pts."""
-        return np.argsort(self.pts, kind="stable")
+        if "order" not in self._derived:
+            self._derived["order"] = np.argsort(self.pts, kind="stable")
+        return self._derived["order"]
+
+    def display_rank(self) -> np.ndarray:
+        """For each packet (decode position), its position in display order."""
+        if "rank" not in self._derived:
+            order = self.display_order()
+            rank = np.empty_like(order)
+            rank[order] = np.arange(len(order))
+            self._derived["rank"] = rank
+        return self._derived["rank"]
+
+    def sorted_pts(self) -> np.ndarray:
+        """The pts in display order."""
+        if "sorted_pts" not in self._derived:
+            self._derived["sorted_pts"] = self.pts[self.display_order()]
+        return self._derived["sorted_pts"]
+
+    def keyframe_positions(self) -> np.ndarray:
+        """Decode positions of the keyframes, ascending."""
+        if "keyframes" not in self._derived:
+            self._derived["keyframes"] = np.flatnonzero(self.keyframe)
+        return self._derived["keyframes"]
 
 
 def _video_error(path: Path, exc: Exception) -> VideoError:
@@ -78,17 +110,91 @@ def stream_facts(stream: Any) -> StreamFacts:
 def read_packet_index(path: Path) -> PacketIndex:
     """Index the video packets of `path` (pts, dts, duration, keyframe, size).
 
-    Cached by path, size and mtime: validation before an edit and the edit itself read each
-    file's index once between them.
+    Read from the mp4 sample tables where the file has the plain layout the recorder writes
+    (no demuxing: milliseconds for an hour of video), else by demuxing every packet. Recent
+    indexes are kept (keyed by path, size and mtime) up to a memory budget, so validation
+    before an edit and the edit itself read a file once between them while memory stays flat
+    however many files a dataset has.
     """
     stat = Path(path).stat()
-    return _cached_packet_index(Path(path), stat.st_size, stat.st_mtime_ns)
+    key = (Path(path), stat.st_size, stat.st_mtime_ns)
+    index = _INDEX_CACHE.get(key)
+    if index is None:
+        index = _sample_table_index(key[0]) or _demux_packet_index(key[0])
+        _INDEX_CACHE.put(key, index)
+    return index
 
 
-@functools.lru_cache(maxsize=256)
-def _cached_packet_index(path: Path, size_bytes: int, mtime_ns: int) -> PacketIndex:
-    del size_bytes, mtime_ns  # part of the cache key only
-    return _demux_packet_index(path)
+class _IndexCache:
+    """Least recently used indexes, bounded by the bytes of their arrays."""
+
+    def __init__(self, budget_bytes: int) -> None:
+        self.budget_bytes = budget_bytes
+        self._items: OrderedDict[tuple[Path, int, int], PacketIndex] = OrderedDict()
+        self._bytes = 0
+
+    @staticmethod
+    def _weight(index: PacketIndex) -> int:
+        return 8 * 8 * index.num_packets  # the arrays, and room for the derived ones
+
+    def get(self, key: tuple[Path, int, int]) -> PacketIndex | None:
+        index = self._items.get(key)
+        if index is not None:
+            self._items.move_to_end(key)
+        return index
+
+    def put(self, key: tuple[Path, int, int], index: PacketIndex) -> None:
+        if key in self._items:
+            return
+        self._items[key] = index
+        self._bytes += self._weight(index)
+        while self._bytes > self.budget_bytes and len(self._items) > 1:
+            _, dropped = self._items.popitem(last=False)
+            self._bytes -= self._weight(dropped)
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._bytes = 0
+
+
+_INDEX_CACHE = _IndexCache(budget_bytes=96 * 2**20)
+
+
+def _sample_table_index(path: Path) -> PacketIndex | None:
+    """The index from the file's sample tables, or None where the demuxer must read it."""
+    try:
+        samples = read_mp4_samples(path)
+    except (OSError, ValueError):
+        return None  # let the demuxer read it and name what is wrong
+    if samples is None:
+        return None
+    try:
+        with av.open(str(path)) as container:  # the header only: codec facts, no packets
+            if len(container.streams.video) != 1:
+                return None
+            stream = container.streams.video[0]
+            facts = stream_facts(stream)
+            rate = stream.average_rate
+            frames = stream.frames
+    except av.error.FFmpegError:
+        return None
+    if Fraction(1, samples.track.timescale) != facts.time_base or frames not in (
+        0,
+        len(samples.pts),
+    ):
+        return None  # FFmpeg sees the track differently: trust its demuxer
+    return PacketIndex(
+        path=path,
+        facts=facts,
+        average_rate=Fraction(rate) if rate else None,
+        pts=samples.pts,
+        dts=samples.dts,
+        duration=samples.duration,
+        keyframe=samples.keyframe,
+        size_bytes=samples.size_bytes,
+        offset=samples.offset,
+        track=samples.track,
+    )
 
 
 def _demux_packet_index(path: Path) -> PacketIndex:

@@ -417,8 +417,14 @@ class _SampleWriter:
         )
         reader = PacketReader(temp)
         try:
-            packets = list(reader.packets(packet_range.first, packet_range.stop))
-            written = sequence.append(index, packet_range, packets, reader.stream)
+            written = sequence.append(
+                index,
+                packet_range,
+                lambda: (
+                    list(reader.packets(packet_range.first, packet_range.stop)),
+                    reader.stream,
+                ),
+            )
         finally:
             reader.close()
         temp.unlink()

@@ -1,0 +1,554 @@
+"""MP4 sample tables read and written directly: an index without demuxing, a cut without muxing.
+
+Why by hand: an edit that keeps most of a file's frames should cost what copying its bytes
+costs. Demuxing a file packet by packet through PyAV to learn where its samples are costs a
+Python call per frame, and muxing kept packets back costs another; the sample tables (`stsz`,
+`stco`, `stts`, `ctts`, `stss`, `stsc`) already say where every sample is, as a few arrays numpy
+reads at once. The writer lays out `ftyp`, a `moov` with new tables (codec configuration copied
+verbatim) and one `mdat` whose bytes are copied from the sources kernel-side.
+
+Only the plain layout the official recorder (FFmpeg's mp4 muxer) writes is read: one video
+track, no fragments, at most one edit that starts the media at or before its first frame.
+Anything else returns None and the caller demuxes (format/video.py), so FFmpeg's rules for
+exotic files stay FFmpeg's. Times follow FFmpeg's reading: pts = dts + ctts − media_time.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from robosplice.errors import VideoError
+
+_MOVIE_TIMESCALE = 1000
+_UINT32_MAX = 2**32 - 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mp4Track:
+    """The boxes of a file's video track that a new file copies as they are, and its timescale."""
+
+    ftyp: bytes
+    tkhd: bytes
+    hdlr: bytes
+    vmhd: bytes
+    dinf: bytes
+    stsd: bytes
+    language: bytes  # mdhd's packed ISO-639 code
+    timescale: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mp4Samples:
+    """Every sample of the track in decode order, as FFmpeg reports them (time-base ticks)."""
+
+    track: Mp4Track
+    offset: np.ndarray
+    size_bytes: np.ndarray
+    pts: np.ndarray
+    dts: np.ndarray
+    duration: np.ndarray
+    keyframe: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class _Box:
+    kind: bytes
+    start: int  # offset of the box header in the file
+    body: int  # offset of the payload
+    end: int
+
+
+def _boxes(data: bytes | memoryview, start: int, end: int, base: int = 0) -> Iterator[_Box]:
+    """Boxes laid end to end in data[start:end]; offsets reported relative to `base`."""
+    position = start
+    while position + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, position)
+        header = 8
+        if size == 1:
+            if position + 16 > end:
+                return
+            (size,) = struct.unpack_from(">Q", data, position + 8)
+            header = 16
+        elif size == 0:
+            size = end - position
+        if size < header or position + size > end:
+            raise ValueError(f"box {kind!r} at {base + position} overruns its parent")
+        yield _Box(kind, base + position, base + position + header, base + position + size)
+        position += size
+
+
+def _top_level(path: Path) -> tuple[bytes, bytes | None, bool]:
+    """(ftyp box, moov box, fragmented) read from the file without reading `mdat`."""
+    ftyp = b""
+    moov: bytes | None = None
+    fragmented = False
+    with path.open("rb") as handle:
+        size_total = os.fstat(handle.fileno()).st_size
+        position = 0
+        while position + 8 <= size_total:
+            handle.seek(position)
+            header = handle.read(16)
+            size, kind = struct.unpack_from(">I4s", header)
+            header_size = 8
+            if size == 1:
+                (size,) = struct.unpack_from(">Q", header, 8)
+                header_size = 16
+            elif size == 0:
+                size = size_total - position
+            if position == 0 and kind != b"ftyp":
+                break  # not ISO base media (Matroska, QuickTime without ftyp, …)
+            if size < header_size or position + size > size_total:
+                raise ValueError(f"box {kind!r} at {position} overruns the file")
+            if kind in (b"ftyp", b"moov"):
+                handle.seek(position)
+                box = handle.read(size)
+                if kind == b"ftyp":
+                    ftyp = box
+                else:
+                    moov = box
+            elif kind in (b"moof", b"mfra"):
+                fragmented = True
+            position += size
+    return ftyp, moov, fragmented
+
+
+def _children(moov: bytes, box: _Box) -> dict[bytes, list[_Box]]:
+    found: dict[bytes, list[_Box]] = {}
+    for child in _boxes(moov, box.body, box.end):
+        found.setdefault(child.kind, []).append(child)
+    return found
+
+
+def _one(found: dict[bytes, list[_Box]], kind: bytes) -> _Box | None:
+    boxes = found.get(kind, [])
+    return boxes[0] if len(boxes) == 1 else None
+
+
+def _full_box_entries(moov: bytes, box: _Box) -> tuple[int, int]:
+    """(version, entry count) of a full box with a count right after version/flags."""
+    version = moov[box.body]
+    (count,) = struct.unpack_from(">I", moov, box.body + 4)
+    return version, count
+
+
+def _table(moov: bytes, box: _Box, offset: int, count: int, dtype: str, columns: int) -> np.ndarray:
+    """`count` rows of `columns` big-endian values starting `offset` bytes into the payload."""
+    start = box.body + offset
+    needed = count * columns * np.dtype(dtype).itemsize
+    if start + needed > box.end:
+        raise ValueError(f"{box.kind!r} table overruns its box")
+    values = np.frombuffer(moov, dtype=dtype, count=count * columns, offset=start)
+    return values.reshape(count, columns).astype(np.int64)
+
+
+def read_mp4_samples(path: Path) -> Mp4Samples | None:
+    """The sample tables of `path`'s only video track, or None if the file is not the plain
+    layout this module reads (the caller then demuxes).
+
+    Raises:
+        ValueError: the boxes are malformed (the caller reports the file as unreadable).
+        OSError: the file cannot be read.
+    """
+    ftyp, moov, fragmented = _top_level(path)
+    if fragmented or moov is None or not ftyp:
+        return None
+    moov_box = next(_boxes(moov, 0, len(moov)))
+    movie = _children(moov, moov_box)
+    tracks, mvhd = movie.get(b"trak", []), _one(movie, b"mvhd")
+    if len(tracks) != 1 or mvhd is None:
+        return None
+    movie_timescale = struct.unpack_from(
+        ">I", moov, mvhd.body + (20 if moov[mvhd.body] == 1 else 12)
+    )[0]
+    trak = _children(moov, tracks[0])
+    tkhd, mdia_box, edts = _one(trak, b"tkhd"), _one(trak, b"mdia"), trak.get(b"edts")
+    if tkhd is None or mdia_box is None:
+        return None
+    mdia = _children(moov, mdia_box)
+    mdhd, hdlr, minf_box = _one(mdia, b"mdhd"), _one(mdia, b"hdlr"), _one(mdia, b"minf")
+    if (
+        mdhd is None
+        or hdlr is None
+        or minf_box is None
+        or moov[hdlr.body + 8 : hdlr.body + 12] != b"vide"
+    ):
+        return None
+    minf = _children(moov, minf_box)
+    vmhd, dinf, stbl_box = _one(minf, b"vmhd"), _one(minf, b"dinf"), _one(minf, b"stbl")
+    if vmhd is None or dinf is None or stbl_box is None:
+        return None
+    stbl = _children(moov, stbl_box)
+    stsd, stts, stsc, stsz = (_one(stbl, k) for k in (b"stsd", b"stts", b"stsc", b"stsz"))
+    chunk_box = _one(stbl, b"stco") or _one(stbl, b"co64")
+    if stsd is None or stts is None or stsc is None or stsz is None or chunk_box is None:
+        return None
+    if _full_box_entries(moov, stsd)[1] != 1:
+        return None
+    if moov[mdhd.body] == 1:
+        (timescale,) = struct.unpack_from(">I", moov, mdhd.body + 20)
+        language = moov[mdhd.body + 32 : mdhd.body + 34]
+    else:
+        (timescale,) = struct.unpack_from(">I", moov, mdhd.body + 12)
+        language = moov[mdhd.body + 20 : mdhd.body + 22]
+    if timescale <= 0:
+        return None
+
+    # Sizes.
+    (uniform, count) = struct.unpack_from(">II", moov, stsz.body + 4)
+    if uniform:
+        sizes = np.full(count, uniform, dtype=np.int64)
+    else:
+        sizes = _table(moov, stsz, 12, count, ">u4", 1)[:, 0]
+    if count == 0:
+        return None
+    # Decode times.
+    _, entries = _full_box_entries(moov, stts)
+    stts_rows = _table(moov, stts, 8, entries, ">u4", 2)
+    deltas = np.repeat(stts_rows[:, 1], stts_rows[:, 0])
+    if len(deltas) != count:
+        return None
+    dts = np.concatenate(([0], np.cumsum(deltas[:-1]))).astype(np.int64)
+    # Composition offsets (signed in practice whatever the version, as FFmpeg reads them).
+    offsets_ctts = np.zeros(count, dtype=np.int64)
+    ctts = _one(stbl, b"ctts")
+    if ctts is not None:
+        _, entries = _full_box_entries(moov, ctts)
+        rows = _table(moov, ctts, 8, entries, ">u4", 2)
+        shifts = np.repeat(rows[:, 1].astype(np.uint32).view(np.int32).astype(np.int64), rows[:, 0])
+        if len(shifts) != count:
+            return None
+        offsets_ctts = shifts
+    # Keyframes.
+    stss = _one(stbl, b"stss")
+    if stss is None:
+        keyframe = np.ones(count, dtype=bool)
+    else:
+        _, entries = _full_box_entries(moov, stss)
+        numbers = _table(moov, stss, 8, entries, ">u4", 1)[:, 0] - 1
+        if len(numbers) and (numbers.min() < 0 or numbers.max() >= count):
+            return None
+        keyframe = np.zeros(count, dtype=bool)
+        keyframe[numbers] = True
+    # Sample offsets: chunks, and how many samples each holds.
+    _, chunks = _full_box_entries(moov, chunk_box)
+    if chunk_box.kind == b"stco":
+        chunk_offsets = _table(moov, chunk_box, 8, chunks, ">u4", 1)[:, 0]
+    else:
+        chunk_offsets = _table(moov, chunk_box, 8, chunks, ">u8", 1)[:, 0]
+    _, entries = _full_box_entries(moov, stsc)
+    stsc_rows = _table(moov, stsc, 8, entries, ">u4", 3)
+    if entries == 0 or stsc_rows[0, 0] != 1 or np.any(np.diff(stsc_rows[:, 0]) <= 0):
+        return None
+    run_ends = np.append(stsc_rows[1:, 0], chunks + 1)
+    per_chunk = np.repeat(stsc_rows[:, 1], run_ends - stsc_rows[:, 0])
+    if len(per_chunk) != chunks or int(per_chunk.sum()) != count:
+        return None
+    chunk_of_sample = np.repeat(np.arange(chunks), per_chunk)
+    first_of_chunk = np.concatenate(([0], np.cumsum(per_chunk)[:-1]))
+    within = np.cumsum(sizes) - sizes  # bytes before each sample, from the file's first sample
+    sample_offset = (
+        chunk_offsets[chunk_of_sample] + within - within[first_of_chunk][chunk_of_sample]
+    )
+    # The edit list: at most one edit, normal rate, starting at or before the first frame.
+    media_time = 0
+    if edts is not None:
+        if len(edts) != 1:
+            return None
+        elst_boxes = _children(moov, edts[0]).get(b"elst", [])
+        if len(elst_boxes) != 1:
+            return None
+        elst = elst_boxes[0]
+        version, entries = _full_box_entries(moov, elst)
+        if entries != 1:
+            return None
+        if version == 1:
+            segment, media_time, rate = struct.unpack_from(">QqI", moov, elst.body + 8)
+        else:
+            segment, media_time, rate = struct.unpack_from(">IiI", moov, elst.body + 8)
+        if rate != 0x00010000 or media_time < 0:
+            return None
+        pts_end = dts + offsets_ctts + deltas
+        media_end = (int(pts_end.max()) - media_time) * movie_timescale
+        if (
+            segment
+            and movie_timescale
+            and segment * timescale < media_end - timescale * movie_timescale // 1000
+        ):
+            return None  # the edit ends before the media does: FFmpeg would drop frames
+    pts = dts + offsets_ctts - media_time
+    if int(pts.min()) < 0:
+        return None  # frames before the edit start: FFmpeg's discard rules apply
+    track = Mp4Track(
+        ftyp=ftyp,
+        tkhd=moov[tkhd.start : tkhd.end],
+        hdlr=moov[hdlr.start : hdlr.end],
+        vmhd=moov[vmhd.start : vmhd.end],
+        dinf=moov[dinf.start : dinf.end],
+        stsd=_without_bitrate(moov[stsd.start : stsd.end]),
+        language=bytes(language),
+        timescale=int(timescale),
+    )
+    return Mp4Samples(
+        track=track,
+        offset=sample_offset.astype(np.int64),
+        size_bytes=sizes,
+        pts=pts,
+        dts=dts - media_time,
+        duration=deltas.astype(np.int64),
+        keyframe=keyframe,
+    )
+
+
+_VISUAL_SAMPLE_ENTRY_BYTES = 78  # fixed fields of a VisualSampleEntry before its child boxes
+
+
+def _without_bitrate(stsd: bytes) -> bytes:
+    """The `stsd` box with its sample entry's `btrt` (bit rates of that file) left out.
+
+    The rates describe the source file, not a cut of it; without them the codec configuration
+    of two files from one encoder compares equal, as FFmpeg's stream facts do.
+    """
+    header = 16  # size, type, version/flags, entry count
+    (entry_size,) = struct.unpack_from(">I", stsd, header)
+    children_start = header + 8 + _VISUAL_SAMPLE_ENTRY_BYTES
+    entry_end = header + entry_size
+    if entry_size < 8 + _VISUAL_SAMPLE_ENTRY_BYTES or entry_end != len(stsd):
+        return stsd
+    try:
+        kept = [
+            stsd[box.start : box.end]
+            for box in _boxes(stsd, children_start, entry_end)
+            if box.kind != b"btrt"
+        ]
+    except ValueError:
+        return stsd
+    entry = stsd[header + 4 : children_start] + b"".join(kept)  # type, fields, children
+    return _full_box(b"stsd", 0, struct.pack(">I", 1), struct.pack(">I", 4 + len(entry)) + entry)
+
+
+def _box(kind: bytes, *parts: bytes) -> bytes:
+    payload = b"".join(parts)
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+def _full_box(kind: bytes, version: int, *parts: bytes) -> bytes:
+    return _box(kind, struct.pack(">I", version << 24), *parts)
+
+
+def _run_length(values: np.ndarray) -> np.ndarray:
+    """(count, value) rows of consecutive equal values."""
+    if not len(values):
+        return np.zeros((0, 2), dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    counts = np.diff(np.append(starts, len(values)))
+    return np.stack([counts, values[starts]], axis=1)
+
+
+def _table_box(kind: bytes, rows: np.ndarray, dtype: str, version: int = 0) -> bytes:
+    body = np.ascontiguousarray(rows, dtype=dtype).tobytes()
+    return _full_box(kind, version, struct.pack(">I", len(rows)), body)
+
+
+class Mp4Writer:
+    """Writes a one-track mp4 from samples of other mp4 files, copying their bytes untouched.
+
+    Samples are added in decode order with their new timestamps. Their bytes are appended to
+    `mdat` at once (a contiguous run at a time, kernel-side where the OS allows), so a source
+    may go away after `add`; `close` writes the `moov` after the data, as FFmpeg does without
+    `faststart` (putting it first would mean copying every byte twice).
+    """
+
+    def __init__(self, path: Path, track: Mp4Track) -> None:
+        self.path = path
+        self.track = track
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._out = path.open("wb", buffering=0)  # unbuffered: data also goes by fd
+        # `free` + an 8-byte mdat header; the pair becomes one 16-byte header past 4 GiB.
+        _write_all(self._out.fileno(), track.ftyp + struct.pack(">I4sI4s", 8, b"free", 0, b"mdat"))
+        self._mdat_start = len(track.ftyp) + 8
+        self._position = self._mdat_start + 8
+        self._sizes: list[np.ndarray] = []
+        self._pts: list[np.ndarray] = []
+        self._dts: list[np.ndarray] = []
+        self._duration: list[np.ndarray] = []
+        self._keyframe: list[np.ndarray] = []
+        self._chunk_samples: list[np.ndarray] = []
+        self._chunk_offsets: list[int] = []
+        self.bytes_written = 0  # sample bytes so far
+        self.last_dts: int | None = None
+
+    def add(
+        self,
+        source: Path,
+        *,
+        offset: np.ndarray,
+        size_bytes: np.ndarray,
+        pts: np.ndarray,
+        dts: np.ndarray,
+        duration: np.ndarray,
+        keyframe: np.ndarray,
+    ) -> None:
+        """Copy samples of `source` (decode order: byte offsets and sizes there) with their
+        pts/dts in this file."""
+        if not len(dts):
+            return
+        if self.last_dts is not None and int(dts[0]) <= self.last_dts:
+            raise VideoError(
+                f"{self.path}: decode times must increase ({dts[0]} after {self.last_dts})"
+            )
+        breaks = np.flatnonzero(offset[1:] != offset[:-1] + size_bytes[:-1]) + 1
+        starts = np.concatenate(([0], breaks))
+        ends = np.append(breaks, len(offset))
+        handle = os.open(source, os.O_RDONLY)
+        try:
+            for first, stop in zip(starts.tolist(), ends.tolist(), strict=True):
+                length = int(offset[stop - 1] + size_bytes[stop - 1] - offset[first])
+                self._chunk_offsets.append(self._position)
+                _copy_range(handle, self._out.fileno(), int(offset[first]), length, source)
+                self._position += length
+        finally:
+            os.close(handle)
+        self._chunk_samples.append(ends - starts)
+        self._sizes.append(size_bytes)
+        self._pts.append(pts)
+        self._dts.append(dts)
+        self._duration.append(duration)
+        self._keyframe.append(keyframe)
+        self.bytes_written += int(size_bytes.sum())
+        self.last_dts = int(dts[-1])
+
+    def close(self) -> None:
+        """Write the `moov` and the `mdat` size; the file is then complete."""
+        out = self._out
+        try:
+            if not self._dts:
+                raise VideoError(f"{self.path}: no samples to write")
+            join = np.concatenate
+            large = self._position > _UINT32_MAX
+            moov = self._moov(
+                join(self._sizes),
+                join(self._pts),
+                join(self._dts),
+                join(self._duration),
+                join(self._keyframe),
+                join(self._chunk_samples),
+                np.asarray(self._chunk_offsets, dtype=np.int64),
+                large,
+            )
+            _write_all(out.fileno(), moov)
+            if large:  # `free` + header → one 16-byte header with a 64-bit size
+                header = struct.pack(">I4sQ", 1, b"mdat", self._position - self._mdat_start + 8)
+                os.pwrite(out.fileno(), header, self._mdat_start - 8)
+            else:
+                size = struct.pack(">I", self._position - self._mdat_start)
+                os.pwrite(out.fileno(), size, self._mdat_start)
+        finally:
+            out.close()
+
+    def abandon(self) -> None:
+        """Close without finishing (the caller removes the file)."""
+        self._out.close()
+
+    def _moov(
+        self,
+        sizes: np.ndarray,
+        pts: np.ndarray,
+        dts: np.ndarray,
+        duration: np.ndarray,
+        keyframe: np.ndarray,
+        per_chunk: np.ndarray,
+        chunk_offsets: np.ndarray,
+        large: bool,
+    ) -> bytes:
+        track = self.track
+        first_dts = int(dts[0])
+        if first_dts > 0:
+            raise VideoError(f"{self.path}: the first sample must decode at or before time 0")
+        media_time = -first_dts  # FFmpeg reads pts = sample time + ctts − media_time
+        sample_time = dts - first_dts
+        deltas = np.append(np.diff(sample_time), duration[-1])
+        media_duration = int(sample_time[-1] + duration[-1])
+        shown_end = int((pts + duration).max())
+        movie_duration = round(shown_end * _MOVIE_TIMESCALE / track.timescale)
+        composition = pts - dts
+        stbl = [track.stsd, _table_box(b"stts", _run_length(deltas), ">u4")]
+        if np.any(composition != 0):
+            version = 1 if composition.min() < 0 else 0
+            stbl.append(_table_box(b"ctts", _run_length(composition), ">i4", version))
+        if not keyframe.all():
+            stbl.append(_table_box(b"stss", np.flatnonzero(keyframe) + 1, ">u4"))
+        counts = struct.pack(">II", 0, len(sizes))
+        stbl.append(_full_box(b"stsz", 0, counts, np.ascontiguousarray(sizes, ">u4").tobytes()))
+        runs = _run_length(per_chunk)
+        first_chunk = np.concatenate(([1], 1 + np.cumsum(runs[:, 0])[:-1]))
+        stsc = np.stack([first_chunk, runs[:, 1], np.ones(len(runs), np.int64)], axis=1)
+        stbl.append(_table_box(b"stsc", stsc, ">u4"))
+        if large:
+            stbl.append(_table_box(b"co64", chunk_offsets, ">u8"))
+        else:
+            stbl.append(_table_box(b"stco", chunk_offsets, ">u4"))
+        minf = _box(b"minf", track.vmhd, track.dinf, _box(b"stbl", *stbl))
+        mdhd = _full_box(
+            b"mdhd",
+            1,
+            struct.pack(">QQIQ", 0, 0, track.timescale, media_duration),
+            track.language,
+            b"\0\0",
+        )
+        elst = _full_box(b"elst", 1, struct.pack(">IQqhh", 1, movie_duration, media_time, 1, 0))
+        tkhd = _patched_tkhd(track.tkhd, movie_duration)
+        trak = _box(b"trak", tkhd, _box(b"edts", elst), _box(b"mdia", mdhd, track.hdlr, minf))
+        matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+        mvhd = _full_box(
+            b"mvhd",
+            1,
+            struct.pack(">QQIQ", 0, 0, _MOVIE_TIMESCALE, movie_duration),
+            struct.pack(">IH10x", 0x10000, 0x100),
+            matrix,
+            bytes(24),
+            struct.pack(">I", 2),
+        )
+        return _box(b"moov", mvhd, trak)
+
+
+def _patched_tkhd(tkhd: bytes, duration: int) -> bytes:
+    """The source's track header (size, matrix, flags) with track 1 and the new duration."""
+    header = 16 if struct.unpack_from(">I", tkhd)[0] == 1 else 8
+    version = tkhd[header]
+    body = bytearray(tkhd[header + 4 :])
+    if version == 1:
+        struct.pack_into(">I", body, 16, 1)
+        struct.pack_into(">Q", body, 24, duration)
+    else:
+        struct.pack_into(">I", body, 8, 1)
+        struct.pack_into(">I", body, 16, min(duration, _UINT32_MAX))
+    return _full_box(b"tkhd", version, bytes(body))[:8] + tkhd[header : header + 4] + bytes(body)
+
+
+def _copy_range(source: int, target: int, start: int, length: int, name: Path) -> None:
+    position = start
+    end = start + length
+    while position < end:
+        try:
+            copied = os.copy_file_range(source, target, end - position, position)
+        except OSError:  # no copy_file_range here (other filesystems, older kernels)
+            copied = 0
+        if copied == 0:
+            chunk = os.pread(source, min(end - position, 8 * 2**20), position)
+            if not chunk:
+                raise VideoError(f"{name}: ended at byte {position}, {end - position} bytes early")
+            _write_all(target, chunk)
+            copied = len(chunk)
+        position += copied
+
+
+def _write_all(target: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(target, view) :]
