@@ -1,4 +1,4 @@
-"""Fault injection for backend tests: a backend whose chosen units fail (importable by workers)."""
+"""Backends for tests: some units fail (fault injection), or every unit is counted or refused."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from robosplice.engine.backends import ProcessBackend
+from robosplice.engine.backends import ProcessBackend, SerialBackend
 
 
 class FailFirst:
@@ -46,3 +46,26 @@ class FaultyBackend:
             self.calls += 1
             fn = FailFirst(fn, self.flag, always=self.always)
         return self.inner.submit(fn, unit)
+
+
+class CountingBackend(SerialBackend):
+    """The serial backend, counting the units it runs."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.units = 0
+
+    def submit(self, fn: Callable[[Any], Any], unit: Any) -> concurrent.futures.Future[Any]:
+        self.units += 1
+        return super().submit(fn, unit)
+
+
+class RefusingBackend:
+    """A backend that fails the test if any unit reaches it (an op ignored its keywords)."""
+
+    name = "refusing"
+    workers = 1
+
+    def submit(self, fn: Callable[[Any], Any], unit: Any) -> concurrent.futures.Future[Any]:
+        raise AssertionError(f"unit {unit!r:.60} ran on the enclosing execution() backend")

@@ -160,3 +160,28 @@ def test_errors_are_value_errors_where_the_official_raises_value_error():
     ):
         assert issubclass(error, ValueError)
         assert issubclass(error, robosplice.RobospliceError)
+
+
+def test_ops_that_run_work_units_take_backend_and_workers_keywords():
+    """`backend=`/`workers=` as the CLI's --backend/--workers (reencode, change_fps: num_workers)."""
+    both = {
+        "add_features",
+        "aggregate_datasets",
+        "apply",
+        "delete_episodes",
+        "filter_episodes",
+        "merge_datasets",
+        "modify_features",
+        "modify_tasks",
+        "recompute_stats",
+        "remove_feature",
+        "rename_feature",
+        "repack",
+        "split_dataset",
+        "trim_episodes",
+    }
+    for name in both | {"reencode_dataset", "change_fps"}:
+        parameters = inspect.signature(getattr(robosplice, name)).parameters
+        for keyword in ("backend", "workers") if name in both else ("backend",):
+            assert parameters[keyword].kind is inspect.Parameter.KEYWORD_ONLY, name
+            assert parameters[keyword].default is None, name

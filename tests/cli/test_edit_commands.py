@@ -137,3 +137,13 @@ def test_usage_errors_exit_2(fixture_dataset):
     result = run("delete-episodes", fixture_dataset("v3_av1_single"), "-e", "1")
     assert result.exit_code == 2
     assert "OUTPUT folder or --in-place" in result.output
+
+
+def test_a_bad_backend_is_a_usage_error_and_writes_nothing(fixture_dataset, tmp_path):
+    source = fixture_dataset("v3_av1_single")
+    result = run("delete-episodes", source, tmp_path / "out", "-e", "1", "--backend", "rey")
+    assert result.exit_code == 2
+    assert "expected one of serial, process, ray" in " ".join(
+        result.output.replace("│", "").split()
+    )
+    assert not (tmp_path / "out").exists()

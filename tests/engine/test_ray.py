@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,10 +30,10 @@ def _digest(root: Path) -> dict[str, str]:
     return {k: v for k, v in tree_digest(root).items() if not k.endswith(HISTORY_PATH)}
 
 
-def _edits(source: Path, out: Path) -> None:
-    delete_episodes(source, [4], out / "delete")
-    trim_episodes(source, {0: (3, 25), 5: (10, 60)}, out / "trim")
-    merge_datasets([source, source], "t/m", out / "merge", video_files_size_in_mb=0.1)
+def _edits(source: Path, out: Path, **options: Any) -> None:
+    delete_episodes(source, [4], out / "delete", **options)
+    trim_episodes(source, {0: (3, 25), 5: (10, 60)}, out / "trim", **options)
+    merge_datasets([source, source], "t/m", out / "merge", video_files_size_in_mb=0.1, **options)
 
 
 @pytest.fixture
@@ -44,10 +45,8 @@ def local_ray() -> Iterator[None]:
 
 def test_local_ray_writes_the_serial_bytes(local_ray, fixture_dataset, tmp_path):
     source = fixture_dataset("v3_av1_multifile")
-    with execution("serial"):
-        _edits(source, tmp_path / "serial")
-    with execution("ray"):
-        _edits(source, tmp_path / "ray")
+    _edits(source, tmp_path / "serial", backend="serial")
+    _edits(source, tmp_path / "ray", backend="ray", workers=2)  # the ops' keywords
     serial = _digest(tmp_path / "serial")
     assert len([p for p in serial if p.endswith(".mp4")]) > 10
     assert _digest(tmp_path / "ray") == serial

@@ -9,7 +9,12 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from robosplice.engine.backends import BACKEND_NAMES, execution
+from robosplice.engine.backends import (
+    BACKEND_NAMES,
+    InvalidBackendError,
+    check_execution,
+    execution,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,11 +54,10 @@ def parallel_options(command: F) -> F:
     def wrapper(
         *args: Any, workers: int | None = None, backend: str | None = None, **kwargs: Any
     ) -> Any:
-        if backend is not None and backend not in BACKEND_NAMES:
-            raise typer.BadParameter(
-                f"expected one of {', '.join(BACKEND_NAMES)}, got {backend!r}",
-                param_hint="--backend",
-            )
+        try:
+            check_execution(backend, workers)  # a usage error (exit 2), before any work
+        except InvalidBackendError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--backend") from None
         with execution(backend, workers):
             return command(*args, **kwargs)
 

@@ -35,6 +35,10 @@ class UnitFailedError(RobospliceError):
     """A work unit failed twice (first try and one retry); nothing was published."""
 
 
+class InvalidBackendError(RobospliceError, ValueError):
+    """An unknown backend name or a worker count below 1 (raised before anything is written)."""
+
+
 class Backend(Protocol):
     """Runs picklable `fn(unit)` calls somewhere and hands back futures."""
 
@@ -182,15 +186,39 @@ def execution(
     """Run every op inside the block with this backend and worker count (and hard links for
     source video files kept whole, when `link_files`).
 
+    An op's own `backend=`/`workers=` keywords win over the block's.
+
+    Raises:
+        InvalidBackendError: see `check_execution` (at once, not when the first op runs).
+
     Example:
         >>> with execution("process", workers=4):
         ...     delete_episodes("data/pusht", [3], "data/pusht_clean")
     """
+    check_execution(backend, workers)
     token = _OPTIONS.set(ExecutionOptions(backend, workers, link_files))
     try:
         yield
     finally:
         _OPTIONS.reset(token)
+
+
+def check_execution(backend: str | Backend | None, workers: int | None) -> None:
+    """Refuse an unknown backend name or fewer than one worker, before any work starts.
+
+    Raises:
+        InvalidBackendError: the message names the valid backends or the expected count.
+    """
+    if isinstance(backend, str) and backend not in BACKEND_NAMES:
+        raise InvalidBackendError(
+            f"unknown backend {backend!r}: expected one of {', '.join(BACKEND_NAMES)}"
+        )
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise InvalidBackendError(
+            f"workers must be an integer >= 1, got {workers!r} (None: the engine picks)"
+        )
 
 
 def current_options() -> ExecutionOptions:
@@ -205,10 +233,14 @@ def resolve_backend(
 
     Explicit arguments win, then `execution(...)`, then: `process` when the work is `heavy`
     and has more than one unit, else `serial` (a pool costs more than it saves on small work).
+
+    Raises:
+        InvalidBackendError: see `check_execution`.
     """
     options = current_options()
     backend = backend if backend is not None else options.backend
     workers = workers if workers is not None else options.workers
+    check_execution(backend, workers)
     if backend is None:
         parallel = heavy and units > 1 and (workers or os.cpu_count() or 1) > 1
         backend = "process" if parallel else "serial"
@@ -218,11 +250,7 @@ def resolve_backend(
         return SerialBackend()
     if backend == "process":
         return ProcessBackend(workers)
-    if backend == "ray":
-        return RayBackend(workers)
-    raise RobospliceError(
-        f"unknown backend {backend!r}: expected one of {', '.join(BACKEND_NAMES)}"
-    )
+    return RayBackend(workers)  # check_execution let only the three names through
 
 
 class UnitBatch:

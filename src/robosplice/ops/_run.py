@@ -11,6 +11,7 @@ from robosplice._types import PathLike, ProgressReporter
 from robosplice.checks import validate_dataset
 from robosplice.commit import check_output_target, staged_output
 from robosplice.dataset import Dataset
+from robosplice.engine.backends import Backend, check_execution
 from robosplice.engine.run import execute
 from robosplice.errors import InvalidDatasetError, Problem
 from robosplice.format.paths import STATS_PATH
@@ -123,11 +124,13 @@ def write_plan(
     overwrite: bool = False,
     in_place: bool = False,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
     workers: int | None = None,
 ) -> Dataset:
     """Execute `plan` into `output_dir` atomically and return a handle on the result.
 
-    `workers` threads encode the cameras of `plan.videos`, if any (engine/video_encode.py).
+    Work units run on `backend` with `workers` workers (None: the enclosing `execution(...)`
+    block's, else chosen by size); `workers` threads also encode the cameras of `plan.videos`.
 
     The target and every source are checked before anything is written; the output gets the
     sources' edit log plus a line for this edit (`robosplice.history`).
@@ -136,16 +139,18 @@ def write_plan(
     validated before the swap, so a faulty edit can never take the place of good data.
 
     Raises:
+        InvalidBackendError: unknown backend or workers < 1 (see `check_execution`).
         OutputExistsError: see `check_output_target`.
         OutputLockedError: another process is writing `output_dir`.
         InvalidDatasetError: a source has problems (all of them are listed), or the new copy
             of a replaced folder does (a robosplice bug; the folder is left as it was).
     """
+    check_execution(backend, workers)
     check_output_target(output_dir, list(plan.sources), overwrite=overwrite, in_place=in_place)
     plan, preflight = prepare(plan, progress=progress)
     replaces = output_dir.exists()
     with staged_output(output_dir, replace=overwrite or in_place) as staging:
-        execute(plan, staging, progress=progress, workers=workers)
+        execute(plan, staging, progress=progress, backend=backend, workers=workers)
         write_history(staging, plan, repairs=[note.to_json() for note in preflight.notes])
         if replaces:
             check_replacement(plan, staging, output_dir, progress=progress, preflight=preflight)
@@ -162,6 +167,8 @@ def write_edit(
     in_place: bool = False,
     overwrite: bool = False,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
 ) -> Dataset:
     """`write_plan` for an edit of one dataset: in place at its root (keeping its repo id), else
     at `output_dir`, defaulting as the official tools do to `$HF_LEROBOT_HOME/<repo_id><suffix>`."""
@@ -171,7 +178,14 @@ def write_edit(
         f"{source.repo_id}{suffix}",
     )
     return write_plan(
-        plan, target, repo_id=repo_id, overwrite=overwrite, in_place=in_place, progress=progress
+        plan,
+        target,
+        repo_id=repo_id,
+        overwrite=overwrite,
+        in_place=in_place,
+        progress=progress,
+        backend=backend,
+        workers=workers,
     )
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
+from robosplice.engine.backends import Backend
 from robosplice.errors import RecipeError, SelectionError, SourceMismatchError
 from robosplice.ops._run import write_plan
 from robosplice.ops._select import check_episode_indices, format_indices
@@ -236,11 +237,16 @@ def apply(
     dry_run: bool = False,
     overwrite: bool = False,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
 ) -> Dataset | Plan:
     """Run every step of `recipe` on `src` into the new dataset `out`, in one lossless pass.
 
     `recipe` is a `Recipe`, its JSON document, or a path to a JSON file. Returns a handle on
     the output (the plan when `dry_run`).
+
+    `backend` ("serial", "process", "ray") and `workers` choose where work units run, as an
+    `execution(...)` block does (None: the block's choice, else one by size); outputs are equal.
 
     Raises:
         RecipeError: the recipe is not valid.
@@ -261,7 +267,9 @@ def apply(
     if out is None:
         raise RecipeError("apply needs an output folder")
     target = Path(out).expanduser().resolve()
-    return write_plan(plan, target, overwrite=overwrite, progress=progress)
+    return write_plan(
+        plan, target, overwrite=overwrite, progress=progress, backend=backend, workers=workers
+    )
 
 
 def describe_changes(plan: Plan, source: Dataset) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from robosplice._types import PathLike
-from robosplice.engine.backends import Backend, execution, resolve_backend
+from robosplice.engine.backends import Backend, check_execution, execution, resolve_backend
 from robosplice.errors import SelectionError
 
 MANIFEST_NAME = "batch-manifest.jsonl"
@@ -185,6 +185,7 @@ def run_batch(
         raise SelectionError(
             f"unknown batch operation {operation!r}: expected one of {', '.join(OPERATIONS)}"
         )
+    check_execution(backend, workers)
     sources = read_inputs(inputs)
     if not sources:
         raise SelectionError("no inputs: the list is empty")

@@ -22,6 +22,7 @@ import av
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
+from robosplice.engine.backends import Backend
 from robosplice.errors import SelectionError, VideoError
 from robosplice.format.depth import (
     DEPTH_DEFAULT_EXTRA_OPTIONS,
@@ -517,6 +518,7 @@ def reencode_dataset(
     overwrite: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
 ) -> Dataset | Plan:
     """Re-encode cameras with new settings: codec, quality, GOP, pixel format or size.
 
@@ -526,6 +528,9 @@ def reencode_dataset(
     copied packet by packet. Unlike 0.6.1 the result goes to a new folder unless `in_place`.
     Returns the new dataset (the source when nothing needs re-encoding and no `output_dir` was
     given; the plan when `dry_run`).
+
+    `backend` ("serial", "process", "ray") chooses where work units (cameras copied as they
+    are, frame stats) run, with `num_workers` workers, as an `execution(...)` block does.
 
     Raises:
         SelectionError: "Either rgb_encoder or depth_encoder must be provided", unknown
@@ -584,6 +589,7 @@ def reencode_dataset(
         in_place=in_place,
         workers=num_workers,
         progress=progress,
+        backend=backend,
     )
 
 
@@ -669,12 +675,16 @@ def change_fps(
     overwrite: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
 ) -> Dataset | Plan:
     """Lower the frame rate by an integer factor: keep frames 0, k, 2k, … of every episode.
 
     `frame_index` and `timestamp` are rewritten, videos are re-encoded at the new rate (with
     each camera's current settings unless an encoder is given), and stats are recomputed.
     Returns the new dataset (the plan when `dry_run`).
+
+    `backend` ("serial", "process", "ray") chooses where work units (cameras copied as they
+    are, frame stats) run, with `num_workers` workers, as an `execution(...)` block does.
 
     Raises:
         SelectionError: `fps` does not divide the source fps, or unusable encoder settings.
@@ -709,6 +719,7 @@ def change_fps(
         in_place=in_place,
         workers=num_workers,
         progress=progress,
+        backend=backend,
     )
 
 
@@ -743,6 +754,7 @@ def _write(
     in_place: bool = False,
     workers: int | None = None,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
 ) -> Dataset:
     """Execute `plan` into `target` atomically (sources checked, staged, logged, renamed)."""
     return write_plan(
@@ -753,4 +765,5 @@ def _write(
         in_place=in_place,
         progress=progress,
         workers=_workers(workers),
+        backend=backend,
     )

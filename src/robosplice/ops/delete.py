@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
+from robosplice.engine.backends import Backend
 from robosplice.errors import SelectionError
 from robosplice.ops._run import write_edit
 from robosplice.ops._select import check_episode_indices
@@ -46,10 +47,15 @@ def delete_episodes(
     overwrite: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
 ) -> Dataset | Plan:
     """Delete episodes; the others are renumbered in order. Video is copied, never re-encoded.
 
     Returns a handle on the new dataset (the plan when `dry_run`).
+
+    `backend` ("serial", "process", "ray") and `workers` choose where work units run, as an
+    `execution(...)` block does (None: the block's choice, else one by size); outputs are equal.
 
     Raises:
         SelectionError: "No episodes to delete", "Invalid episode indices",
@@ -72,4 +78,6 @@ def delete_episodes(
         in_place=in_place,
         overwrite=overwrite,
         progress=progress,
+        backend=backend,
+        workers=workers,
     )

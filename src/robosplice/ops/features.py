@@ -20,6 +20,7 @@ import numpy as np
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
+from robosplice.engine.backends import Backend
 from robosplice.errors import SelectionError
 from robosplice.format.info import DEFAULT_FEATURE_NAMES, Features, copy_info
 from robosplice.format.schema import scalar_arrow_type
@@ -347,6 +348,8 @@ def modify_features(
     overwrite: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
 ) -> Dataset | Plan:
     """Add, remove and rename features in one pass; returns the new dataset (the plan if dry_run).
 
@@ -357,6 +360,8 @@ def modify_features(
             `columns` holds the episode's numeric columns as numpy arrays.
         remove_features: a name or names; cameras lose their video files too.
         rename: `{old: new}`; cameras keep their video bytes under the new name.
+        backend, workers: where work units run ("serial", "process", "ray"), as an
+            `execution(...)` block sets it (None: the block's choice, else one by size).
 
     Raises:
         SelectionError: "Must specify at least one of add_features or remove_features",
@@ -382,6 +387,8 @@ def modify_features(
         in_place=in_place,
         overwrite=overwrite,
         progress=progress,
+        backend=backend,
+        workers=workers,
     )
 
 
@@ -395,8 +402,13 @@ def add_features(
     overwrite: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
 ) -> Dataset | Plan:
     """Add features `{name: (values, info)}` (see `modify_features`); stats are computed.
+
+    `backend` ("serial", "process", "ray") and `workers` choose where work units run, as an
+    `execution(...)` block does (None: the block's choice, else one by size); outputs are equal.
 
     Raises:
         SelectionError: "No features provided", or any `modify_features` error.
@@ -420,6 +432,8 @@ def add_features(
         in_place=in_place,
         overwrite=overwrite,
         progress=progress,
+        backend=backend,
+        workers=workers,
     )
 
 
@@ -433,8 +447,13 @@ def remove_feature(
     overwrite: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
 ) -> Dataset | Plan:
     """Remove features (cameras with their video files, episode columns and stats).
+
+    `backend` ("serial", "process", "ray") and `workers` choose where work units run, as an
+    `execution(...)` block does (None: the block's choice, else one by size); outputs are equal.
 
     Raises:
         SelectionError: "Feature 'X' not found", "Cannot remove required features".
@@ -455,6 +474,8 @@ def remove_feature(
         in_place=in_place,
         overwrite=overwrite,
         progress=progress,
+        backend=backend,
+        workers=workers,
     )
 
 
@@ -468,8 +489,13 @@ def rename_feature(
     overwrite: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
 ) -> Dataset | Plan:
     """Rename features `{old: new}`; values, stats and video bytes are kept under the new names.
+
+    `backend` ("serial", "process", "ray") and `workers` choose where work units run, as an
+    `execution(...)` block does (None: the block's choice, else one by size); outputs are equal.
 
     Raises:
         SelectionError: no renames, "Feature 'X' not found", a default feature, or a new name
@@ -494,4 +520,6 @@ def rename_feature(
         in_place=in_place,
         overwrite=overwrite,
         progress=progress,
+        backend=backend,
+        workers=workers,
     )

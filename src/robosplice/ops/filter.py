@@ -8,6 +8,7 @@ from typing import Any
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
+from robosplice.engine.backends import Backend
 from robosplice.errors import SelectionError
 from robosplice.ops._run import write_edit
 from robosplice.ops._select import check_episode_indices, format_indices
@@ -111,8 +112,13 @@ def filter_episodes(
     overwrite: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
 ) -> Dataset | Plan:
     """Keep matching episodes, renumbered in order. Video copied by packets.
+
+    `backend` ("serial", "process", "ray") and `workers` choose where work units run, as an
+    `execution(...)` block does (None: the block's choice, else one by size); outputs are equal.
 
     Raises:
         SelectionError: no criterion, or no episode matches.
@@ -140,4 +146,6 @@ def filter_episodes(
         in_place=in_place,
         overwrite=overwrite,
         progress=progress,
+        backend=backend,
+        workers=workers,
     )

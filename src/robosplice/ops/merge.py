@@ -14,6 +14,7 @@ from typing import Any
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
+from robosplice.engine.backends import Backend
 from robosplice.errors import IncompatibleDatasetsError, SelectionError
 from robosplice.format.info import VIDEO_ENCODER_INFO_KEYS, copy_info, video_keys
 from robosplice.format.paths import (
@@ -220,11 +221,16 @@ def merge_datasets(
     overwrite: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
 ) -> Dataset | Plan:
     """Merge datasets into one; video packets copied, files rotated at the size limits.
 
     `feature_renames[i]` maps dataset i's feature names to the output's (e.g. a camera that one
     source calls `observation.images.top` and another `observation.images.fixed`).
+
+    `backend` ("serial", "process", "ray") and `workers` choose where work units run, as an
+    `execution(...)` block does (None: the block's choice, else one by size); outputs are equal.
 
     Raises:
         SelectionError: "No datasets to merge".
@@ -251,7 +257,15 @@ def merge_datasets(
         if output_dir is not None
         else lerobot_home() / output_repo_id
     )
-    return write_plan(plan, target, repo_id=output_repo_id, overwrite=overwrite, progress=progress)
+    return write_plan(
+        plan,
+        target,
+        repo_id=output_repo_id,
+        overwrite=overwrite,
+        progress=progress,
+        backend=backend,
+        workers=workers,
+    )
 
 
 def aggregate_datasets(
@@ -264,9 +278,12 @@ def aggregate_datasets(
     chunk_size: int | None = None,
     concatenate_videos: bool = True,
     concatenate_data: bool = True,
+    *,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
 ) -> None:
     """The official `aggregate_datasets` signature over `merge_datasets` (roots default to
-    $HF_LEROBOT_HOME/<repo_id>)."""
+    $HF_LEROBOT_HOME/<repo_id>; `backend`, `workers` as there)."""
     folders = roots or [lerobot_home() / repo_id for repo_id in repo_ids]
     merge_datasets(
         [Dataset(folder, repo_id=repo_id) for folder, repo_id in zip(folders, repo_ids)],
@@ -277,4 +294,6 @@ def aggregate_datasets(
         data_files_size_in_mb=data_files_size_in_mb,
         video_files_size_in_mb=video_files_size_in_mb,
         chunk_size=chunk_size,
+        backend=backend,
+        workers=workers,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
+from robosplice.engine.backends import Backend
 from robosplice.ops._run import write_edit
 from robosplice.plan.model import Plan
 from robosplice.plan.select import plan_keep, settings_of
@@ -48,10 +49,15 @@ def repack(
     in_place: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
 ) -> Dataset | Plan:
     """Rewrite `dataset` whole: data streamed by row group, video copied packet by packet.
 
     Returns the plan when `dry_run`, else a handle on the output.
+
+    `backend` ("serial", "process", "ray") and `workers` choose where work units run, as an
+    `execution(...)` block does (None: the block's choice, else one by size); outputs are equal.
 
     Raises:
         OutputExistsError: the output exists and neither overwrite nor in_place was given.
@@ -78,4 +84,6 @@ def repack(
         in_place=in_place,
         overwrite=overwrite,
         progress=progress,
+        backend=backend,
+        workers=workers,
     )

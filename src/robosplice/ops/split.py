@@ -13,6 +13,7 @@ import numpy as np
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.commit import check_output_target, staged_output
 from robosplice.dataset import Dataset, open_dataset
+from robosplice.engine.backends import Backend, check_execution
 from robosplice.engine.run import execute
 from robosplice.errors import SelectionError
 from robosplice.history import write_history
@@ -120,8 +121,13 @@ def split_dataset(
     overwrite: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
 ) -> dict[str, Dataset] | dict[str, Plan]:
     """Split into `output_dir/<name>` per split; every split is published only if all succeed.
+
+    `backend` ("serial", "process", "ray") and `workers` choose where work units run, as an
+    `execution(...)` block does (None: the block's choice, else one by size); outputs are equal.
 
     Raises:
         SelectionError: bad splits (see `plan_split`).
@@ -139,6 +145,7 @@ def split_dataset(
         raise SelectionError(
             f"split names {bad_names} are not plain folder names; use names like 'train', 'val'"
         )
+    check_execution(backend, workers)
     targets = {
         name: (
             Path(output_dir).expanduser().resolve() / name
@@ -158,12 +165,12 @@ def split_dataset(
         check_output_target(parent, [source.root])
         with staged_output(parent, replace=False) as staging:
             for name, plan in plans.items():
-                execute(plan, staging / name, progress=progress)
+                execute(plan, staging / name, progress=progress, backend=backend, workers=workers)
                 write_history(staging / name, plan, repairs=repairs)
     else:
         with contextlib.ExitStack() as stack:
             for name, plan in plans.items():
                 staging = stack.enter_context(staged_output(targets[name], replace=overwrite))
-                execute(plan, staging, progress=progress)
+                execute(plan, staging, progress=progress, backend=backend, workers=workers)
                 write_history(staging, plan, repairs=repairs)
     return {name: Dataset(targets[name], repo_id=f"{source.repo_id}_{name}") for name in plans}

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
+from robosplice.engine.backends import Backend
 from robosplice.engine.frame_stats import relative_action_mask
 from robosplice.errors import SelectionError
 from robosplice.format.info import feature_shape, is_depth_feature
@@ -112,6 +113,8 @@ def recompute_stats(
     overwrite: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
 ) -> Dataset | Plan:
     """Recompute every stat from the data: per episode, and stats.json with exact quantiles.
 
@@ -120,7 +123,9 @@ def recompute_stats(
         relative_action: stats.json `action` becomes stats of action − state over every
             within-episode chunk of `chunk_size` frames (joints named in
             `relative_exclude_joints`, default `["gripper"]`, stay absolute).
-        num_workers: accepted for compatibility; the computation is single-threaded.
+        num_workers: accepted for compatibility (0.6.1's threads); `workers` sets parallelism.
+        backend, workers: where work units run ("serial", "process", "ray"), as an
+            `execution(...)` block sets it (None: the block's choice, else one by size).
 
     Raises:
         SelectionError: relative actions with no episode of `chunk_size` frames (0.6.1 raises
@@ -146,4 +151,6 @@ def recompute_stats(
         in_place=in_place,
         overwrite=overwrite,
         progress=progress,
+        backend=backend,
+        workers=workers,
     )

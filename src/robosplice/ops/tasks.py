@@ -18,6 +18,7 @@ from typing import TypeAlias
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
+from robosplice.engine.backends import Backend
 from robosplice.errors import SelectionError
 from robosplice.ops._run import write_edit
 from robosplice.ops._select import check_episode_indices
@@ -160,6 +161,8 @@ def modify_tasks(
     overwrite: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
 ) -> Dataset | Plan:
     """Set one task for every episode, per-episode tasks, or replace task strings.
 
@@ -167,6 +170,9 @@ def modify_tasks(
     `task_replacements` keys are exact task strings or compiled regexes (`pattern.sub(new,
     task)` is applied). Writes a new dataset, or replaces the source atomically with
     `in_place=True` (the returned handle then has the source's root).
+
+    `backend` ("serial", "process", "ray") and `workers` choose where work units run, as an
+    `execution(...)` block does (None: the block's choice, else one by size); outputs are equal.
 
     Raises:
         SelectionError: "Must specify at least one of new_task, episode_tasks, or
@@ -193,4 +199,6 @@ def modify_tasks(
         in_place=in_place,
         overwrite=overwrite,
         progress=progress,
+        backend=backend,
+        workers=workers,
     )

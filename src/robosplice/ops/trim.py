@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
+from robosplice.engine.backends import Backend
 from robosplice.errors import SelectionError
 from robosplice.ops._run import write_edit
 from robosplice.ops._select import check_episode_indices
@@ -66,8 +67,13 @@ def trim_episodes(
     overwrite: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
 ) -> Dataset | Plan:
     """Keep frames [start, stop) of the episodes named in `ranges`; others stay whole.
+
+    `backend` ("serial", "process", "ray") and `workers` choose where work units run, as an
+    `execution(...)` block does (None: the block's choice, else one by size); outputs are equal.
 
     Raises:
         SelectionError: unknown episodes or ranges outside an episode.
@@ -88,4 +94,6 @@ def trim_episodes(
         in_place=in_place,
         overwrite=overwrite,
         progress=progress,
+        backend=backend,
+        workers=workers,
     )
