@@ -25,7 +25,7 @@ from robosplice.dataset import Dataset
 from robosplice.engine.progress import resolve_progress
 from robosplice.engine.sources import SourceSet
 from robosplice.engine.to_v30 import cast_rows, copy_carried
-from robosplice.engine.video_copy import PacketRange, plan_packet_range
+from robosplice.engine.video_copy import PacketRange, plan_packet_range, write_segment_file
 from robosplice.engine.video_encode import encode_video_frames
 from robosplice.errors import InvalidDatasetError, Problem, VideoError
 from robosplice.format import info as info_format
@@ -42,7 +42,7 @@ from robosplice.format.v21 import (
     v21_info_from_v30,
     write_jsonl,
 )
-from robosplice.format.video import PacketReader, PacketWriter, read_packet_index
+from robosplice.format.video import PacketReader, read_packet_index
 from robosplice.format.video_codec import EncoderSettings
 
 # Encoders for re-encoding an unaligned episode in its source codec.
@@ -234,14 +234,15 @@ def _write_videos(
                         reader.close()
                     readers = {cut.path: PacketReader(cut.path)}
                 reader = readers[cut.path]
-                packets = list(reader.packets(cut.packet_range.first, cut.packet_range.stop))
-                base = cut.packet_range.base_pts
-                writer = PacketWriter(out, reader.stream)
-                try:
-                    for packet in packets:
-                        writer.write(packet, int(packet.pts) - base, int(packet.dts) - base)
-                finally:
-                    writer.close()
+                write_segment_file(
+                    read_packet_index(cut.path),
+                    cut.packet_range,
+                    out,
+                    lambda cut=cut, reader=reader: (
+                        list(reader.packets(cut.packet_range.first, cut.packet_range.stop)),
+                        reader.stream,
+                    ),
+                )
                 reporter.advance()
         finally:
             for reader in readers.values():

@@ -12,11 +12,9 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -42,7 +40,7 @@ from robosplice.format.stats import (
 )
 from robosplice.format.tasks import write_tasks
 from robosplice.format.v21 import V2Source, owned_v2_files, v30_info_from_v2
-from robosplice.format.video import PacketIndex, stream_facts
+from robosplice.format.video import PacketIndex, PacketReader, read_packet_index
 
 # The v2.1 loader's tolerance between a frame's timestamp and its video pts.
 TOLERANCE_S = 1e-4
@@ -415,37 +413,6 @@ def convert_v2_to_v30(
     )
 
 
-def _demux_episode(path: Path) -> tuple[PacketIndex, list[Any], Any, Any]:
-    """Every video packet of a per-episode file, read once, and its index (one pass over the
-    file: the copy is then I/O-bound, like `cp`). Returns (index, packets, stream, container)."""
-    try:
-        container = av.open(str(path))
-    except av.error.FFmpegError as exc:
-        raise VideoError(f"{path}: cannot read video ({exc})") from exc
-    try:
-        if not container.streams.video:
-            raise VideoError(f"{path}: no video stream")
-        stream = container.streams.video[0]
-        packets = [p for p in container.demux(stream) if p.dts is not None and p.pts is not None]
-        index = PacketIndex(
-            path=path,
-            facts=stream_facts(stream),
-            average_rate=Fraction(stream.average_rate) if stream.average_rate else None,
-            pts=np.asarray([p.pts for p in packets], dtype=np.int64),
-            dts=np.asarray([p.dts for p in packets], dtype=np.int64),
-            duration=np.asarray([p.duration or 0 for p in packets], dtype=np.int64),
-            keyframe=np.asarray([p.is_keyframe for p in packets], dtype=bool),
-            size_bytes=np.asarray([p.size for p in packets], dtype=np.int64),
-        )
-    except av.error.FFmpegError as exc:
-        container.close()
-        raise VideoError(f"{path}: cannot read video ({exc})") from exc
-    except BaseException:
-        container.close()
-        raise
-    return index, packets, stream, container
-
-
 def _copy_videos(
     source: V2Source,
     target: Path,
@@ -472,39 +439,40 @@ def _copy_videos(
                 where = f"episode {episode.episode_index}"
                 relative = path.relative_to(source.root).as_posix()
                 try:
-                    index, packets, stream, container = _demux_episode(path)
-                except VideoError as exc:
+                    index = read_packet_index(path)
+                except (VideoError, OSError) as exc:
                     problems.append(
                         Problem(file=relative, loc=where, kind="bad_video", message=str(exc))
                     )
                     continue
-                try:
-                    problem = index_problem(index, episode.length, fps)
-                    if problem is not None:
-                        problems.append(
-                            Problem(file=relative, loc=where, kind="bad_video", message=problem)
-                        )
-                        continue
-                    if problems:
-                        continue  # the output will not be published: only look for problems
-                    packet_range = plan_packet_range(
-                        index,
-                        from_timestamp=0.0,
-                        fps=fps,
-                        start=0,
-                        stop=episode.length,
-                        where=f"{path} (camera {key}, {where})",
+                problem = index_problem(index, episode.length, fps)
+                if problem is not None:
+                    problems.append(
+                        Problem(file=relative, loc=where, kind="bad_video", message=problem)
                     )
+                    continue
+                if problems:
+                    continue  # the output will not be published: only look for problems
+                packet_range = plan_packet_range(
+                    index,
+                    from_timestamp=0.0,
+                    fps=fps,
+                    start=0,
+                    stop=episode.length,
+                    where=f"{path} (camera {key}, {where})",
+                )
+                reader = PacketReader(path)  # opened only if the file is not copied as bytes
+                try:
                     window = sequence.append(
                         index,
                         packet_range,
-                        lambda span=packet_range, packets=packets, stream=stream: (
-                            packets[span.first : span.stop],
-                            stream,
+                        lambda span=packet_range, reader=reader: (
+                            list(reader.packets(span.first, span.stop)),
+                            reader.stream,
                         ),
                     )
                 finally:
-                    container.close()
+                    reader.close()
                 chunk, file, start, end = video_columns(key)
                 row.update(
                     {

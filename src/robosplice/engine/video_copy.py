@@ -148,6 +148,39 @@ def stream_key(index: PacketIndex) -> tuple[StreamFacts, bytes | None]:
     return index.facts, index.track.stsd if copies_bytes(index) and index.track else None
 
 
+def write_segment_file(
+    index: PacketIndex, packet_range: PacketRange, target: Path, demux: Demux
+) -> None:
+    """Write one segment as a file of its own, its first copied frame at time 0 (a v2.1
+    per-episode video): bytes copied where the source's tables were read, else `demux`ed."""
+    first, stop, base = packet_range.first, packet_range.stop, packet_range.base_pts
+    track, offset = index.track, index.offset
+    if track is not None and offset is not None:
+        writer = Mp4Writer(target, track)
+        try:
+            writer.add(
+                index.path,
+                offset=offset[first:stop],
+                size_bytes=index.size_bytes[first:stop],
+                pts=index.pts[first:stop] - base,
+                dts=index.dts[first:stop] - base,
+                duration=index.duration[first:stop],
+                keyframe=index.keyframe[first:stop],
+            )
+        except BaseException:
+            writer.abandon()
+            raise
+        writer.close()
+        return
+    packets, template_stream = demux()
+    packet_writer = PacketWriter(target, template_stream)
+    try:
+        for packet in packets:
+            packet_writer.write(packet, int(packet.pts) - base, int(packet.dts) - base)
+    finally:
+        packet_writer.close()
+
+
 class VideoFileSequence:
     """The numbered output mp4s of one camera: appends segments, starts new files as needed."""
 
