@@ -390,6 +390,7 @@ def _camera_unit(
     limit = mebibytes_to_bytes(settings.video_files_size_in_mb)
     segments: list[CopySegment] = []
     layouts: dict[int, dict[tuple[int, int], list[int]]] = {}
+    payload_bytes: dict[Path, int] = {}
     for episode in plan.episodes:
         segment = episode.segment
         source_key = plan.columns.source_name(segment.source, key)
@@ -417,7 +418,10 @@ def _camera_unit(
         run = plan.episodes[number : number + len(in_file)]
         # Payload bytes, as the writer counts them against the limit (the index is the one
         # pre-flight validation read).
-        size = int(read_packet_index(segments[number].path).size_bytes.sum())
+        path = segments[number].path
+        if path not in payload_bytes:
+            payload_bytes[path] = int(read_packet_index(path).size_bytes.sum())
+        size = payload_bytes[path]
         full = size * (1 + 1 / len(in_file)) >= limit or not settings.concatenate_videos
         if (
             size < limit

@@ -102,6 +102,7 @@ def copy_camera(unit: CameraCopyUnit) -> CameraCopyResult:
         sequence.position = unit.position
     last_use = {segment.path: i for i, segment in enumerate(unit.segments)}
     readers: dict[Path, RangeReader] = {}
+    indexes: dict[Path, PacketIndex] = dict(unit.indexes)
     windows: list[WrittenWindow] = []
     bytes_copied = 0
     whole = 0
@@ -128,7 +129,9 @@ def copy_camera(unit: CameraCopyUnit) -> CameraCopyResult:
                 skip = segment.run_length - 1
                 previous = (segment.source, segment.path)
                 continue
-            index = unit.indexes.get(segment.path) or read_packet_index(segment.path)
+            index = indexes.get(segment.path)
+            if index is None:
+                index = indexes[segment.path] = read_packet_index(segment.path)
             packet_range = _packet_range(unit, segment, index)
 
             def demux(
@@ -146,8 +149,10 @@ def copy_camera(unit: CameraCopyUnit) -> CameraCopyResult:
             previous = source_file
             windows.append(sequence.append(index, packet_range, demux, new_file=new_file))
             bytes_copied += packet_range.size_bytes
-            if last_use[segment.path] == number and segment.path in readers:
-                readers.pop(segment.path).close()
+            if last_use[segment.path] == number:  # memory stays one file's index
+                indexes.pop(segment.path, None)
+                if segment.path in readers:
+                    readers.pop(segment.path).close()
     finally:
         sequence.close()
         for reader in readers.values():
@@ -189,6 +194,8 @@ def split_by_file(unit: CameraCopyUnit) -> list[CameraCopyUnit]:
     used = False
     open_file: dict[str, Any] | None = None  # the file being appended to, as the writer sees it
     previous: tuple[int, Path] | None = None
+    indexes: dict[Path, PacketIndex] = dict(unit.indexes)  # the ones read so far
+    last_use = {segment.path: i for i, segment in enumerate(unit.segments)}
     number = 0
     while number < len(unit.segments):
         segment = unit.segments[number]
@@ -201,7 +208,9 @@ def split_by_file(unit: CameraCopyUnit) -> list[CameraCopyUnit]:
             previous = (segment.source, segment.path)
             number += segment.run_length
             continue
-        index = unit.indexes.get(segment.path) or read_packet_index(segment.path)
+        index = indexes.get(segment.path)
+        if index is None:
+            index = indexes[segment.path] = read_packet_index(segment.path)
         packet_range = _packet_range(unit, segment, index)
         first, stop = packet_range.first, packet_range.stop
         first_dts = int(index.dts[first]) - packet_range.base_pts
@@ -232,6 +241,8 @@ def split_by_file(unit: CameraCopyUnit) -> list[CameraCopyUnit]:
         open_file["bytes"] += packet_range.size_bytes
         open_file["last_dts"] = int(index.dts[stop - 1]) + delta
         open_file["end"] = max(end, packet_range.wanted_end_pts + delta)
+        if last_use[segment.path] == number:
+            indexes.pop(segment.path, None)
         number += 1
     return [
         replace(
