@@ -11,7 +11,6 @@ not compared (the streaming encoder counts pixels, not frames). Depth cameras ar
 from __future__ import annotations
 
 import io
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, Final
 
@@ -25,6 +24,7 @@ from robosplice.checks.context import Context, EpisodeRows
 from robosplice.checks.kinds import Kind
 from robosplice.format.data import data_files
 from robosplice.format.episodes import episodes_files, video_columns
+from robosplice.format.frames import decode_window
 from robosplice.format.info import image_keys, is_depth_feature, video_keys
 from robosplice.format.paths import STATS_PATH, VIDEO_PATH_TEMPLATE
 from robosplice.format.stats import (
@@ -215,31 +215,8 @@ def _video_stats(ctx: Context, key: str, episodes: EpisodeRows | None) -> dict[i
         )
         length = int(stop) - int(first)
         wanted = sample_indices(length)
-        frames = _decode_window(path, float(cells[2]), length, fps, wanted)
+        frames = decode_window(
+            path, from_timestamp=float(cells[2]), length=length, fps=fps, wanted=wanted
+        )
         stats[episode] = compute_image_stats(frames, from_counts=True)
     return stats
-
-
-def _decode_window(
-    path: Path, from_timestamp: float, length: int, fps: float, wanted: list[int]
-) -> npt.NDArray[np.uint8]:
-    """Frames number `wanted` (0: the frame at `from_timestamp`) of a window, (n, 3, H, W)."""
-    positions = set(wanted)
-    picked: dict[int, npt.NDArray[np.uint8]] = {}
-    container: Any
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        time_base = Fraction(stream.time_base)
-        container.seek(int(from_timestamp / time_base), stream=stream, backward=True)
-        position = 0
-        for frame in container.decode(stream):
-            if frame.pts is None or float(frame.pts * time_base) < from_timestamp - 0.5 / fps:
-                continue
-            if position in positions:
-                image: Any = frame.to_ndarray(format="rgb24")
-                picked[position] = np.asarray(image).transpose(2, 0, 1)
-            position += 1
-            if position >= length or len(picked) == len(positions):
-                break
-    return np.stack([picked[p] for p in sorted(positions)])

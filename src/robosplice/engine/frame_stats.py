@@ -10,8 +10,7 @@ its running histogram updates of 50 000 chunk starts at a time. Nothing here wri
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping, Sequence
-from fractions import Fraction
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -20,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from robosplice.errors import VideoError
+from robosplice.format.frames import decode_window
 from robosplice.format.stats import (
     NUM_QUANTILE_BINS,
     QUANTILE_KEYS,
@@ -92,49 +92,6 @@ def video_episode_stats(
     )
     # Decoded frames are not the recorder's raw frames anyway: take the fast, exact-histogram path.
     return compute_image_stats(frames, from_counts=True)
-
-
-def decode_window(
-    path: Path, *, from_timestamp: float, length: int, fps: float, wanted: Iterable[int]
-) -> npt.NDArray[np.uint8]:
-    """Frames number `wanted` (0 = the frame at `from_timestamp`) of a window, (n, 3, H, W) uint8.
-
-    Raises:
-        VideoError: the file cannot be decoded or the window has fewer than `length` frames.
-    """
-    positions = sorted(set(wanted))
-    wanted_set = set(positions)
-    picked: dict[int, npt.NDArray[np.uint8]] = {}
-    half_frame = 0.5 / fps
-    try:
-        container: Any
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            time_base = Fraction(stream.time_base)
-            container.seek(int(from_timestamp / time_base), stream=stream, backward=True)
-            position = 0
-            for frame in container.decode(stream):
-                if frame.pts is None:
-                    continue
-                seconds = float(frame.pts * time_base)
-                if seconds < from_timestamp - half_frame:
-                    continue
-                if position in wanted_set:
-                    image: Any = frame.to_ndarray(format="rgb24")
-                    picked[position] = image.transpose(2, 0, 1)
-                position += 1
-                if position >= length or len(picked) == len(positions):
-                    break
-    except av.error.FFmpegError as exc:
-        raise VideoError(f"{path}: cannot decode frames for stats ({exc})") from exc
-    missing = [p for p in positions if p not in picked]
-    if missing:
-        raise VideoError(
-            f"{path}: the window from {from_timestamp:.4f}s holds fewer than {length} frames"
-            f" (frame {missing[0]} not found); run 'robosplice validate --decode' on the output"
-        )
-    return np.stack([picked[p] for p in positions])
 
 
 def relative_action_mask(

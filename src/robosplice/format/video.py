@@ -157,7 +157,7 @@ class _IndexCache:
         self._bytes = 0
 
 
-_INDEX_CACHE = _IndexCache(budget_bytes=96 * 2**20)
+_INDEX_CACHE = _IndexCache(budget_bytes=48 * 2**20)
 
 
 def _sample_table_index(path: Path) -> PacketIndex | None:
