@@ -147,3 +147,16 @@ def test_a_bad_backend_is_a_usage_error_and_writes_nothing(fixture_dataset, tmp_
         result.output.replace("│", "").split()
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_link_files_hard_links_whole_source_files(fixture_dataset, tmp_path):
+    source = fixture_dataset("v3_av1_multifile")  # front files (0,0), (0,1) hold episodes 0-5
+    front = "videos/observation.images.front/chunk-000/file-000.mp4"
+    for flag, linked in (((), False), (("--link-files",), True)):
+        out = tmp_path / f"out-{linked}"
+        result = run("split-dataset", source, out, "-s", "a=0-5", "-s", "b=6-9", *flag)
+        assert result.exit_code == 0, result.output
+        same_inode = (out / "a" / front).stat().st_ino == (source / front).stat().st_ino
+        assert same_inode == linked
+        assert (out / "a" / front).read_bytes() == (source / front).read_bytes()
+        assert validate(Dataset(out / "a")) == []

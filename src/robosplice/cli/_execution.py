@@ -36,9 +36,20 @@ BackendName = Annotated[
     ),
 ]
 
+LinkFiles = Annotated[
+    bool,
+    typer.Option(
+        "--link-files",
+        help="Hard-link source video files the output keeps whole instead of copying them (same"
+        " filesystem; saves the space and the time). robosplice never writes a file in place,"
+        " but a tool that does would change both copies.",
+    ),
+]
+
 
 def parallel_options(command: F) -> F:
-    """Add `--workers N` and `--backend NAME` to a command; its body runs in `execution(...)`."""
+    """Add `--workers N`, `--backend NAME` and `--link-files` to a command; its body runs in
+    `execution(...)`."""
     signature = inspect.signature(command, eval_str=True)
     extra = [
         inspect.Parameter(
@@ -47,18 +58,25 @@ def parallel_options(command: F) -> F:
         inspect.Parameter(
             "backend", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=BackendName
         ),
+        inspect.Parameter(
+            "link_files", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=LinkFiles
+        ),
     ]
     parameters = [*signature.parameters.values(), *extra]
 
     @functools.wraps(command)
     def wrapper(
-        *args: Any, workers: int | None = None, backend: str | None = None, **kwargs: Any
+        *args: Any,
+        workers: int | None = None,
+        backend: str | None = None,
+        link_files: bool = False,
+        **kwargs: Any,
     ) -> Any:
         try:
             check_execution(backend, workers)  # a usage error (exit 2), before any work
         except InvalidBackendError as exc:
             raise typer.BadParameter(str(exc), param_hint="--backend") from None
-        with execution(backend, workers):
+        with execution(backend, workers, link_files=link_files):
             return command(*args, **kwargs)
 
     wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from robosplice.errors import VideoError
+from robosplice.format.copying import copy_whole_file
 from robosplice.format.mp4 import Mp4Writer
 from robosplice.format.paths import FIRST_POSITION, FilePosition, mebibytes_to_bytes, next_position
 from robosplice.format.video import PacketIndex, PacketWriter, StreamFacts
@@ -118,14 +119,18 @@ def plan_packet_range(
 
 
 def copy_file(source: Path, target: Path, *, link: bool = False) -> None:
-    """Copy bytes kernel-side (copy_file_range/sendfile via shutil), or hard-link when `link`."""
+    """Copy bytes kernel-side with copy_file_range (which shares extents on filesystems that
+    can, such as Btrfs and XFS), or hard-link when `link`."""
     if link:
         try:
             os.link(source, target)
             return
         except OSError:
             pass  # another filesystem, or links not allowed: copy
-    shutil.copyfile(source, target)
+    try:
+        copy_whole_file(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from robosplice.errors import VideoError
+from robosplice.format.copying import copy_range, write_all
 
 _MOVIE_TIMESCALE = 1000
 _UINT32_MAX = 2**32 - 1
@@ -370,7 +371,7 @@ class Mp4Writer:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._out = path.open("wb", buffering=0)  # unbuffered: data also goes by fd
         # `free` + an 8-byte mdat header; the pair becomes one 16-byte header past 4 GiB.
-        _write_all(self._out.fileno(), track.ftyp + struct.pack(">I4sI4s", 8, b"free", 0, b"mdat"))
+        write_all(self._out.fileno(), track.ftyp + struct.pack(">I4sI4s", 8, b"free", 0, b"mdat"))
         self._mdat_start = len(track.ftyp) + 8
         self._position = self._mdat_start + 8
         self._sizes: list[np.ndarray] = []
@@ -410,7 +411,7 @@ class Mp4Writer:
             for first, stop in zip(starts.tolist(), ends.tolist(), strict=True):
                 length = int(offset[stop - 1] + size_bytes[stop - 1] - offset[first])
                 self._chunk_offsets.append(self._position)
-                _copy_range(handle, self._out.fileno(), int(offset[first]), length, source)
+                copy_range(handle, self._out.fileno(), int(offset[first]), length, source)
                 self._position += length
         finally:
             os.close(handle)
@@ -441,7 +442,7 @@ class Mp4Writer:
                 np.asarray(self._chunk_offsets, dtype=np.int64),
                 large,
             )
-            _write_all(out.fileno(), moov)
+            write_all(out.fileno(), moov)
             if large:  # `free` + header → one 16-byte header with a 64-bit size
                 header = struct.pack(">I4sQ", 1, b"mdat", self._position - self._mdat_start + 8)
                 os.pwrite(out.fileno(), header, self._mdat_start - 8)
@@ -529,26 +530,3 @@ def _patched_tkhd(tkhd: bytes, duration: int) -> bytes:
         struct.pack_into(">I", body, 8, 1)
         struct.pack_into(">I", body, 16, min(duration, _UINT32_MAX))
     return _full_box(b"tkhd", version, bytes(body))[:8] + tkhd[header : header + 4] + bytes(body)
-
-
-def _copy_range(source: int, target: int, start: int, length: int, name: Path) -> None:
-    position = start
-    end = start + length
-    while position < end:
-        try:
-            copied = os.copy_file_range(source, target, end - position, position)
-        except OSError:  # no copy_file_range here (other filesystems, older kernels)
-            copied = 0
-        if copied == 0:
-            chunk = os.pread(source, min(end - position, 8 * 2**20), position)
-            if not chunk:
-                raise VideoError(f"{name}: ended at byte {position}, {end - position} bytes early")
-            _write_all(target, chunk)
-            copied = len(chunk)
-        position += copied
-
-
-def _write_all(target: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(target, view) :]
