@@ -103,6 +103,7 @@ def drive(job_path: str, result_path: str) -> int:
 
     source, out, op = job["source"], Path(job["output"]), job["op"]
     result: dict[str, Any] = {"ok": False, "seconds": None, "error": None}
+    phases = _time_phases() if job["backend"] == "serial" else {}
     try:
         if job["backend"] == "ray":
             import ray
@@ -122,7 +123,7 @@ def drive(job_path: str, result_path: str) -> int:
                 trim_episodes(source, ranges, out)
             elif op == "repack":
                 repack(source, out, video_files_size_in_mb=100)
-        result.update(ok=True, seconds=time.perf_counter() - start)
+        result.update(ok=True, seconds=time.perf_counter() - start, phases=phases)
     except Exception as exc:
         import traceback
 
@@ -130,6 +131,33 @@ def drive(job_path: str, result_path: str) -> int:
         result["error"] = f"{type(exc).__name__}: {exc}"
     Path(result_path).write_text(json.dumps(result))
     return 0 if result["ok"] else 1
+
+
+def _time_phases() -> dict[str, float]:
+    """Wrap the phases of an edit so a serial run reports where its time goes (seconds):
+    pre-flight validation, video copy units, frame-stats units; the rest is rows, stats,
+    metadata and publishing."""
+    import robosplice.engine.run as engine_run
+    import robosplice.ops._run as op_run
+
+    phases = dict.fromkeys(("preflight", "video copy", "frame stats"), 0.0)
+
+    def timed(module: Any, name: str, phase: str) -> None:
+        original = getattr(module, name)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                phases[phase] += time.perf_counter() - started
+
+        setattr(module, name, wrapper)
+
+    timed(op_run, "check_sources", "preflight")
+    timed(engine_run, "copy_camera", "video copy")
+    timed(engine_run, "frame_stats", "frame stats")
+    return phases
 
 
 # --- harness ---------------------------------------------------------------------------------------
@@ -177,9 +205,12 @@ def grow(base: Path, workdir: Path, size_gb: float) -> list[Path]:
     while tree_bytes(current) < size_gb * 1024**3:
         step += 1
         target = workdir / f"grown-{step}"
-        log(f"merging {current.name} with itself → {target.name}")
-        with execution("process", 2):
-            merge_datasets([current, current], f"bench/grown{step}", target)
+        if target.is_dir():  # a kept work folder (--keep): published outputs are complete
+            log(f"reusing {target}")
+        else:
+            log(f"merging {current.name} with itself → {target.name}")
+            with execution("process", 2):
+                merge_datasets([current, current], f"bench/grown{step}", target)
         sizes.append(target)
         current = target
     return sizes
@@ -205,6 +236,7 @@ def run_robosplice(
         "cpu_seconds": measured["cpu_seconds"],
         "peak_mib": measured["peak_mib"],
         "error": measured.get("error"),
+        "phases": measured.get("phases") or {},
         "output": output,
     }
     if result["ok"]:
@@ -290,6 +322,26 @@ def main() -> int:
             "\nPeak MiB is the driver process's own (wait4); CPU s adds the children it reaped"
             " (the process pool), not Ray's workers. Times include the pre-flight validation."
         )
+        if "serial" in backends:
+            lines += [
+                "",
+                "Where the time goes (serial backend, seconds):",
+                "",
+                "| op | total | pre-flight validation | video copy | frame stats | rows, stats,"
+                " metadata, publish |",
+                "|---|---|---|---|---|---|",
+            ]
+            for op in ops:
+                result = results[(op, "serial")]
+                if not result["ok"]:
+                    continue
+                phases = result["phases"]
+                rest = result["seconds"] - sum(phases.values())
+                lines.append(
+                    f"| {op} | {fmt(result['seconds'], 2)} | {fmt(phases.get('preflight'), 2)} |"
+                    f" {fmt(phases.get('video copy'), 2)} | {fmt(phases.get('frame stats'), 2)} |"
+                    f" {fmt(rest, 2)} |"
+                )
         # memory at ¼ size vs full size, serial backend (one process holds everything)
         lines += [
             "",
