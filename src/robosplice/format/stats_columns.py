@@ -27,7 +27,7 @@ from robosplice.format.stats import (
     stat_json_value,
 )
 
-__all__ = ["EpisodeStatsColumns", "stats_column_arrays", "stats_column_type"]
+__all__ = ["EpisodeStatsColumns", "stats_block", "stats_column_arrays", "stats_column_type"]
 
 # Python ints beyond this are not converted to float64 by pyarrow (not exactly representable).
 _EXACT_INT_IN_FLOAT64: Final = 2**53
@@ -52,7 +52,7 @@ class EpisodeStatsColumns:
             if not feature:
                 continue
             column = table.column(name)
-            regular = _regular_block(column)
+            regular = stats_block(column)
             block, positions = regular if regular is not None else (None, None)
             self._entries.append((feature, key, block, positions, column))
 
@@ -74,7 +74,7 @@ class EpisodeStatsColumns:
         return stats
 
 
-def _regular_block(
+def stats_block(
     column: pa.ChunkedArray,
 ) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]] | None:
     """(values of the non-null cells as one (cells, *shape) array, row → cell position or -1).
