@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from robosplice.checks.context import Context
 from robosplice.checks.finding import Finding
 from robosplice.checks.kinds import Kind
-from robosplice.format.data import data_files
+from robosplice.format.data import data_files, row_group_runs
 from robosplice.format.episodes import episodes_files
 from robosplice.format.info import (
     DEFAULT_FEATURE_NAMES,
@@ -72,7 +72,6 @@ tighter bound flags clean data; a stale stat after an edit or a hand change is f
 _COMPARED: Final = ("min", "max", "mean", "std", "count")
 _PARQUET_ERRORS: Final = (pa.ArrowException, OSError, ValueError)
 _SEVERITY: Final = {kind.name: kind.severity for kind in KINDS}
-_READ_BYTES: Final = 64 * 2**20  # numeric columns read at once, uncompressed
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,15 +486,15 @@ def _read_data(root: Path, features: Features, names: list[str]) -> _DataStats:
 
 
 def _read_data_file(path: Path, features: Features, names: list[str], result: _DataStats) -> None:
-    """Read the numeric columns by runs of row groups of up to `_READ_BYTES` (a row group that
-    cannot be read stops the file there, as reading one group at a time would)."""
+    """Read the numeric columns in runs of row groups (`row_group_runs`); a row group that
+    cannot be read stops the file there, as reading one group at a time would."""
     parquet = pq.ParquetFile(path)
     present = set(parquet.schema_arrow.names)
     columns = [name for name in names if name in present]
     if "episode_index" not in present or not columns:
         return
     wanted = list(dict.fromkeys(["episode_index", *columns]))
-    for groups in _group_batches(parquet, wanted):
+    for groups in row_group_runs(parquet.metadata, wanted):
         try:
             table = parquet.read_row_groups(groups, columns=wanted)
         except _PARQUET_ERRORS:
@@ -504,32 +503,6 @@ def _read_data_file(path: Path, features: Features, names: list[str], result: _D
                 _accumulate_table(table, columns, features, result)
             continue
         _accumulate_table(table, columns, features, result)
-
-
-def _group_batches(parquet: pq.ParquetFile, columns: list[str]) -> Iterator[list[int]]:
-    """Row groups in order, in runs whose wanted columns hold up to `_READ_BYTES` uncompressed."""
-    metadata = parquet.metadata
-    positions = [
-        i
-        for i in range(metadata.num_columns)
-        if any(
-            path == name or path.startswith(name + ".")
-            for path in [metadata.schema.column(i).path]
-            for name in columns
-        )
-    ]
-    batch: list[int] = []
-    size = 0
-    for group in range(metadata.num_row_groups):
-        row_group = metadata.row_group(group)
-        group_size = sum(row_group.column(i).total_uncompressed_size for i in positions)
-        if batch and size + group_size > _READ_BYTES:
-            yield batch
-            batch, size = [], 0
-        batch.append(group)
-        size += group_size
-    if batch:
-        yield batch
 
 
 def _accumulate_table(
