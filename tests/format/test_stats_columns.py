@@ -106,6 +106,11 @@ CASES = {
         {"a": stats((2,), np.float32, 1), "b": stats((2,), np.int64, 2)},
         {"a": stats((2,), np.float32, 3), "b": stats((2,), np.int64, 4)},
     ],
+    "recomputed float32 beside carried float64 and int cells": [
+        {"a": stats((2,), np.float32, 1)},
+        {"a": stats((2,), np.float64, 2)},
+        {"a": stats((2,), np.int32, 3)},
+    ],
     "episode without a feature": [
         {"a": stats((3,), seed=1)},
         {},

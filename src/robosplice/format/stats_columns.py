@@ -168,42 +168,37 @@ def stats_column_arrays(episodes: Sequence[Mapping[str, FeatureStats]]) -> dict[
 
 
 def _stacked_column(name: str, values: list[Any], arrow_type: pa.DataType) -> pa.Array | None:
-    """The column built from stacked arrays, or None where only the per-row path is exact."""
+    """The column built from stacked arrays, or None where only the per-row path is exact.
+
+    Taken when every cell is an array of one shape, of dtypes that convert exactly; a `count`
+    cell is flattened, as the per-row path does.
+    """
+    try:
+        kinds = {(type(value), value.shape, value.dtype) for value in values}
+    except AttributeError:  # None (a missing cell), lists, …
+        return None
+    shapes = {shape for _, shape, _ in kinds}
+    dtypes = {dtype for _, _, dtype in kinds}
+    if len(shapes) != 1 or any(kind is not np.ndarray for kind, _, _ in kinds):
+        return None
+    (shape,) = shapes
     count = name.endswith("/count")
-    arrays = []
-    for value in values:
-        if not isinstance(value, np.ndarray):
-            return None
-        if count:
-            if value.ndim == 0:
-                return None
-            value = value.reshape(-1)
-        else:
-            value = np.atleast_1d(value)
-        arrays.append(value)
-    shape = arrays[0].shape
-    depth = 0
-    probe = arrow_type
-    while pa.types.is_list(probe):
-        depth += 1
-        probe = probe.value_type
-    if len(shape) != depth or 0 in shape:
+    if not shape or 0 in shape:
         return None
-    for array in arrays:
-        if array.shape != shape:
+    if count:
+        shape = (int(np.prod(shape)),)
+        if not all(d.kind == "i" or (d.kind == "u" and d.itemsize < 8) for d in dtypes):
             return None
-        kind = array.dtype.kind
-        if count and not (kind == "i" or (kind == "u" and array.dtype.itemsize < 8)):
-            return None
-        if not count and kind not in "iuf":
-            return None
-    stacked = np.stack(arrays)
-    if (
-        stacked.dtype.kind in "iu"
-        and not count
-        and max(-int(stacked.min()), int(stacked.max())) > _EXACT_INT_IN_FLOAT64
-    ):
+    elif not all(d.kind in "iuf" for d in dtypes):
         return None
+    if len(shape) != len(_list_levels(arrow_type)):
+        return None
+    if not count and any(d.kind in "iu" for d in dtypes):
+        ints = np.stack([value for value in values if value.dtype.kind in "iu"])
+        if max(-int(ints.min()), int(ints.max())) > _EXACT_INT_IN_FLOAT64:
+            return None
+    # float32 → float64 and int → float64 (within 2**53) are exact, as Python numbers are.
+    stacked = np.stack(values).reshape(len(values), *shape)
     flat: pa.Array = pa.array(stacked.reshape(-1).astype(np.int64 if count else np.float64))
     for size, level_type in zip(reversed(shape), reversed(_list_levels(arrow_type)), strict=True):
         offsets = pa.array(np.arange(0, len(flat) + 1, size, dtype=np.int32))
