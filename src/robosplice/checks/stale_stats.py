@@ -530,7 +530,7 @@ def _accumulate_table(
         runs.minimum.append(np.minimum.reduceat(flat, sample_starts, axis=0).astype(np.float64))
         runs.maximum.append(np.maximum.reduceat(flat, sample_starts, axis=0).astype(np.float64))
         runs.total.append(np.add.reduceat(wide, sample_starts, axis=0))
-        runs.squares.append(np.add.reduceat(wide * wide, sample_starts, axis=0))
+        runs.squares.append(np.add.reduceat(np.square(wide, out=wide), sample_starts, axis=0))
         runs.samples.append(frames * per_frame)
         runs.frames.append(frames)
         runs.dtypes.append(flat.dtype)

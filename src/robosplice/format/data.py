@@ -8,7 +8,7 @@ snappy, a new file once the size limit would be crossed (the recorder's estimate
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
 
@@ -26,18 +26,19 @@ from robosplice.format.paths import (
 )
 
 _MAX_WINDOW: Final = 256  # row groups read ahead at most
-READ_BYTES: Final = 64 * 2**20
-"""Uncompressed bytes of the wanted columns read at once when row groups are read in runs: one
-read of a run costs about what one read of a single group does (~0.3 ms of overhead each), so
-datasets of one row group per episode are read in a few reads, in bounded memory."""
+READ_BYTES: Final = 4 * 2**20
+"""Bytes of the wanted columns (as read, `_decoded_bytes`) read at once when row groups are
+read in runs: a read of a run costs about what a read of one group does (~0.3 ms of overhead
+each), so datasets of one row group per episode are read in a few reads. Readers that widen
+the values (float64 sums, squares) hold a few times this at most."""
 _READ_ERRORS: Final = (pa.ArrowException, OSError, ValueError)
 
 
 def row_group_runs(
     metadata: pq.FileMetaData, columns: list[str] | None, limit: int = READ_BYTES
 ) -> Iterator[list[int]]:
-    """Row groups in order, in runs whose `columns` (None: all) hold up to `limit` bytes
-    uncompressed; a run holds one group at least."""
+    """Row groups in order, in runs whose `columns` (None: all) take up to `limit` bytes once
+    read; a run holds one group at least."""
     positions = [
         i
         for i in range(metadata.num_columns)
@@ -51,8 +52,7 @@ def row_group_runs(
     run: list[int] = []
     size = 0
     for group in range(metadata.num_row_groups):
-        row_group = metadata.row_group(group)
-        group_size = sum(row_group.column(i).total_uncompressed_size for i in positions)
+        group_size = _decoded_bytes(metadata.row_group(group), positions)
         if run and size + group_size > limit:
             yield run
             run, size = [], 0
@@ -60,6 +60,15 @@ def row_group_runs(
         size += group_size
     if run:
         yield run
+
+
+def _decoded_bytes(row_group: pq.RowGroupMetaData, columns: Iterable[int]) -> int:
+    """About what these columns of a row group take once read: their uncompressed bytes, or 8
+    bytes a value where encoding made them smaller (dictionaries, run lengths)."""
+    return sum(
+        max(row_group.column(i).total_uncompressed_size, 8 * row_group.column(i).num_values)
+        for i in columns
+    )
 
 
 def iter_row_groups(parquet: pq.ParquetFile, columns: list[str] | None) -> Iterator[pa.Table]:
@@ -202,9 +211,10 @@ class DataFileReader:
         metadata = self._file.metadata
         stop = min(max(last + 1, first + self._window), metadata.num_row_groups)
         groups = list(range(first, last + 1))
-        size = sum(metadata.row_group(g).total_byte_size for g in groups)
+        columns = range(metadata.num_columns)
+        size = sum(_decoded_bytes(metadata.row_group(g), columns) for g in groups)
         for group in range(last + 1, stop):
-            size += metadata.row_group(group).total_byte_size
+            size += _decoded_bytes(metadata.row_group(group), columns)
             if size > READ_BYTES:
                 break
             groups.append(group)
