@@ -26,11 +26,11 @@ from robosplice.format.paths import (
 )
 
 _MAX_WINDOW: Final = 256  # row groups read ahead at most
-READ_BYTES: Final = 4 * 2**20
+READ_BYTES: Final = 2**20
 """Bytes of the wanted columns (as read, `_decoded_bytes`) read at once when row groups are
-read in runs: a read of a run costs about what a read of one group does (~0.3 ms of overhead
-each), so datasets of one row group per episode are read in a few reads. Readers that widen
-the values (float64 sums, squares) hold a few times this at most."""
+read in runs. A read costs ~0.3 ms of overhead whatever its size, which dominates for small row
+groups (one episode of a few joints is tens of kB): runs of them are read at once. A group this
+big or bigger is read alone, so memory stays bounded by one episode's rows (or this, if more)."""
 _READ_ERRORS: Final = (pa.ArrowException, OSError, ValueError)
 
 
