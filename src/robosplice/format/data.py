@@ -166,8 +166,12 @@ class DataFileReader:
         metadata = self._file.metadata
         self.num_rows = metadata.num_rows
         self._group_starts = [0]
+        self._group_bytes = []
+        columns = range(metadata.num_columns)
         for group in range(metadata.num_row_groups):
-            self._group_starts.append(self._group_starts[-1] + metadata.row_group(group).num_rows)
+            row_group = metadata.row_group(group)
+            self._group_starts.append(self._group_starts[-1] + row_group.num_rows)
+            self._group_bytes.append(_decoded_bytes(row_group, columns))
         # Rows of row groups [first, stop) read last; `_window` groups are read ahead while
         # reads go forward (the next episodes' groups come in the same read), one otherwise.
         self._cached_first = 0
@@ -208,13 +212,11 @@ class DataFileReader:
 
     def _groups_to_read(self, first: int, last: int) -> list[int]:
         """Groups first..last, and up to `_window` groups from `first` within `READ_BYTES`."""
-        metadata = self._file.metadata
-        stop = min(max(last + 1, first + self._window), metadata.num_row_groups)
+        stop = min(max(last + 1, first + self._window), len(self._group_bytes))
         groups = list(range(first, last + 1))
-        columns = range(metadata.num_columns)
-        size = sum(_decoded_bytes(metadata.row_group(g), columns) for g in groups)
+        size = sum(self._group_bytes[first : last + 1])
         for group in range(last + 1, stop):
-            size += _decoded_bytes(metadata.row_group(group), columns)
+            size += self._group_bytes[group]
             if size > READ_BYTES:
                 break
             groups.append(group)
