@@ -28,7 +28,7 @@ from robosplice.checks._common import (
 from robosplice.checks._common import WRONG as _WRONG
 from robosplice.checks.context import Context, DataSummary, EpisodeRows, Span
 from robosplice.checks.kinds import Kind
-from robosplice.format.data import data_files
+from robosplice.format.data import data_files, iter_row_groups
 from robosplice.format.info import (
     DEFAULT_FEATURE_NAMES,
     DEFAULT_FEATURES,
@@ -175,8 +175,7 @@ def _check_data_file(
     if ctx.decode:
         columns = list(names)
     try:
-        for group in range(parquet.metadata.num_row_groups):
-            table = parquet.read_row_group(group, columns=columns)
+        for table in iter_row_groups(parquet, columns):
             _check_rows(ctx, relative, table, fps, tasks, summary, state)
             if ctx.decode:
                 _check_images(ctx, relative, table, features)

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from robosplice.checks.context import Context
 from robosplice.checks.finding import Finding
 from robosplice.checks.kinds import Kind
-from robosplice.format.data import data_files
+from robosplice.format.data import data_files, row_group_runs
 from robosplice.format.episodes import episodes_files
 from robosplice.format.info import (
     DEFAULT_FEATURE_NAMES,
@@ -40,6 +40,7 @@ from robosplice.format.info import (
 from robosplice.format.paths import HISTORY_PATH, STATS_PATH
 from robosplice.format.schema import column_values
 from robosplice.format.stats import FeatureStats, aggregate_feature_stats
+from robosplice.format.stats_columns import stats_block
 
 __all__ = ["KINDS", "RELATIVE_TOLERANCE", "VARIANCE_TOLERANCE", "run", "stats_against_data"]
 
@@ -73,39 +74,127 @@ _PARQUET_ERRORS: Final = (pa.ArrowException, OSError, ValueError)
 _SEVERITY: Final = {kind.name: kind.severity for kind in KINDS}
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Moments:
-    """Running per-dimension min, max, sum, sum of squares and counts of one episode's feature."""
+    """One feature's per-dimension min, max, sum, sum of squares and counts, per episode.
 
+    Row i is episode `episodes[i]` (sorted); `dtypes[i]` is the type of its values after the
+    official promotion (min/max compare in it).
+    """
+
+    episodes: npt.NDArray[np.int64]
     minimum: npt.NDArray[np.float64]
     maximum: npt.NDArray[np.float64]
     total: npt.NDArray[np.float64]
     squares: npt.NDArray[np.float64]
-    dtype: np.dtype[Any]  # the column's values after promotion; min/max compare in it
-    samples: int = 0  # rows after the official reshape to (-1, last_dim)
-    frames: int = 0
+    samples: npt.NDArray[np.int64]  # rows after the official reshape to (-1, last_dim)
+    frames: npt.NDArray[np.int64]
+    dtypes: tuple[np.dtype[Any], ...]
+    first: int  # row of the episode read first
 
-    def stats(self) -> FeatureStats:
-        mean = self.total / self.samples
-        variance = np.maximum(self.squares / self.samples - mean**2, 0.0)
+    def mean(self) -> npt.NDArray[np.float64]:
+        return self.total / self.samples[:, None]
+
+    def square_mean(self) -> npt.NDArray[np.float64]:
+        return self.squares / self.samples[:, None]
+
+    def std(self) -> npt.NDArray[np.float64]:
+        mean = self.mean()
+        return np.sqrt(np.maximum(self.square_mean() - mean**2, 0.0))
+
+    def scale(self) -> npt.NDArray[np.float64]:
+        return np.maximum(np.abs(self.minimum), np.abs(self.maximum))
+
+    def rows_of(self, episodes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Row of each episode number, -1 where the data have no such episode."""
+        rows = np.searchsorted(self.episodes, episodes)
+        found = rows < len(self.episodes)
+        found[found] = self.episodes[rows[found]] == episodes[found]
+        return np.where(found, rows, -1)
+
+    def episode_stats(self) -> list[FeatureStats]:
+        """min, max, mean, std and count of every episode, as `stats(row)` gives them."""
+        mean, std = self.mean(), self.std()
+        counts = self.frames.reshape(-1, 1)
+        return [
+            {
+                "min": self.minimum[row],
+                "max": self.maximum[row],
+                "mean": mean[row],
+                "std": std[row],
+                "count": counts[row],
+            }
+            for row in range(len(self.episodes))
+        ]
+
+    def stats(self, row: int) -> FeatureStats:
+        """The stats of the episode at `row`, with the comparison's helpers (scale, …)."""
+        mean = self.total[row] / self.samples[row]
+        square_mean = self.squares[row] / self.samples[row]
+        variance = np.maximum(square_mean - mean**2, 0.0)
         return {
-            "min": self.minimum,
-            "max": self.maximum,
+            "min": self.minimum[row],
+            "max": self.maximum[row],
             "mean": mean,
             "std": np.sqrt(variance),
-            "count": np.array([self.frames]),
-            "scale": np.maximum(np.abs(self.minimum), np.abs(self.maximum)),
-            "square_mean": self.squares / self.samples,
-            "dtype_probe": np.zeros(1, dtype=self.dtype),
+            "count": np.array([int(self.frames[row])]),
+            "scale": np.maximum(np.abs(self.minimum[row]), np.abs(self.maximum[row])),
+            "square_mean": square_mean,
+            "dtype_probe": np.zeros(1, dtype=self.dtypes[row]),
         }
 
 
 @dataclass(slots=True)
-class _DataStats:
-    """Per feature, per episode_index: the moments of that episode's rows."""
+class _Runs:
+    """One feature's partial moments per run (one episode's rows in one read), in read order."""
 
-    episodes: dict[str, dict[int, _Moments]] = field(default_factory=dict)
-    unusable: set[str] = field(default_factory=set)  # features with nulls or odd shapes
+    episodes: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    minimum: list[npt.NDArray[np.float64]] = field(default_factory=list)
+    maximum: list[npt.NDArray[np.float64]] = field(default_factory=list)
+    total: list[npt.NDArray[np.float64]] = field(default_factory=list)
+    squares: list[npt.NDArray[np.float64]] = field(default_factory=list)
+    samples: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    frames: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    dtypes: list[np.dtype[Any]] = field(default_factory=list)  # one per read
+    reads: list[int] = field(default_factory=list)  # runs per read
+
+    def fold(self) -> _Moments:
+        """Each episode's moments over its runs, added in read order."""
+        episodes = np.concatenate(self.episodes)
+        order, first_run, inverse = np.unique(episodes, return_index=True, return_inverse=True)
+        width = self.minimum[0].shape[1]
+        minimum = np.full((len(order), width), np.inf)
+        maximum = np.full((len(order), width), -np.inf)
+        total = np.zeros((len(order), width))
+        squares = np.zeros((len(order), width))
+        np.minimum.at(minimum, inverse, np.concatenate(self.minimum))
+        np.maximum.at(maximum, inverse, np.concatenate(self.maximum))
+        np.add.at(total, inverse, np.concatenate(self.total))
+        np.add.at(squares, inverse, np.concatenate(self.squares))
+        samples = np.zeros(len(order), dtype=np.int64)
+        frames = np.zeros(len(order), dtype=np.int64)
+        np.add.at(samples, inverse, np.concatenate(self.samples))
+        np.add.at(frames, inverse, np.concatenate(self.frames))
+        run_dtypes = np.repeat(np.arange(len(self.dtypes)), self.reads)
+        return _Moments(
+            episodes=order.astype(np.int64),
+            minimum=minimum,
+            maximum=maximum,
+            total=total,
+            squares=squares,
+            samples=samples,
+            frames=frames,
+            dtypes=tuple(self.dtypes[run_dtypes[run]] for run in first_run.tolist()),
+            first=int(inverse[0]),
+        )
+
+
+@dataclass(slots=True)
+class _DataStats:
+    """Per feature: the runs read so far; features with nulls or odd shapes are unusable."""
+
+    runs: dict[str, _Runs] = field(default_factory=dict)
+    unusable: set[str] = field(default_factory=set)
 
 
 def run(ctx: Context) -> None:
@@ -133,27 +222,12 @@ def stats_against_data(
     problems: list[Finding] = []
     data = _read_data(root, features, names) if compare else _DataStats()
     computed = {
-        name: {episode: moments.stats() for episode, moments in by_episode.items()}
-        for name, by_episode in data.episodes.items()
-        if name not in data.unusable
+        name: runs.fold()
+        for name, runs in data.runs.items()
+        if name not in data.unusable and runs.episodes
     }
-    for relative, episode, stored in _stored_episode_stats(root, names):
-        for name, feature_stats in stored.items():
-            problems.extend(_nan(relative, f"episode {episode}", name, episode, feature_stats))
-            expected = computed.get(name, {}).get(episode)
-            if expected is None:
-                continue
-            for key, message in _differences(feature_stats, expected):
-                problems.append(
-                    _stale(
-                        name,
-                        episode=episode,
-                        file=relative,
-                        loc=f"episode {episode}",
-                        message=f"stats/{name}/{key} of episode {episode}: {message} (the"
-                        f" episode's rows); {_FIX}",
-                    )
-                )
+    for relative, table, columns in _stored_episode_tables(root, names):
+        problems.extend(_episode_findings(relative, table, columns, computed))
     if isinstance(stats_json, Mapping):
         relative = _relative_action_feature(root)
         for name in names:
@@ -162,13 +236,13 @@ def stats_against_data(
                 continue  # missing or malformed: reported by the stats.json check
             feature_stats = _as_arrays(raw)
             problems.extend(_nan(STATS_PATH, name, name, None, _as_arrays(raw, all_keys=True)))
-            episodes = computed.get(name)
-            if not episodes or name == relative:
+            moments = computed.get(name)
+            if moments is None or name == relative:
                 continue
-            expected = aggregate_feature_stats([episodes[e] for e in sorted(episodes)])
-            expected["scale"] = np.max([s["scale"] for s in episodes.values()], axis=0)
+            expected = aggregate_feature_stats(moments.episode_stats())
+            expected["scale"] = np.max(moments.scale(), axis=0)
             expected["square_mean"] = expected["std"] ** 2 + expected["mean"] ** 2
-            expected["dtype_probe"] = next(iter(episodes.values()))["dtype_probe"]
+            expected["dtype_probe"] = moments.stats(moments.first)["dtype_probe"]
             for key, message in _differences(feature_stats, expected):
                 problems.append(
                     _stale(
@@ -285,8 +359,123 @@ def _differences(stored: FeatureStats, expected: FeatureStats) -> Iterator[tuple
             )
 
 
+def _episode_findings(
+    relative: str, table: pa.Table, columns: list[str], computed: Mapping[str, _Moments]
+) -> list[Finding]:
+    """The NaN and stale stats of one episodes file's rows, in row order then feature order.
+
+    Whole columns are compared at once; a row goes through the per-episode comparison (which
+    words the findings) only for the features where that finds something or cannot say.
+    """
+    episode_cells = table.column("episode_index").to_pylist()
+    episodes = np.array([-1 if e is None else e for e in episode_cells], dtype=np.int64)
+    by_feature: dict[str, list[str]] = {}
+    for column in columns:
+        name, _, _ = column[len("stats/") :].rpartition("/")
+        by_feature.setdefault(name, []).append(column)
+    flagged = {
+        name: _rows_to_check(table, names, episodes, computed.get(name))
+        for name, names in by_feature.items()
+    }
+    problems: list[Finding] = []
+    for row, episode in enumerate(episode_cells):
+        if episode is None:
+            continue
+        for name, names in by_feature.items():
+            if not flagged[name][row]:
+                continue
+            feature_stats: FeatureStats = {}
+            for column in names:
+                cell = table.column(column)[row].as_py()
+                array = None if cell is None else _array(cell)
+                if array is not None:
+                    feature_stats[column.rpartition("/")[2]] = array
+            if not feature_stats:
+                continue
+            problems.extend(_nan(relative, f"episode {episode}", name, episode, feature_stats))
+            moments = computed.get(name)
+            position = -1 if moments is None else int(moments.rows_of(np.array([episode]))[0])
+            if moments is None or position < 0:
+                continue
+            for key, message in _differences(feature_stats, moments.stats(position)):
+                problems.append(
+                    _stale(
+                        name,
+                        episode=episode,
+                        file=relative,
+                        loc=f"episode {episode}",
+                        message=f"stats/{name}/{key} of episode {episode}: {message} (the"
+                        f" episode's rows); {_FIX}",
+                    )
+                )
+    return problems
+
+
+def _rows_to_check(
+    table: pa.Table, columns: list[str], episodes: npt.NDArray[np.int64], moments: _Moments | None
+) -> npt.NDArray[np.bool_]:
+    """Rows whose stats of one feature `_differences` or `_nan` may have something to say about.
+
+    The same tests as theirs, on whole columns: a row left out is one they would pass.
+    """
+    flag = np.zeros(len(episodes), dtype=bool)
+    rows = moments.rows_of(episodes) if moments is not None else np.full(len(episodes), -1)
+    for column in columns:
+        key = column.rpartition("/")[2]
+        regular = stats_block(table.column(column))
+        if regular is None:
+            flag[:] = True  # cells of odd shapes or types: row by row
+            continue
+        block, positions = regular
+        present = positions >= 0
+        cells = block[positions[present]]
+        finite = np.ones(len(cells), dtype=bool)
+        if cells.dtype.kind == "f":
+            finite = np.isfinite(cells).reshape(len(cells), -1).all(axis=1)
+            flag[np.flatnonzero(present)[~finite]] = True
+        if moments is None:
+            continue
+        where = np.flatnonzero(present)
+        known = rows[where] >= 0
+        where, cells, finite = where[known], cells[known], finite[known]
+        expected_rows = rows[where]
+        if key == "count":
+            if cells.shape[1:] != (1,):
+                continue  # not compared
+            if cells.dtype.kind not in "iu":
+                flag[where] = True
+                continue
+            wrong = cells[:, 0] != moments.frames[expected_rows]
+        else:
+            if cells.shape[1:] != moments.minimum.shape[1:]:
+                continue  # not compared
+            got = cells.astype(np.float64)
+            wrong = np.zeros(cells.shape, dtype=bool)
+            if key in ("min", "max"):
+                want = (moments.minimum if key == "min" else moments.maximum)[expected_rows]
+                for dtype in set(moments.dtypes):
+                    same = np.array([moments.dtypes[r] == dtype for r in expected_rows.tolist()])
+                    if same.any():
+                        wrong[same] = got[same].astype(dtype) != want[same].astype(dtype)
+            elif key == "mean":
+                want = moments.mean()[expected_rows]
+                scale = moments.scale()[expected_rows]
+                wrong = np.abs(got - want) > RELATIVE_TOLERANCE * np.maximum(scale, 1e-12)
+            elif key == "std":
+                want = moments.std()[expected_rows]
+                allowed = VARIANCE_TOLERANCE * np.maximum(
+                    moments.square_mean()[expected_rows], 1e-24
+                )
+                wrong = np.abs(got**2 - want**2) > allowed
+            else:
+                continue
+            wrong = wrong.reshape(len(wrong), -1).any(axis=1) & finite
+        flag[where[wrong]] = True
+    return flag
+
+
 def _read_data(root: Path, features: Features, names: list[str]) -> _DataStats:
-    """Stream the data files' numeric columns and accumulate per-episode moments."""
+    """Stream the data files' numeric columns and keep per-episode partial moments."""
     result = _DataStats()
     for path in data_files(root):
         try:
@@ -297,26 +486,55 @@ def _read_data(root: Path, features: Features, names: list[str]) -> _DataStats:
 
 
 def _read_data_file(path: Path, features: Features, names: list[str], result: _DataStats) -> None:
+    """Read the numeric columns in runs of row groups (`row_group_runs`); a row group that
+    cannot be read stops the file there, as reading one group at a time would."""
     parquet = pq.ParquetFile(path)
     present = set(parquet.schema_arrow.names)
     columns = [name for name in names if name in present]
     if "episode_index" not in present or not columns:
         return
     wanted = list(dict.fromkeys(["episode_index", *columns]))
-    for group in range(parquet.metadata.num_row_groups):
-        table = parquet.read_row_group(group, columns=wanted)
-        episode = np.asarray(table.column("episode_index").to_numpy(), dtype=np.int64)
-        if not len(episode):
+    for groups in row_group_runs(parquet.metadata, wanted):
+        try:
+            table = parquet.read_row_groups(groups, columns=wanted)
+        except _PARQUET_ERRORS:
+            for group in groups:  # up to the broken group, as one group at a time
+                table = parquet.read_row_group(group, columns=wanted)
+                _accumulate_table(table, columns, features, result)
             continue
-        starts = np.flatnonzero(np.r_[True, episode[1:] != episode[:-1]])
-        for name in columns:
-            if name in result.unusable:
-                continue
-            values = _numeric(table.column(name), features[name])
-            if values is None:
-                result.unusable.add(name)
-                continue
-            _accumulate(result.episodes.setdefault(name, {}), episode, starts, values)
+        _accumulate_table(table, columns, features, result)
+
+
+def _accumulate_table(
+    table: pa.Table, columns: list[str], features: Features, result: _DataStats
+) -> None:
+    """Add each run of one episode's rows in `table` as partial moments (reduceat, no loop)."""
+    episode = np.asarray(table.column("episode_index").to_numpy(), dtype=np.int64)
+    if not len(episode):
+        return
+    starts = np.flatnonzero(np.r_[True, episode[1:] != episode[:-1]])
+    frames = np.diff(np.r_[starts, len(episode)])
+    for name in columns:
+        if name in result.unusable:
+            continue
+        values = _numeric(table.column(name), features[name])
+        if values is None:
+            result.unusable.add(name)
+            continue
+        per_frame = values.shape[1]
+        flat = values.reshape(-1, values.shape[-1])
+        sample_starts = starts * per_frame
+        wide = flat.astype(np.float64)
+        runs = result.runs.setdefault(name, _Runs())
+        runs.episodes.append(episode[starts])
+        runs.minimum.append(np.minimum.reduceat(flat, sample_starts, axis=0).astype(np.float64))
+        runs.maximum.append(np.maximum.reduceat(flat, sample_starts, axis=0).astype(np.float64))
+        runs.total.append(np.add.reduceat(wide, sample_starts, axis=0))
+        runs.squares.append(np.add.reduceat(np.square(wide, out=wide), sample_starts, axis=0))
+        runs.samples.append(frames * per_frame)
+        runs.frames.append(frames)
+        runs.dtypes.append(flat.dtype)
+        runs.reads.append(len(starts))
 
 
 def _numeric(column: pa.ChunkedArray, feature: dict[str, Any]) -> npt.NDArray[Any] | None:
@@ -335,40 +553,10 @@ def _numeric(column: pa.ChunkedArray, feature: dict[str, Any]) -> npt.NDArray[An
     return values.reshape(frames, -1, shape[-1])
 
 
-def _accumulate(
-    by_episode: dict[int, _Moments],
-    episode: npt.NDArray[np.int64],
-    starts: npt.NDArray[np.intp],
-    values: npt.NDArray[Any],
-) -> None:
-    stops = np.r_[starts[1:], len(episode)]
-    for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
-        run = values[start:stop].reshape(-1, values.shape[-1])
-        wide = run.astype(np.float64)
-        moments = by_episode.get(int(episode[start]))
-        low, high = run.min(axis=0).astype(np.float64), run.max(axis=0).astype(np.float64)
-        if moments is None:
-            moments = _Moments(
-                dtype=run.dtype,
-                minimum=low,
-                maximum=high,
-                total=np.zeros(run.shape[1]),
-                squares=np.zeros(run.shape[1]),
-            )
-            by_episode[int(episode[start])] = moments
-        else:
-            moments.minimum = np.minimum(moments.minimum, low)
-            moments.maximum = np.maximum(moments.maximum, high)
-        moments.total += wide.sum(axis=0)
-        moments.squares += (wide * wide).sum(axis=0)
-        moments.samples += run.shape[0]
-        moments.frames += stop - start
-
-
-def _stored_episode_stats(
+def _stored_episode_tables(
     root: Path, names: list[str]
-) -> Iterator[tuple[str, int, dict[str, FeatureStats]]]:
-    """(episodes file, episode_index, {feature: stats}) for each episode row, numeric features."""
+) -> Iterator[tuple[str, pa.Table, list[str]]]:
+    """(episodes file, its episode_index and compared stats/* columns, those columns) per file."""
     for path in episodes_files(root):
         try:
             parquet = pq.ParquetFile(path)
@@ -388,19 +576,7 @@ def _stored_episode_stats(
             table = parquet.read(columns=["episode_index", *columns])
         except _PARQUET_ERRORS:
             continue
-        cells = {name: table.column(name).to_pylist() for name in columns}
-        for row, episode in enumerate(table.column("episode_index").to_pylist()):
-            if episode is None:
-                continue
-            stats: dict[str, FeatureStats] = {}
-            for column, values in cells.items():
-                if values[row] is None:
-                    continue
-                name, _, key = column[len("stats/") :].rpartition("/")
-                array = _array(values[row])
-                if array is not None:
-                    stats.setdefault(name, {})[key] = array
-            yield relative, int(episode), stats
+        yield relative, table, columns
 
 
 def _as_arrays(raw: Mapping[str, Any], *, all_keys: bool = False) -> FeatureStats:

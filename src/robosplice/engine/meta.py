@@ -13,6 +13,7 @@ from robosplice.format import info as info_format
 from robosplice.format.episodes import video_columns, write_episodes
 from robosplice.format.paths import STATS_PATH
 from robosplice.format.stats import DatasetStats, stats_to_json
+from robosplice.format.stats_columns import stats_column_type
 from robosplice.format.tasks import write_tasks
 from robosplice.plan.model import OutputSettings
 
@@ -38,16 +39,7 @@ def episodes_schema(video_keys: list[str], stats_rows: list[dict[str, Any]]) -> 
         ]
     if stats_rows:
         for column, value in stats_rows[0].items():
-            depth = 1
-            probe = value[0] if value else None
-            while isinstance(probe, list):
-                depth += 1
-                probe = probe[0] if probe else None
-            leaf = pa.int64() if column.endswith("/count") else pa.float64()
-            arrow_type: pa.DataType = leaf
-            for _ in range(depth):
-                arrow_type = pa.list_(arrow_type)
-            fields.append(pa.field(column, arrow_type))
+            fields.append(pa.field(column, stats_column_type(column, value)))
     fields += [
         pa.field("meta/episodes/chunk_index", pa.int64()),
         pa.field("meta/episodes/file_index", pa.int64()),
@@ -64,17 +56,27 @@ def write_metadata(
     stats: DatasetStats,
     settings: OutputSettings,
     carried_stats: Mapping[str, Any] | None = None,
+    stats_columns: Mapping[str, pa.Array] | None = None,
 ) -> list[str]:
     """Write every metadata file; fill in info totals and splits. Returns episode files written.
 
     Each row holds the base columns, `videos/<key>/*` for every video key, and its flattened
-    `stats/*` columns (all rows the same set). `carried_stats` are stats.json entries written
-    as given instead of `stats`' (a source's entries for values the edit did not change); when
-    they cover every feature, stats.json keeps their order too.
+    `stats/*` columns (all rows the same set), unless `stats_columns` holds those columns
+    already built (one cell per row, `stats_column_arrays`). `carried_stats` are stats.json
+    entries written as given instead of `stats`' (a source's entries for values the edit did
+    not change); when they cover every feature, stats.json keeps their order too.
     """
     video_keys = info_format.video_keys(info["features"])
-    stats_columns = [{k: v for k, v in rows[0].items() if k.startswith("stats/")}] if rows else []
-    episodes_files = write_episodes(target, rows, episodes_schema(video_keys, stats_columns))
+    if stats_columns is not None:
+        schema = episodes_schema(video_keys, [])
+        meta = len(schema) - 2  # the meta/episodes/* columns stay last
+        for name, array in stats_columns.items():
+            schema = schema.insert(meta, pa.field(name, array.type))
+            meta += 1
+        episodes_files = write_episodes(target, rows, schema, columns=stats_columns)
+    else:
+        stats_rows = [{k: v for k, v in rows[0].items() if k.startswith("stats/")}] if rows else []
+        episodes_files = write_episodes(target, rows, episodes_schema(video_keys, stats_rows))
     write_tasks(target, tasks)
     info["total_episodes"] = len(rows)
     info["total_frames"] = sum(int(row["length"]) for row in rows)

@@ -52,9 +52,8 @@ from robosplice.format.stats import (
     aggregate_feature_stats,
     complete_stats_entry,
     compute_feature_stats,
-    flatten_episode_stats,
-    unflatten_episode_stats,
 )
+from robosplice.format.stats_columns import EpisodeStatsColumns, stats_column_arrays
 from robosplice.format.video import read_packet_index
 from robosplice.plan.model import Plan
 
@@ -111,9 +110,9 @@ class _StatsCollector:
         self.episodes: list[DatasetStats] = []
         # (output episode, video key) whose stats are sampled once the video files are written.
         self.pending_video: list[tuple[int, str]] = []
-        # Each source's stats/* columns, kept as Arrow: one row becomes Python objects only when
-        # its episode is written (a whole table of nested lists grows with the dataset).
-        self._source_stats: dict[int, pa.Table] = {}
+        # Each source's stats/* columns as numpy blocks, made once: an episode's carried stats
+        # are views of them, never rebuilt from Python objects.
+        self._source_stats: dict[int, EpisodeStatsColumns] = {}
         # Features whose every output episode holds its source episode's values unchanged, with
         # the source's stats carried: stats.json can then be the source's entry, bit for bit.
         self.unchanged: dict[str, bool] = dict.fromkeys(self.stats_names, True)
@@ -122,9 +121,8 @@ class _StatsCollector:
         if source not in self._source_stats:
             table = self.datasets[source].episodes_table
             names = [n for n in table.column_names if n.startswith("stats/")]
-            self._source_stats[source] = table.select(names)
-        row = self._source_stats[source].slice(episode_index, 1).to_pylist()[0]
-        return unflatten_episode_stats(row)
+            self._source_stats[source] = EpisodeStatsColumns(table.select(names))
+        return self._source_stats[source].episode(episode_index)
 
     def _samples_frames(self, name: str, whole: bool, carried: FeatureStats | None) -> bool:
         """Whether camera `name` of an episode gets stats from sampled frames.
@@ -234,12 +232,12 @@ class _StatsCollector:
         for unit, result in zip(units, results, strict=True):
             self.episodes[unit.output_index][unit.key] = result
 
-    def episode_rows(self) -> list[dict[str, list[Any]]]:
-        """Each episode's stats as flattened `stats/*` columns, features in feature order."""
-        return [
-            flatten_episode_stats({n: stats[n] for n in self.stats_names if n in stats})
-            for stats in self.episodes
-        ]
+    def episode_columns(self) -> dict[str, pa.Array]:
+        """The episodes' stats as `stats/*` columns (one cell per episode), features in feature
+        order."""
+        return stats_column_arrays(
+            [{n: stats[n] for n in self.stats_names if n in stats} for stats in self.episodes]
+        )
 
     def _keeps_every_episode(self) -> bool:
         """Whether the output holds each episode of its single source once, whole."""
@@ -637,12 +635,11 @@ def execute(
         finally:
             reporter.finish()
         stats.set_video_stats(frame_units, sampled)
-    for row, stats_row in zip(rows, stats.episode_rows(), strict=True):
-        row.update(stats_row)
     episodes_files = write_metadata(
         target,
         info=info,
         rows=rows,
+        stats_columns=stats.episode_columns(),
         tasks=list(plan.tasks),
         stats=stats.dataset_stats(),
         carried_stats=stats.carried_stats_json(),

@@ -8,8 +8,9 @@ snappy, a new file once the size limit would be crossed (the recorder's estimate
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +24,72 @@ from robosplice.format.paths import (
     mebibytes_to_bytes,
     next_position,
 )
+
+_MAX_WINDOW: Final = 256  # row groups read ahead at most
+READ_BYTES: Final = 2**20
+"""Bytes of the wanted columns (as read, `_decoded_bytes`) read at once when row groups are
+read in runs. A read costs ~0.3 ms of overhead whatever its size, which dominates for small row
+groups (one episode of a few joints is tens of kB): runs of them are read at once. A group this
+big or bigger is read alone, so memory stays bounded by one episode's rows (or this, if more)."""
+_READ_ERRORS: Final = (pa.ArrowException, OSError, ValueError)
+
+
+def row_group_runs(
+    metadata: pq.FileMetaData, columns: list[str] | None, limit: int = READ_BYTES
+) -> Iterator[list[int]]:
+    """Row groups in order, in runs whose `columns` (None: all) take up to `limit` bytes once
+    read; a run holds one group at least."""
+    positions = [
+        i
+        for i in range(metadata.num_columns)
+        if columns is None
+        or any(
+            path == name or path.startswith(name + ".")
+            for path in [metadata.schema.column(i).path]
+            for name in columns
+        )
+    ]
+    run: list[int] = []
+    size = 0
+    for group in range(metadata.num_row_groups):
+        group_size = _decoded_bytes(metadata.row_group(group), positions)
+        if run and size + group_size > limit:
+            yield run
+            run, size = [], 0
+        run.append(group)
+        size += group_size
+    if run:
+        yield run
+
+
+def _decoded_bytes(row_group: pq.RowGroupMetaData, columns: Iterable[int]) -> int:
+    """About what these columns of a row group take once read: their uncompressed bytes, or 8
+    bytes a value where encoding made them smaller (dictionaries, run lengths)."""
+    return sum(
+        max(row_group.column(i).total_uncompressed_size, 8 * row_group.column(i).num_values)
+        for i in columns
+    )
+
+
+def iter_row_groups(parquet: pq.ParquetFile, columns: list[str] | None) -> Iterator[pa.Table]:
+    """Each row group's rows in order, as `read_row_group` gives them, read in runs of groups.
+
+    A run that cannot be read is read again group by group, so a broken group raises where a
+    group-by-group read would, after the groups before it.
+    """
+    metadata = parquet.metadata
+    for groups in row_group_runs(metadata, columns):
+        try:
+            table = parquet.read_row_groups(groups, columns=columns)
+        except _READ_ERRORS:
+            for group in groups:
+                yield parquet.read_row_group(group, columns=columns)
+            continue
+        offset = 0
+        for group in groups:
+            rows = metadata.row_group(group).num_rows
+            yield table.slice(offset, rows)
+            offset += rows
 
 
 def data_files(root: Path) -> list[Path]:
@@ -58,10 +125,20 @@ def episode_task_indices(root: Path) -> dict[int, list[int]]:
     found: dict[int, dict[int, None]] = {}
     for path in data_files(root):
         reader = DataFileReader(root, path)
-        for batch in reader.iter_batches(columns=["episode_index", "task_index"]):
-            episodes = batch.column(0).to_numpy(zero_copy_only=False)
-            tasks = batch.column(1).to_numpy(zero_copy_only=False)
-            for episode, task in zip(episodes.tolist(), tasks.tolist(), strict=True):
+        for table in reader.iter_tables(columns=["episode_index", "task_index"]):
+            episodes = table.column(0).to_numpy()
+            tasks = table.column(1).to_numpy()
+            if table.column(0).null_count or table.column(1).null_count:
+                pairs = list(zip(episodes.tolist(), tasks.tolist(), strict=True))
+            else:
+                # Each (episode, task) pair once, in order of first appearance.
+                unique, first = np.unique(
+                    np.stack([episodes, tasks], axis=1).astype(np.int64),
+                    axis=0,
+                    return_index=True,
+                )
+                pairs = unique[np.argsort(first, kind="stable")].tolist()
+            for episode, task in pairs:
                 found.setdefault(int(episode), {})[int(task)] = None
     return {episode: list(tasks) for episode, tasks in found.items()}
 
@@ -89,10 +166,18 @@ class DataFileReader:
         metadata = self._file.metadata
         self.num_rows = metadata.num_rows
         self._group_starts = [0]
+        self._group_bytes = []
+        columns = range(metadata.num_columns)
         for group in range(metadata.num_row_groups):
-            self._group_starts.append(self._group_starts[-1] + metadata.row_group(group).num_rows)
-        self._cached_groups: tuple[int, ...] = ()
+            row_group = metadata.row_group(group)
+            self._group_starts.append(self._group_starts[-1] + row_group.num_rows)
+            self._group_bytes.append(_decoded_bytes(row_group, columns))
+        # Rows of row groups [first, stop) read last; `_window` groups are read ahead while
+        # reads go forward (the next episodes' groups come in the same read), one otherwise.
+        self._cached_first = 0
+        self._cached_stop = 0
         self._cached_table: pa.Table | None = None
+        self._window = 1
 
     @property
     def schema(self) -> pa.Schema:
@@ -111,21 +196,37 @@ class DataFileReader:
         """Rows [start, stop) by position in the file."""
         first = bisect.bisect_right(self._group_starts, start) - 1
         last = bisect.bisect_left(self._group_starts, stop) - 1
-        groups = tuple(range(first, last + 1))
-        if groups != self._cached_groups or self._cached_table is None:
+        cached = self._cached_table is not None
+        if not (cached and self._cached_first <= first and last < self._cached_stop):
+            forward = cached and self._cached_stop <= first < self._cached_stop + self._window
+            self._window = min(2 * self._window, _MAX_WINDOW) if forward else 1
+            groups = self._groups_to_read(first, last)
             try:
-                self._cached_table = self._file.read_row_groups(list(groups))
+                self._cached_table = self._file.read_row_groups(groups)
             except (pa.ArrowInvalid, OSError) as exc:
                 raise _corrupt(self.root, self.path, exc) from exc
-            self._cached_groups = groups
-        offset = self._group_starts[first]
+            self._cached_first, self._cached_stop = groups[0], groups[-1] + 1
+        assert self._cached_table is not None
+        offset = self._group_starts[self._cached_first]
         return self._cached_table.slice(start - offset, stop - start)
 
-    def iter_batches(self, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
-        """Stream the file by row group."""
+    def _groups_to_read(self, first: int, last: int) -> list[int]:
+        """Groups first..last, and up to `_window` groups from `first` within `READ_BYTES`."""
+        stop = min(max(last + 1, first + self._window), len(self._group_bytes))
+        groups = list(range(first, last + 1))
+        size = sum(self._group_bytes[first : last + 1])
+        for group in range(last + 1, stop):
+            size += self._group_bytes[group]
+            if size > READ_BYTES:
+                break
+            groups.append(group)
+        return groups
+
+    def iter_tables(self, columns: list[str] | None = None) -> Iterator[pa.Table]:
+        """Stream the file in runs of row groups (up to `READ_BYTES` each)."""
         try:
-            for group in range(self._file.metadata.num_row_groups):
-                yield from self._file.read_row_group(group, columns=columns).to_batches()
+            for groups in row_group_runs(self._file.metadata, columns):
+                yield self._file.read_row_groups(groups, columns=columns)
         except (pa.ArrowInvalid, OSError) as exc:
             raise _corrupt(self.root, self.path, exc) from exc
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -69,13 +70,28 @@ def write_episodes(
     *,
     file_size_mb: float = EPISODES_FILE_SIZE_MB,
     chunks_size: int = EPISODES_CHUNKS_SIZE,
+    columns: Mapping[str, pa.Array] | None = None,
 ) -> list[str]:
     """Write episode rows into as many files as the size limit asks; return the paths written.
 
     Each row's `meta/episodes/chunk_index`/`file_index` is set to the file it lands in.
+    `columns` are columns of `schema` given as arrays (one cell per row) rather than in `rows`.
     """
     limit = mebibytes_to_bytes(file_size_mb)
-    full = pa.Table.from_pylist(rows, schema=schema)
+    given = dict(columns or {})
+    row_schema = pa.schema([f for f in schema if f.name not in given])
+
+    def table(part: list[dict[str, Any]], start: int) -> pa.Table:
+        from_rows = pa.Table.from_pylist(part, schema=row_schema)
+        if not given:
+            return from_rows
+        arrays = [
+            given[f.name].slice(start, len(part)) if f.name in given else from_rows.column(f.name)
+            for f in schema
+        ]
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+    full = table(rows, 0)
     bytes_per_row = max(1, full.nbytes // max(1, full.num_rows))
     rows_per_file = max(1, limit // bytes_per_row)
     written = []
@@ -87,7 +103,7 @@ def write_episodes(
         relative = episodes_file_path(position)
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(part, schema=schema), path, compression="snappy")
+        pq.write_table(table(part, start), path, compression="snappy")
         written.append(relative)
         position = next_position(position, chunks_size)
     return written

@@ -34,8 +34,10 @@ __all__ = [
     "downsample_stride",
     "estimate_num_samples",
     "flatten_episode_stats",
+    "ordered_stat_keys",
     "sample_indices",
     "shift_stats",
+    "stat_json_value",
     "stats_from_json",
     "stats_to_json",
     "unflatten_episode_stats",
@@ -237,7 +239,7 @@ def shift_stats(stats: FeatureStats, offset: float) -> FeatureStats:
 def stats_to_json(stats: Mapping[str, FeatureStats]) -> dict[str, dict[str, Any]]:
     """Return stats as the nested lists of `meta/stats.json`, with `count` a list of ints."""
     return {
-        feature: {key: _to_json_value(key, value) for key, value in feature_stats.items()}
+        feature: {key: stat_json_value(key, value) for key, value in feature_stats.items()}
         for feature, feature_stats in stats.items()
     }
 
@@ -277,8 +279,8 @@ def flatten_episode_stats(stats: Mapping[str, FeatureStats]) -> dict[str, list[A
     for feature, feature_stats in stats.items():
         if "/" in feature:
             raise ValueError(f"feature {feature!r} contains '/', so its stats cannot be flattened")
-        for key in _ordered_stat_keys(feature_stats):
-            columns[f"{STATS_COLUMN_PREFIX}{feature}/{key}"] = _to_json_value(
+        for key in ordered_stat_keys(feature_stats):
+            columns[f"{STATS_COLUMN_PREFIX}{feature}/{key}"] = stat_json_value(
                 key, feature_stats[key]
             )
     return columns
@@ -450,13 +452,13 @@ def _is_quantile_key(key: str) -> bool:
     return key.startswith("q") and key[1:].isdigit()
 
 
-def _ordered_stat_keys(stats: Mapping[str, Any]) -> list[str]:
+def ordered_stat_keys(stats: Mapping[str, Any]) -> list[str]:
     """Return the keys of `stats` in `STAT_KEYS` order, unknown keys last."""
     known = [key for key in STAT_KEYS if key in stats]
     return known + [key for key in stats if key not in STAT_KEYS]
 
 
-def _to_json_value(key: str, value: npt.ArrayLike) -> list[Any]:
+def stat_json_value(key: str, value: npt.ArrayLike) -> list[Any]:
     """Return a stat as nested lists; `count` as a list of ints."""
     array = np.asarray(value)
     if key == "count":
