@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,18 @@ class FailFirst:
         self.always = always
 
     def __call__(self, unit: Any) -> Any:
-        if self.always or not self.flag.exists():
-            self.flag.touch()
+        if self.always or self._first():
             raise OSError(f"injected failure in {unit!r:.40}")
         return self.fn(unit)
+
+    def _first(self) -> bool:
+        """Whether this is the first call anywhere (the flag is created atomically: two workers
+        starting together cannot both see it missing)."""
+        try:
+            os.close(os.open(self.flag, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return False
+        return True
 
 
 class FaultyBackend:

@@ -434,7 +434,11 @@ def _camera_unit(
             number += len(run)
         else:
             number += 1
-    copied = {s.path for n, s in enumerate(segments) if not _in_whole_run(segments, n)}
+    in_whole_run = [False] * len(segments)  # segments copied as part of a whole file
+    for start, segment in enumerate(segments):
+        if segment.whole_file:
+            in_whole_run[start : start + segment.run_length] = [True] * segment.run_length
+    copied = {s.path for n, s in enumerate(segments) if not in_whole_run[n]}
     # Indexes only demuxing could build travel with the unit (pre-flight validation read them);
     # a unit reads the others from the mp4 tables itself, in milliseconds, so the unit stays
     # small however many files the camera has.
@@ -452,14 +456,6 @@ def _camera_unit(
         concatenate=settings.concatenate_videos,
         link_files=link_files,
     )
-
-
-def _in_whole_run(segments: list[CopySegment], number: int) -> bool:
-    """Whether segment `number` is part of a run copied as a whole file."""
-    for start in range(number, -1, -1):
-        if segments[start].whole_file:
-            return start + segments[start].run_length > number
-    return False
 
 
 def _frames_in_file(path: Path) -> int:
