@@ -413,6 +413,9 @@ def _camera_unit(
             layouts[segment.source] = _file_episodes(datasets[segment.source], source_key)
         position = datasets[segment.source].episodes[segment.episode_index].videos[source_key]
         in_file = layouts[segment.source][position.position]
+        if in_file[0] != segment.episode_index:  # a whole file's run starts at its first episode
+            number += 1
+            continue
         run = plan.episodes[number : number + len(in_file)]
         # Payload bytes, as the writer counts them against the limit (the index is the one
         # pre-flight validation read).
