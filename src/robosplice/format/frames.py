@@ -8,7 +8,7 @@ as `VideoFrame.to_ndarray` makes, costs more than the decode of a small frame).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,45 @@ import numpy.typing as npt
 from av.video.reformatter import VideoReformatter
 
 from robosplice.errors import VideoError
+
+
+def window_frames(
+    path: Path,
+    *,
+    from_timestamp: float,
+    length: int,
+    fps: float,
+    to_timestamp: float | None = None,
+) -> Iterator[Any]:
+    """The decoded frames (PyAV `VideoFrame`s) shown from `from_timestamp` on: at most `length`,
+    and none from `to_timestamp` on when given.
+
+    Raises:
+        VideoError: the file cannot be decoded.
+    """
+    half_frame = 0.5 / fps
+    count = 0
+    try:
+        container: Any
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            time_base = Fraction(stream.time_base)
+            container.seek(int(from_timestamp / time_base), stream=stream, backward=True)
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    continue
+                seconds = float(frame.pts * time_base)
+                if seconds < from_timestamp - half_frame:
+                    continue
+                if count >= length or (
+                    to_timestamp is not None and seconds >= to_timestamp - half_frame
+                ):
+                    return
+                count += 1
+                yield frame
+    except av.error.FFmpegError as exc:
+        raise VideoError(f"{path}: cannot decode frames ({exc})") from exc
 
 
 def decode_window(
@@ -32,29 +71,15 @@ def decode_window(
     positions = sorted(set(wanted))
     wanted_set = set(positions)
     picked: dict[int, npt.NDArray[np.uint8]] = {}
-    half_frame = 0.5 / fps
     converter = VideoReformatter()
-    try:
-        container: Any
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            time_base = Fraction(stream.time_base)
-            container.seek(int(from_timestamp / time_base), stream=stream, backward=True)
-            position = 0
-            for frame in container.decode(stream):
-                if frame.pts is None:
-                    continue
-                if float(frame.pts * time_base) < from_timestamp - half_frame:
-                    continue
-                if position in wanted_set:
-                    image: Any = converter.reformat(frame, format="rgb24").to_ndarray()
-                    picked[position] = image.transpose(2, 0, 1)
-                position += 1
-                if position >= length or len(picked) == len(positions):
-                    break
-    except av.error.FFmpegError as exc:
-        raise VideoError(f"{path}: cannot decode frames ({exc})") from exc
+    frames = window_frames(path, from_timestamp=from_timestamp, length=length, fps=fps)
+    for position, frame in enumerate(frames):
+        if position in wanted_set:
+            image: Any = converter.reformat(frame, format="rgb24").to_ndarray()
+            picked[position] = image.transpose(2, 0, 1)
+            if len(picked) == len(positions):
+                break
+    frames.close()
     missing = [p for p in positions if p not in picked]
     if missing:
         raise VideoError(

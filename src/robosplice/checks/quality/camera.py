@@ -6,16 +6,13 @@ Each episode window is decoded once, as grey levels; per frame we keep only its 
 
 from __future__ import annotations
 
-from fractions import Fraction
-from typing import Any
-
-import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from robosplice.checks.finding import Finding
 from robosplice.checks.quality.thresholds import Thresholds
 from robosplice.dataset import Dataset
-from robosplice.errors import VideoError
+from robosplice.format.frames import window_frames
 
 BLACK = "camera_black"
 FROZEN = "camera_frozen"
@@ -28,31 +25,21 @@ def frame_summary(dataset: Dataset, key: str, episode: int) -> tuple[np.ndarray,
     record = dataset.episodes[episode]
     window = record.videos[key]
     path = dataset.video_path(key, window.position)
-    fps = float(dataset.fps)
     means: list[float] = []
     change: list[float] = []
     previous: np.ndarray | None = None
-    try:
-        container: Any
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            time_base = Fraction(stream.time_base)
-            container.seek(int(window.from_timestamp / time_base), stream=stream, backward=True)
-            for frame in container.decode(stream):
-                if frame.pts is None:
-                    continue
-                seconds = float(frame.pts * time_base)
-                if seconds < window.from_timestamp - 0.5 / fps:
-                    continue
-                if seconds >= window.to_timestamp - 0.5 / fps or len(means) >= record.length:
-                    break
-                grey = frame.to_ndarray(format="gray").astype(np.int16)
-                means.append(float(grey.mean()))
-                change.append(np.nan if previous is None else float(np.abs(grey - previous).mean()))
-                previous = grey
-    except av.error.FFmpegError as exc:
-        raise VideoError(f"{path}: cannot decode {key} of episode {episode} ({exc})") from exc
+    converter = VideoReformatter()
+    for frame in window_frames(
+        path,
+        from_timestamp=window.from_timestamp,
+        length=record.length,
+        fps=float(dataset.fps),
+        to_timestamp=window.to_timestamp,
+    ):
+        grey = converter.reformat(frame, format="gray").to_ndarray().astype(np.int16)
+        means.append(float(grey.mean()))
+        change.append(np.nan if previous is None else float(np.abs(grey - previous).mean()))
+        previous = grey
     return np.asarray(means), np.asarray(change)
 
 
