@@ -1,4 +1,4 @@
-"""README: "Data is streamed by row group, video by packet; memory is bounded by one episode."
+"""README: "Rows and frames are held one episode at a time" (data streamed by row group).
 
 An image dataset (PNG bytes in the data files: the heaviest rows there are) and the same dataset
 merged with itself 5 times (5x the episodes and bytes) go through the same edits,
