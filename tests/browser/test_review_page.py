@@ -18,28 +18,39 @@ from robosplice.ops.validate import validate
 
 FIXTURE = "v3_av1_multifile"  # two AV1 cameras, several files and chunks
 
-IDENTITY_JS = """
+# Reads the identity stripes (episode, frame: 10 bits each) off a drawn element's top 16 rows.
+STRIPES_JS = """
+const readStripes = (element, width, height) => {
+  const canvas = document.createElement("canvas");
+  canvas.width = width; canvas.height = height;
+  const context = canvas.getContext("2d");
+  context.drawImage(element, 0, 0);
+  const data = context.getImageData(0, 0, canvas.width, 16).data;
+  const value = (row) => {
+    let v = 0;
+    for (let bit = 0; bit < 10; bit++) {
+      let sum = 0;
+      for (let y = row; y < row + 8; y++) for (let x = bit * 8; x < bit * 8 + 8; x++) {
+        const i = (y * canvas.width + x) * 4; sum += (data[i] + data[i + 1] + data[i + 2]) / 3;
+      }
+      if (sum / 64 >= 128) v |= 1 << bit;
+    }
+    return v;
+  };
+  return [value(0), value(8)];
+};
+"""
+
+IDENTITY_JS = (
+    STRIPES_JS
+    + """
 const [camera] = arguments;
 const video = document.querySelector(`video[data-camera="${camera}"]`);
-const canvas = document.createElement("canvas");
-canvas.width = video.videoWidth; canvas.height = video.videoHeight;
-const context = canvas.getContext("2d");
-context.drawImage(video, 0, 0);
-const data = context.getImageData(0, 0, canvas.width, 16).data;
-const value = (row) => {
-  let v = 0;
-  for (let bit = 0; bit < 10; bit++) {
-    let sum = 0;
-    for (let y = row; y < row + 8; y++) for (let x = bit * 8; x < bit * 8 + 8; x++) {
-      const i = (y * canvas.width + x) * 4; sum += (data[i] + data[i + 1] + data[i + 2]) / 3;
-    }
-    if (sum / 64 >= 128) v |= 1 << bit;
-  }
-  return v;
-};
-return {episode: value(0), frame: value(8), time: video.currentTime,
+const [episode, frame] = readStripes(video, video.videoWidth, video.videoHeight);
+return {episode: episode, frame: frame, time: video.currentTime,
         offset: Number(video.dataset.offset), shown: Number(video.dataset.episode)};
 """
+)
 
 
 class Page:
@@ -238,27 +249,14 @@ def test_review_with_the_keyboard_then_apply(
     assert_same_items(out_items, src_items, np.asarray(rows), exclude=INDEX_KEYS)
 
 
-STILL_IDENTITY_JS = """
+STILL_IDENTITY_JS = (
+    STRIPES_JS
+    + """
 const [camera] = arguments;
 const image = document.querySelector(`img[data-camera="${camera}"]`);
-const canvas = document.createElement("canvas");
-canvas.width = image.naturalWidth; canvas.height = image.naturalHeight;
-const context = canvas.getContext("2d");
-context.drawImage(image, 0, 0);
-const data = context.getImageData(0, 0, canvas.width, 16).data;
-const value = (row) => {
-  let v = 0;
-  for (let bit = 0; bit < 10; bit++) {
-    let sum = 0;
-    for (let y = row; y < row + 8; y++) for (let x = bit * 8; x < bit * 8 + 8; x++) {
-      const i = (y * canvas.width + x) * 4; sum += (data[i] + data[i + 1] + data[i + 2]) / 3;
-    }
-    if (sum / 64 >= 128) v |= 1 << bit;
-  }
-  return v;
-};
-return [value(0), value(8)];
+return readStripes(image, image.naturalWidth, image.naturalHeight);
 """
+)
 
 
 def test_image_datasets_step_through_exact_stills(driver, serve_review, fixture_dataset, artifacts):

@@ -69,8 +69,12 @@ def feature_field(name: str, feature: dict[str, Any]) -> pa.Field:
     return pa.field(name, storage, metadata=metadata)
 
 
-def hf_feature(feature: dict[str, Any]) -> dict[str, Any]:
-    """HF `datasets` serialization of one feature, for the `huggingface` schema metadata."""
+def hf_feature(feature: dict[str, Any], *, list_type: str = "List") -> dict[str, Any]:
+    """HF `datasets` serialization of one feature, for the `huggingface` schema metadata.
+
+    `list_type`: how a vector is tagged: `List` (datasets 4, v3.0) or `Sequence` (datasets 3.x,
+    what v2.1 loaders read).
+    """
     dtype = feature["dtype"]
     if dtype == "image":
         return {"_type": "Image"}
@@ -78,7 +82,11 @@ def hf_feature(feature: dict[str, Any]) -> dict[str, Any]:
     if len(shape) <= 1 and (not shape or shape[0] == 1):
         return {"dtype": dtype, "_type": "Value"}
     if len(shape) == 1:
-        return {"feature": {"dtype": dtype, "_type": "Value"}, "length": shape[0], "_type": "List"}
+        return {
+            "feature": {"dtype": dtype, "_type": "Value"},
+            "length": shape[0],
+            "_type": list_type,
+        }
     return {"shape": list(shape), "dtype": dtype, "_type": _ARRAY_EXTENSION_NAMES[len(shape)]}
 
 

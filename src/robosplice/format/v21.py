@@ -19,13 +19,13 @@ import pyarrow as pa
 
 from robosplice.errors import InvalidDatasetError, Problem, UnsupportedVersionError
 from robosplice.format import info as info_format
-from robosplice.format.info import Features, Info, data_column_names, feature_shape
+from robosplice.format.info import Features, Info, data_column_names
 from robosplice.format.paths import (
     DATA_PATH_TEMPLATE,
     DEFAULT_CHUNKS_SIZE,
     VIDEO_PATH_TEMPLATE,
 )
-from robosplice.format.schema import feature_field
+from robosplice.format.schema import feature_field, hf_feature
 
 V21: Final = "v2.1"
 V20: Final = "v2.0"
@@ -413,24 +413,6 @@ def v21_info_from_v30(info: Info, *, num_episodes: int, num_frames: int, num_tas
     return ordered
 
 
-def hf_feature_v21(feature: dict[str, Any]) -> dict[str, Any]:
-    """The `datasets` 3.x serialization of one feature (`Sequence` + `length`, not `List`)."""
-    dtype = feature["dtype"]
-    if dtype == "image":
-        return {"_type": "Image"}
-    shape = feature_shape(feature)
-    if len(shape) <= 1 and (not shape or shape[0] == 1):
-        return {"dtype": dtype, "_type": "Value"}
-    if len(shape) == 1:
-        return {
-            "feature": {"dtype": dtype, "_type": "Value"},
-            "length": shape[0],
-            "_type": "Sequence",
-        }
-    names = {2: "Array2D", 3: "Array3D", 4: "Array4D", 5: "Array5D"}
-    return {"shape": list(shape), "dtype": dtype, "_type": names[len(shape)]}
-
-
 def v21_data_schema(features: Features) -> pa.Schema:
     """Schema of a v2.1 episode parquet: the recorder's Arrow types, `datasets` 3.x metadata.
 
@@ -459,6 +441,6 @@ def v21_data_schema(features: Features) -> pa.Schema:
                     )
                 ],
             ) from exc
-        hf_features[name] = hf_feature_v21(feature)
+        hf_features[name] = hf_feature(feature, list_type="Sequence")
     metadata = {b"huggingface": json.dumps({"info": {"features": hf_features}}).encode()}
     return pa.schema(fields, metadata=metadata)
