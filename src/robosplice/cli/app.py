@@ -12,6 +12,7 @@ import typer
 from robosplice.cli._errors import reported_errors
 from robosplice.cli._execution import parallel_options
 from robosplice.cli._help import FlagsAsFlags
+from robosplice.cli._options import Debug, DryRun, Overwrite, Progress, Verbose
 from robosplice.cli._progress import make_progress
 from robosplice.cli.batch import batch_command
 
@@ -24,15 +25,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=FlagsAsFlags,
 )
-
-Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")]
-Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")]
-DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan and write nothing.")]
-Progress = Annotated[
-    bool | None,
-    typer.Option("--progress/--no-progress", help="Progress bars (default: on a TTY)."),
-]
 
 
 def _setup(verbose: bool) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from robosplice.cli._errors import reported_errors
+from robosplice.cli._options import Debug, DryRun, Overwrite, Progress
 from robosplice.cli._progress import make_progress
 
 
@@ -21,18 +22,11 @@ def apply_command(
     force: Annotated[
         bool, typer.Option("--force", help="Apply even if the source's fingerprint differs.")
     ] = False,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing output folder.")
-    ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the plan; write nothing.")
-    ] = False,
-    progress: Annotated[
-        bool | None,
-        typer.Option("--progress/--no-progress", help="Progress bars (default: on a TTY)."),
-    ] = None,
+    overwrite: Overwrite = False,
+    dry_run: DryRun = False,
+    progress: Progress = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Apply a recipe: every step in one plan, video copied by packets, one atomic publish."""
     from robosplice.dataset import open_dataset

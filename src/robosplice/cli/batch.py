@@ -9,6 +9,7 @@ import typer
 
 from robosplice.cli._errors import reported_errors
 from robosplice.cli._execution import BackendName, Workers
+from robosplice.cli._options import Debug
 
 
 def batch_command(
@@ -30,7 +31,7 @@ def batch_command(
     ] = None,
     backend: BackendName = None,
     workers: Workers = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Run one operation over many datasets, resumably. Exit 1 if any dataset failed or is invalid."""
     from robosplice.ops.batch import parse_shard, run_batch

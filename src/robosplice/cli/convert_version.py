@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from robosplice.cli._errors import reported_errors
+from robosplice.cli._options import Debug, DryRun, Overwrite, Progress
 from robosplice.cli._progress import make_progress
 
 
@@ -34,17 +35,10 @@ def convert_command(
             " keyframe, instead of refusing.",
         ),
     ] = False,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing output folder.")
-    ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the plan, write nothing.")
-    ] = False,
-    progress: Annotated[
-        bool | None,
-        typer.Option("--progress/--no-progress", help="Progress bars (default: on a TTY)."),
-    ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    overwrite: Overwrite = False,
+    dry_run: DryRun = False,
+    progress: Progress = None,
+    debug: Debug = False,
 ) -> None:
     """Convert between LeRobot v2.1/v2.0 and v3.0, losslessly (video by packet copy)."""
     from robosplice.ops.convert_version import ConversionResult, convert

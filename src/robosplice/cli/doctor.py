@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from robosplice.cli._errors import reported_errors
+from robosplice.cli._options import Debug, Progress
 from robosplice.cli._progress import make_progress
 
 
@@ -30,11 +31,8 @@ def doctor_command(
         list[str],
         typer.Option("--set", help="Override a threshold, e.g. --set min_idle_s=1.0 (see README)."),
     ] = [],  # noqa: B006 (typer needs a literal default)
-    progress: Annotated[
-        bool | None,
-        typer.Option("--progress/--no-progress", help="Progress bars (default: on a TTY)."),
-    ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    progress: Progress = None,
+    debug: Debug = False,
 ) -> None:
     """Find what to cut: frozen/idle episodes, dead joints, NaNs, spikes, duplicates, jitter.
 

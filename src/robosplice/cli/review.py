@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from robosplice.cli._options import Debug
 from robosplice.errors import RobospliceError
 
 
@@ -25,7 +26,7 @@ def review_command(
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="Print the URL only; open no browser.")
     ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Watch every episode, mark deletions and trims with the keyboard, apply them losslessly."""
     try:
