@@ -150,7 +150,29 @@ def copies_bytes(index: PacketIndex) -> bool:
 def stream_key(index: PacketIndex) -> tuple[StreamFacts, bytes | None]:
     """What two files must share for their segments to go into one output file: the stream
     facts, and for byte-range copies the codec configuration box copied into the output."""
-    return index.facts, index.track.stsd if copies_bytes(index) and index.track else None
+    track = index.track if copies_bytes(index) else None
+    return index.facts, track.stsd if track is not None else None
+
+
+def _add_samples(
+    writer: Mp4Writer, index: PacketIndex, packet_range: PacketRange, shift: int
+) -> int:
+    """Copy the range's samples into `writer` with timestamps moved by `shift` ticks; return
+    one past the last frame shown."""
+    first, stop = packet_range.first, packet_range.stop
+    assert index.offset is not None  # callers check copies_bytes
+    pts = index.pts[first:stop] + shift
+    duration = index.duration[first:stop]
+    writer.add(
+        index.path,
+        offset=index.offset[first:stop],
+        size_bytes=index.size_bytes[first:stop],
+        pts=pts,
+        dts=index.dts[first:stop] + shift,
+        duration=duration,
+        keyframe=index.keyframe[first:stop],
+    )
+    return int((pts + duration).max())
 
 
 def write_segment_file(
@@ -158,20 +180,11 @@ def write_segment_file(
 ) -> None:
     """Write one segment as a file of its own, its first copied frame at time 0 (a v2.1
     per-episode video): bytes copied where the source's tables were read, else `demux`ed."""
-    first, stop, base = packet_range.first, packet_range.stop, packet_range.base_pts
-    track, offset = index.track, index.offset
-    if track is not None and offset is not None:
-        writer = Mp4Writer(target, track)
+    base = packet_range.base_pts
+    if index.track is not None and copies_bytes(index):
+        writer = Mp4Writer(target, index.track)
         try:
-            writer.add(
-                index.path,
-                offset=offset[first:stop],
-                size_bytes=index.size_bytes[first:stop],
-                pts=index.pts[first:stop] - base,
-                dts=index.dts[first:stop] - base,
-                duration=index.duration[first:stop],
-                keyframe=index.keyframe[first:stop],
-            )
+            _add_samples(writer, index, packet_range, -base)
         except BaseException:
             writer.abandon()
             raise
@@ -247,8 +260,7 @@ class VideoFileSequence:
             if self._position_used:
                 self._advance()
             path = self.path_of(self.position)
-            if copies_bytes(index):
-                assert index.track is not None
+            if index.track is not None and copies_bytes(index):
                 self._writer = Mp4Writer(path, index.track)
             else:
                 self._writer = PacketWriter(path, template_stream)
@@ -258,22 +270,9 @@ class VideoFileSequence:
             self.paths_written.append(path)
         writer = self._writer
         delta = self._end_pts - packet_range.base_pts
-        first, stop = packet_range.first, packet_range.stop
         end = self._end_pts
         if isinstance(writer, Mp4Writer):
-            assert index.offset is not None
-            pts = index.pts[first:stop] + delta
-            duration = index.duration[first:stop]
-            writer.add(
-                index.path,
-                offset=index.offset[first:stop],
-                size_bytes=index.size_bytes[first:stop],
-                pts=pts,
-                dts=index.dts[first:stop] + delta,
-                duration=duration,
-                keyframe=index.keyframe[first:stop],
-            )
-            end = max(end, int((pts + duration).max()))
+            end = max(end, _add_samples(writer, index, packet_range, delta))
         else:
             for packet in packets:
                 pts_, dts_ = int(packet.pts) + delta, int(packet.dts) + delta

@@ -65,22 +65,29 @@ class _Box:
     end: int
 
 
-def _boxes(data: bytes | memoryview, start: int, end: int, base: int = 0) -> Iterator[_Box]:
-    """Boxes laid end to end in data[start:end]; offsets reported relative to `base`."""
+def _header(data: bytes, position: int, end: int) -> tuple[bytes, int, int]:
+    """(kind, header size, box size) of the box whose first bytes (8, or 16 for a 64-bit size)
+    `data` holds; the box starts at `position` of a container that ends at `end`."""
+    size, kind = struct.unpack_from(">I4s", data)
+    header = 8
+    if size == 1:
+        if len(data) < 16:
+            raise ValueError(f"box {kind!r} at {position} overruns its container")
+        (size,) = struct.unpack_from(">Q", data, 8)
+        header = 16
+    elif size == 0:
+        size = end - position  # runs to the end of its container
+    if size < header or position + size > end:
+        raise ValueError(f"box {kind!r} at {position} overruns its container")
+    return kind, header, size
+
+
+def _boxes(data: bytes, start: int, end: int) -> Iterator[_Box]:
+    """Boxes laid end to end in data[start:end]."""
     position = start
     while position + 8 <= end:
-        size, kind = struct.unpack_from(">I4s", data, position)
-        header = 8
-        if size == 1:
-            if position + 16 > end:
-                return
-            (size,) = struct.unpack_from(">Q", data, position + 8)
-            header = 16
-        elif size == 0:
-            size = end - position
-        if size < header or position + size > end:
-            raise ValueError(f"box {kind!r} at {base + position} overruns its parent")
-        yield _Box(kind, base + position, base + position + header, base + position + size)
+        kind, header, size = _header(data[position : min(position + 16, end)], position, end)
+        yield _Box(kind, position, position + header, position + size)
         position += size
 
 
@@ -94,18 +101,10 @@ def _top_level(path: Path) -> tuple[bytes, bytes | None, bool]:
         position = 0
         while position + 8 <= size_total:
             handle.seek(position)
-            header = handle.read(16)
-            size, kind = struct.unpack_from(">I4s", header)
-            header_size = 8
-            if size == 1:
-                (size,) = struct.unpack_from(">Q", header, 8)
-                header_size = 16
-            elif size == 0:
-                size = size_total - position
-            if position == 0 and kind != b"ftyp":
+            first_bytes = handle.read(16)
+            if position == 0 and first_bytes[4:8] != b"ftyp":
                 break  # not ISO base media (Matroska, QuickTime without ftyp, …)
-            if size < header_size or position + size > size_total:
-                raise ValueError(f"box {kind!r} at {position} overruns the file")
+            kind, _, size = _header(first_bytes, position, size_total)
             if kind in (b"ftyp", b"moov"):
                 handle.seek(position)
                 box = handle.read(size)

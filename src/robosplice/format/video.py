@@ -296,7 +296,6 @@ class PacketWriter:
         self.facts = stream_facts(template_stream)
         self.bytes_written = 0
         self.last_dts: int | None = None
-        self.end_pts = 0  # one past the last frame written, in facts.time_base units
 
     def write(self, packet: Any, pts: int, dts: int) -> None:
         """Mux `packet` with new timestamps (same time base as the template)."""
