@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
 
+from robosplice.cli._options import keyword, with_options
 from robosplice.engine.backends import (
     BACKEND_NAMES,
     InvalidBackendError,
@@ -50,19 +50,6 @@ LinkFiles = Annotated[
 def parallel_options(command: F) -> F:
     """Add `--workers N`, `--backend NAME` and `--link-files` to a command; its body runs in
     `execution(...)`."""
-    signature = inspect.signature(command, eval_str=True)
-    extra = [
-        inspect.Parameter(
-            "workers", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Workers
-        ),
-        inspect.Parameter(
-            "backend", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=BackendName
-        ),
-        inspect.Parameter(
-            "link_files", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=LinkFiles
-        ),
-    ]
-    parameters = [*signature.parameters.values(), *extra]
 
     @functools.wraps(command)
     def wrapper(
@@ -79,6 +66,9 @@ def parallel_options(command: F) -> F:
         with execution(backend, workers, link_files=link_files):
             return command(*args, **kwargs)
 
-    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
-    return wrapper  # type: ignore[return-value]
+    extra = [
+        keyword("workers", Workers, None),
+        keyword("backend", BackendName, None),
+        keyword("link_files", LinkFiles, False),
+    ]
+    return with_options(wrapper, command, extra)  # type: ignore[return-value]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 
@@ -84,3 +86,10 @@ def parse_renames(items: list[str]) -> dict[int, dict[str, str]]:
             raise typer.BadParameter(f"{item!r}: expected SOURCE_NUMBER:OLD=NEW")
         renames.setdefault(int(source), {})[old] = new
     return renames
+
+
+def output_or_in_place(output: Path | None, in_place: bool) -> Path | None:
+    """The OUTPUT argument, required unless --in-place."""
+    if output is None and not in_place:
+        raise typer.BadParameter("give an OUTPUT folder or --in-place")
+    return output

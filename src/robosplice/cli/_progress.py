@@ -51,3 +51,10 @@ def make_progress(enabled: bool | None = None) -> ProgressReporter | None:
     if enabled is None:
         enabled = sys.stderr.isatty()
     return RichProgress() if enabled else None
+
+
+def close_progress(reporter: ProgressReporter | None) -> None:
+    """Stop the bar, if there is one that can stop."""
+    close = getattr(reporter, "close", None)
+    if close is not None:
+        close()

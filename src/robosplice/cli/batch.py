@@ -1,4 +1,4 @@
-"""`robosplice batch`: one operation over many datasets (body of the command; app.py registers it)."""
+"""`robosplice batch`: one operation over many datasets (app.py registers it)."""
 
 from __future__ import annotations
 

@@ -1,22 +1,37 @@
-"""`robosplice convert SRC OUT --to v3.0|v2.1`: the command body (registered by app.py)."""
+"""`robosplice convert SRC OUT --to v3.0|v2.1`: the command body (app.py registers it)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from robosplice.cli._errors import reported_errors
-from robosplice.cli._options import Debug, DryRun, Overwrite, Progress
-from robosplice.cli._progress import make_progress
+from robosplice.cli._edit import Edit, EditArgs, edit_command
+
+if TYPE_CHECKING:
+    from robosplice.ops.convert_version import ConversionPlan, ConversionResult
 
 
-def register(app: typer.Typer) -> None:
-    """Add the `convert` command to `app`."""
-    app.command("convert")(convert_command)
+def render_conversion(result: ConversionPlan | ConversionResult) -> str:
+    """The conversion's plan on --dry-run, else what was written, carried and re-encoded."""
+    from robosplice.ops.convert_version import ConversionPlan
+
+    if isinstance(result, ConversionPlan):
+        return result.describe()
+    plan = result.plan
+    lines = [
+        f"wrote {result.root} ({plan.target_version}): {plan.episodes} episodes,"
+        f" {plan.frames} frames"
+    ]
+    if result.carried:
+        lines.append(f"carried as is: {', '.join(result.carried)}")
+    if result.reencoded:
+        lines.append(f"re-encoded (lossy): {', '.join(result.reencoded)}")
+    return "\n".join(lines)
 
 
+@edit_command(verbose=False, render=render_conversion)
 def convert_command(
     source: Annotated[Path, typer.Argument(help="Dataset folder (v2.1, v2.0 or v3.0).")],
     output: Annotated[Path, typer.Argument(help="New dataset folder.")],
@@ -35,39 +50,19 @@ def convert_command(
             " keyframe, instead of refusing.",
         ),
     ] = False,
-    overwrite: Overwrite = False,
-    dry_run: DryRun = False,
-    progress: Progress = None,
-    debug: Debug = False,
-) -> None:
+) -> Edit[ConversionPlan | ConversionResult]:
     """Convert between LeRobot v2.1/v2.0 and v3.0, losslessly (video by packet copy)."""
-    from robosplice.ops.convert_version import ConversionResult, convert
+    from robosplice.ops.convert_version import convert
 
-    reporter = make_progress(progress)
-    with reported_errors(debug):
-        result = convert(
+    def edit(args: EditArgs) -> ConversionPlan | ConversionResult:
+        return convert(
             source,
             output,
             to=to,
             data_files_size_in_mb=data_file_size_mb,
             video_files_size_in_mb=video_file_size_mb,
             reencode_unaligned=reencode_unaligned,
-            overwrite=overwrite,
-            dry_run=dry_run,
-            progress=reporter,
+            **args,
         )
-    close = getattr(reporter, "close", None)
-    if close is not None:
-        close()
-    if not isinstance(result, ConversionResult):
-        typer.echo(result.describe())
-        return
-    plan = result.plan
-    typer.echo(
-        f"wrote {result.root} ({plan.target_version}): {plan.episodes} episodes,"
-        f" {plan.frames} frames"
-    )
-    if result.carried:
-        typer.echo(f"carried as is: {', '.join(result.carried)}")
-    if result.reencoded:
-        typer.echo(f"re-encoded (lossy): {', '.join(result.reencoded)}")
+
+    return edit

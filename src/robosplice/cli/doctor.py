@@ -10,7 +10,7 @@ import typer
 
 from robosplice.cli._errors import reported_errors
 from robosplice.cli._options import Debug, Progress
-from robosplice.cli._progress import make_progress
+from robosplice.cli._progress import close_progress, make_progress
 
 
 def doctor_command(
@@ -56,9 +56,7 @@ def doctor_command(
             from robosplice.ops.doctor_html import write_html
 
             write_html(report, html)
-    close = getattr(reporter, "close", None)
-    if close is not None:
-        close()
+    close_progress(reporter)
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:

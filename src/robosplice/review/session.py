@@ -345,20 +345,14 @@ class ReviewSession:
 
     def preview(self) -> str:
         """The dry-run text of applying the pending edits (as `robosplice apply --dry-run`)."""
-        from robosplice.engine.estimate import estimate_bytes
-        from robosplice.ops.apply import apply, describe_changes
+        from robosplice.ops.apply import apply
+        from robosplice.ops.dry_run import describe_dry_run
 
         recipe = self.recipe()
         if not recipe.steps:
             return "No pending edits: applying would copy the dataset unchanged."
         plan = apply(recipe, self.dataset, None, dry_run=True)
-        return "\n".join(
-            [
-                describe_changes(plan, self.dataset),  # type: ignore[arg-type]
-                plan.describe(),  # type: ignore[union-attr]
-                estimate_bytes(plan).describe(),  # type: ignore[arg-type]
-            ]
-        )
+        return describe_dry_run(plan, self.dataset)  # type: ignore[arg-type]
 
     def check_output(self, output: str) -> Path:
         """The absolute output folder for `output`, or OutputRefusedError.
