@@ -146,6 +146,3 @@ def change_fps(
         progress=progress,
         backend=backend,
     )
-
-
-# ----------------------------------------------------------------------------------- shared

@@ -184,6 +184,3 @@ def convert_image_to_video_dataset(
     return write_encoded(
         plan, target, repo_id, overwrite=overwrite, workers=num_workers, progress=progress
     )
-
-
-# --------------------------------------------------------------------------------- re-encode

@@ -214,6 +214,3 @@ def reencode_dataset(
         progress=progress,
         backend=backend,
     )
-
-
-# ------------------------------------------------------------------------------- change fps
