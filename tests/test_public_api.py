@@ -12,15 +12,18 @@ EXPECTED = {
     "DatasetNotFoundError",
     "DoctorReport",
     "IncompatibleDatasetsError",
+    "InvalidBackendError",
     "InvalidDatasetError",
     "OutputExistsError",
     "OutputLockedError",
     "Plan",
     "Problem",
+    "Recipe",
     "RecipeError",
     "RobospliceError",
     "SelectionError",
     "SourceMismatchError",
+    "UnitFailedError",
     "UnsupportedVersionError",
     "VideoError",
     "__version__",
@@ -33,6 +36,7 @@ EXPECTED = {
     "dataset_info",
     "delete_episodes",
     "doctor",
+    "execution",
     "filter_episodes",
     "merge_datasets",
     "modify_features",
@@ -185,3 +189,20 @@ def test_ops_that_run_work_units_take_backend_and_workers_keywords():
         for keyword in ("backend", "workers") if name in both else ("backend",):
             assert parameters[keyword].kind is inspect.Parameter.KEYWORD_ONLY, name
             assert parameters[keyword].default is None, name
+
+
+def test_every_exception_is_defined_in_errors_and_drawn_in_its_tree():
+    import robosplice.cli.app
+    import robosplice.errors
+    import robosplice.review.session  # imports the review page's errors too
+
+    found, todo = set(), [robosplice.RobospliceError]
+    while todo:
+        error = todo.pop()
+        found.add(error)
+        todo.extend(error.__subclasses__())
+    for error in found:
+        assert error.__module__ == "robosplice.errors", (
+            f"{error.__qualname__} in {error.__module__}"
+        )
+        assert error.__name__ in (robosplice.errors.__doc__ or ""), error.__name__

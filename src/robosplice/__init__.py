@@ -7,10 +7,12 @@ options are keyword-only. See README.md for a tour.
 from __future__ import annotations
 
 from robosplice.dataset import Dataset, open_dataset
+from robosplice.engine.backends import execution
 from robosplice.errors import (
     DatasetError,
     DatasetNotFoundError,
     IncompatibleDatasetsError,
+    InvalidBackendError,
     InvalidDatasetError,
     OutputExistsError,
     OutputLockedError,
@@ -19,6 +21,7 @@ from robosplice.errors import (
     RobospliceError,
     SelectionError,
     SourceMismatchError,
+    UnitFailedError,
     UnsupportedVersionError,
     VideoError,
 )
@@ -44,6 +47,7 @@ from robosplice.ops.tasks import modify_tasks
 from robosplice.ops.trim import trim_episodes
 from robosplice.ops.validate import validate
 from robosplice.plan.model import Plan
+from robosplice.recipe import Recipe
 
 __version__ = "0.1.0"
 
@@ -55,15 +59,18 @@ __all__ = [
     "DatasetNotFoundError",
     "DoctorReport",
     "IncompatibleDatasetsError",
+    "InvalidBackendError",
     "InvalidDatasetError",
     "OutputExistsError",
     "OutputLockedError",
     "Plan",
     "Problem",
+    "Recipe",
     "RecipeError",
     "RobospliceError",
     "SelectionError",
     "SourceMismatchError",
+    "UnitFailedError",
     "UnsupportedVersionError",
     "VideoError",
     "__version__",
@@ -76,6 +83,7 @@ __all__ = [
     "dataset_info",
     "delete_episodes",
     "doctor",
+    "execution",
     "filter_episodes",
     "merge_datasets",
     "modify_features",

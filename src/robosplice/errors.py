@@ -7,11 +7,15 @@ RobospliceError
 │   ├── InvalidDatasetError (ValueError)      .problems: list[Problem]
 │   └── UnsupportedVersionError
 ├── SelectionError (ValueError)               bad episode indices, splits, ranges, features
+│   ├── EditConflictError                      a review edit against the pending ones (HTTP 409)
+│   └── OutputRefusedError                     an output folder the review page may not write
 ├── IncompatibleDatasetsError (ValueError)    .differences: list[str]
 ├── OutputExistsError (FileExistsError)
 ├── OutputLockedError                          another robosplice writes the same target
 ├── RecipeError (ValueError)                  a recipe file that is not valid
 │   └── SourceMismatchError                    the recipe was made for other data (fingerprint)
+├── InvalidBackendError (ValueError)          an unknown backend, or workers < 1
+├── UnitFailedError                            a work unit failed twice; nothing was published
 └── VideoError                                 a video file PyAV cannot read or write
 ```
 Library errors (pyarrow, PyAV) are translated into these at the `format/` boundary.
@@ -78,6 +82,14 @@ class SelectionError(RobospliceError, ValueError):
     """The arguments of an edit select nothing valid (episodes, splits, ranges, features, tasks)."""
 
 
+class EditConflictError(SelectionError):
+    """An edit that contradicts the pending ones or the dataset (HTTP 409 on the page)."""
+
+
+class OutputRefusedError(SelectionError):
+    """An output folder the page may not write (the source, inside it, or an existing folder)."""
+
+
 class IncompatibleDatasetsError(RobospliceError, ValueError):
     """Datasets to merge disagree; `.differences` lists every difference."""
 
@@ -106,3 +118,11 @@ class RecipeError(RobospliceError, ValueError):
 
 class SourceMismatchError(RecipeError):
     """A recipe's source fingerprint differs from the dataset it is applied to."""
+
+
+class InvalidBackendError(RobospliceError, ValueError):
+    """An unknown backend name or a worker count below 1 (raised before anything is written)."""
+
+
+class UnitFailedError(RobospliceError):
+    """A work unit failed twice (first try and one retry); nothing was published."""

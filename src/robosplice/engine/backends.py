@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from robosplice.errors import RobospliceError
+from robosplice.errors import InvalidBackendError, RobospliceError, UnitFailedError
 
 logger = logging.getLogger(__name__)
 
@@ -29,14 +29,6 @@ U = TypeVar("U")
 R = TypeVar("R")
 
 BACKEND_NAMES = ("serial", "process", "ray")
-
-
-class UnitFailedError(RobospliceError):
-    """A work unit failed twice (first try and one retry); nothing was published."""
-
-
-class InvalidBackendError(RobospliceError, ValueError):
-    """An unknown backend name or a worker count below 1 (raised before anything is written)."""
 
 
 class Backend(Protocol):

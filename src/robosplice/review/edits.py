@@ -11,17 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from robosplice.errors import SelectionError
+from robosplice.errors import EditConflictError
 
 FORMAT: Final = "robosplice-review-edits"
 VERSION: Final = 1
 HISTORY_LIMIT: Final = 200
 DELETE_REASON: Final = "marked in review"
 TRIM_REASON: Final = "trimmed in review"
-
-
-class EditConflictError(SelectionError):
-    """An edit that contradicts the pending ones or the dataset (HTTP 409 on the page)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,7 +19,7 @@ from typing import Any
 import av
 
 from robosplice.dataset import Dataset
-from robosplice.errors import RobospliceError, SelectionError
+from robosplice.errors import OutputRefusedError, RobospliceError, SelectionError
 from robosplice.format.video import stream_facts
 from robosplice.recipe import Recipe, fingerprint, make_recipe, parse_step
 from robosplice.review.edits import EditConflictError, PendingEdits
@@ -54,10 +54,6 @@ _ACTIONS = {
     "undo": False,
     "clear": False,
 }
-
-
-class OutputRefusedError(SelectionError):
-    """An output folder the page may not write (the source, inside it, or an existing folder)."""
 
 
 @dataclass(slots=True, kw_only=True)
