@@ -20,7 +20,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
@@ -228,10 +228,55 @@ def check_fingerprint(dataset: Dataset, recipe: Recipe) -> None:
         )
 
 
+@overload
 def apply(
     recipe: Recipe | Mapping[str, Any] | PathLike,
     src: DatasetLike,
-    out: PathLike,
+    out: PathLike | None,
+    *,
+    force: bool = False,
+    dry_run: Literal[True],
+    overwrite: bool = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Plan: ...
+
+
+@overload
+def apply(
+    recipe: Recipe | Mapping[str, Any] | PathLike,
+    src: DatasetLike,
+    out: PathLike | None,
+    *,
+    force: bool = False,
+    dry_run: Literal[False] = False,
+    overwrite: bool = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Dataset: ...
+
+
+@overload
+def apply(
+    recipe: Recipe | Mapping[str, Any] | PathLike,
+    src: DatasetLike,
+    out: PathLike | None,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    overwrite: bool = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Dataset | Plan: ...
+
+
+def apply(
+    recipe: Recipe | Mapping[str, Any] | PathLike,
+    src: DatasetLike,
+    out: PathLike | None,
     *,
     force: bool = False,
     dry_run: bool = False,

@@ -39,7 +39,7 @@ def _repack(source: Path, output: Path) -> dict[str, Any]:
     from robosplice.ops.repack import repack
 
     result = repack(source, output, overwrite=True)
-    return {"episodes": result.num_episodes}  # type: ignore[union-attr]
+    return {"episodes": result.num_episodes}
 
 
 def _info(source: Path, output: Path) -> dict[str, Any]:

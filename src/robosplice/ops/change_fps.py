@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from fractions import Fraction
+from typing import Literal, overload
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
@@ -87,6 +88,63 @@ def plan_change_fps(
             encoder_threads=encoder_threads,
         )
     return replace(plan, episodes=episodes, info=info, videos=videos, stats=StatsOptions())
+
+
+@overload
+def change_fps(
+    dataset: DatasetLike,
+    fps: int | float,
+    *,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    rgb_encoder: EncoderLike = None,
+    depth_encoder: EncoderLike = None,
+    encoder_threads: int | None = None,
+    num_workers: int | None = None,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: Literal[True],
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+) -> Plan: ...
+
+
+@overload
+def change_fps(
+    dataset: DatasetLike,
+    fps: int | float,
+    *,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    rgb_encoder: EncoderLike = None,
+    depth_encoder: EncoderLike = None,
+    encoder_threads: int | None = None,
+    num_workers: int | None = None,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: Literal[False] = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+) -> Dataset: ...
+
+
+@overload
+def change_fps(
+    dataset: DatasetLike,
+    fps: int | float,
+    *,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    rgb_encoder: EncoderLike = None,
+    depth_encoder: EncoderLike = None,
+    encoder_threads: int | None = None,
+    num_workers: int | None = None,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+) -> Dataset | Plan: ...
 
 
 def change_fps(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, overload
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
@@ -35,6 +36,54 @@ def plan_delete(dataset: Dataset, episode_indices: Sequence[int]) -> Plan:
         settings=settings_of(dataset),
         arguments={"episode_indices": sorted(deleted)},
     )
+
+
+@overload
+def delete_episodes(
+    dataset: DatasetLike,
+    episode_indices: Sequence[int],
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    *,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: Literal[True],
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Plan: ...
+
+
+@overload
+def delete_episodes(
+    dataset: DatasetLike,
+    episode_indices: Sequence[int],
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    *,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: Literal[False] = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Dataset: ...
+
+
+@overload
+def delete_episodes(
+    dataset: DatasetLike,
+    episode_indices: Sequence[int],
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    *,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Dataset | Plan: ...
 
 
 def delete_episodes(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
@@ -96,6 +96,66 @@ def plan_filter(
             "max_length": max_length,
         },
     )
+
+
+@overload
+def filter_episodes(
+    dataset: DatasetLike,
+    *,
+    episodes: Sequence[int] | None = None,
+    tasks: TaskMatcher | Sequence[TaskMatcher] | None = None,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    predicate: Callable[[Mapping[str, Any]], bool] | None = None,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: Literal[True],
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Plan: ...
+
+
+@overload
+def filter_episodes(
+    dataset: DatasetLike,
+    *,
+    episodes: Sequence[int] | None = None,
+    tasks: TaskMatcher | Sequence[TaskMatcher] | None = None,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    predicate: Callable[[Mapping[str, Any]], bool] | None = None,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: Literal[False] = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Dataset: ...
+
+
+@overload
+def filter_episodes(
+    dataset: DatasetLike,
+    *,
+    episodes: Sequence[int] | None = None,
+    tasks: TaskMatcher | Sequence[TaskMatcher] | None = None,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    predicate: Callable[[Mapping[str, Any]], bool] | None = None,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Dataset | Plan: ...
 
 
 def filter_episodes(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Final
+from typing import Final, Literal, overload
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
@@ -119,6 +119,75 @@ def plan_convert_images(
         videos=videos,
         stats=replace(plan.stats, visual=plan.stats.visual | frozenset(visual)),
     )
+
+
+@overload
+def convert_image_to_video_dataset(
+    dataset: DatasetLike,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    rgb_encoder: EncoderLike = None,
+    depth_encoder: EncoderLike = None,
+    episode_indices: Sequence[int] | None = None,
+    num_workers: int = 4,
+    max_episodes_per_batch: int | None = None,
+    max_frames_per_batch: int | None = None,
+    *,
+    vcodec: str | None = None,
+    pix_fmt: str | None = None,
+    g: int | None = None,
+    crf: int | float | None = None,
+    fast_decode: int | None = None,
+    overwrite: bool = False,
+    dry_run: Literal[True],
+    progress: ProgressReporter | None = None,
+) -> Plan: ...
+
+
+@overload
+def convert_image_to_video_dataset(
+    dataset: DatasetLike,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    rgb_encoder: EncoderLike = None,
+    depth_encoder: EncoderLike = None,
+    episode_indices: Sequence[int] | None = None,
+    num_workers: int = 4,
+    max_episodes_per_batch: int | None = None,
+    max_frames_per_batch: int | None = None,
+    *,
+    vcodec: str | None = None,
+    pix_fmt: str | None = None,
+    g: int | None = None,
+    crf: int | float | None = None,
+    fast_decode: int | None = None,
+    overwrite: bool = False,
+    dry_run: Literal[False] = False,
+    progress: ProgressReporter | None = None,
+) -> Dataset: ...
+
+
+@overload
+def convert_image_to_video_dataset(
+    dataset: DatasetLike,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    rgb_encoder: EncoderLike = None,
+    depth_encoder: EncoderLike = None,
+    episode_indices: Sequence[int] | None = None,
+    num_workers: int = 4,
+    max_episodes_per_batch: int | None = None,
+    max_frames_per_batch: int | None = None,
+    *,
+    vcodec: str | None = None,
+    pix_fmt: str | None = None,
+    g: int | None = None,
+    crf: int | float | None = None,
+    fast_decode: int | None = None,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    progress: ProgressReporter | None = None,
+) -> Dataset | Plan: ...
 
 
 def convert_image_to_video_dataset(

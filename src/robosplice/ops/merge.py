@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
@@ -205,6 +205,66 @@ def plan_merge(
         columns=ColumnChanges(renames=tuple(renames)),
         arguments={"sources": [str(d.root) for d in datasets], "feature_renames": renames},
     )
+
+
+@overload
+def merge_datasets(
+    datasets: Sequence[DatasetLike],
+    output_repo_id: str,
+    output_dir: PathLike | None = None,
+    concatenate_videos: bool = True,
+    concatenate_data: bool = True,
+    *,
+    data_files_size_in_mb: float | None = None,
+    video_files_size_in_mb: float | None = None,
+    chunk_size: int | None = None,
+    feature_renames: Sequence[Mapping[str, str] | None] | None = None,
+    overwrite: bool = False,
+    dry_run: Literal[True],
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Plan: ...
+
+
+@overload
+def merge_datasets(
+    datasets: Sequence[DatasetLike],
+    output_repo_id: str,
+    output_dir: PathLike | None = None,
+    concatenate_videos: bool = True,
+    concatenate_data: bool = True,
+    *,
+    data_files_size_in_mb: float | None = None,
+    video_files_size_in_mb: float | None = None,
+    chunk_size: int | None = None,
+    feature_renames: Sequence[Mapping[str, str] | None] | None = None,
+    overwrite: bool = False,
+    dry_run: Literal[False] = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Dataset: ...
+
+
+@overload
+def merge_datasets(
+    datasets: Sequence[DatasetLike],
+    output_repo_id: str,
+    output_dir: PathLike | None = None,
+    concatenate_videos: bool = True,
+    concatenate_data: bool = True,
+    *,
+    data_files_size_in_mb: float | None = None,
+    video_files_size_in_mb: float | None = None,
+    chunk_size: int | None = None,
+    feature_renames: Sequence[Mapping[str, str] | None] | None = None,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Dataset | Plan: ...
 
 
 def merge_datasets(

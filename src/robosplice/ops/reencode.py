@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal, overload
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
@@ -121,6 +121,84 @@ def plan_reencode(
         for key in videos:  # the feature shape is [height, width, channels]
             info["features"][key]["shape"][:2] = [size[1], size[0]]
     return replace(plan, info=info, videos=videos)
+
+
+@overload
+def reencode_dataset(
+    dataset: DatasetLike,
+    rgb_encoder: EncoderLike = None,
+    depth_encoder: EncoderLike = None,
+    encoder_threads: int | None = None,
+    num_workers: int | None = None,
+    *,
+    cameras: Sequence[str] | str | None = None,
+    size: tuple[int, int] | str | None = None,
+    vcodec: str | None = None,
+    pix_fmt: str | None = None,
+    g: int | None = None,
+    crf: int | float | None = None,
+    preset: int | str | None = None,
+    fast_decode: int | None = None,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: Literal[True],
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+) -> Plan: ...
+
+
+@overload
+def reencode_dataset(
+    dataset: DatasetLike,
+    rgb_encoder: EncoderLike = None,
+    depth_encoder: EncoderLike = None,
+    encoder_threads: int | None = None,
+    num_workers: int | None = None,
+    *,
+    cameras: Sequence[str] | str | None = None,
+    size: tuple[int, int] | str | None = None,
+    vcodec: str | None = None,
+    pix_fmt: str | None = None,
+    g: int | None = None,
+    crf: int | float | None = None,
+    preset: int | str | None = None,
+    fast_decode: int | None = None,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: Literal[False] = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+) -> Dataset: ...
+
+
+@overload
+def reencode_dataset(
+    dataset: DatasetLike,
+    rgb_encoder: EncoderLike = None,
+    depth_encoder: EncoderLike = None,
+    encoder_threads: int | None = None,
+    num_workers: int | None = None,
+    *,
+    cameras: Sequence[str] | str | None = None,
+    size: tuple[int, int] | str | None = None,
+    vcodec: str | None = None,
+    pix_fmt: str | None = None,
+    g: int | None = None,
+    crf: int | float | None = None,
+    preset: int | str | None = None,
+    fast_decode: int | None = None,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+) -> Dataset | Plan: ...
 
 
 def reencode_dataset(

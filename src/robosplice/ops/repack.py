@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
 from robosplice.engine.backends import Backend
@@ -35,6 +37,60 @@ def plan_repack(
             "chunks_size": chunks_size,
         },
     )
+
+
+@overload
+def repack(
+    dataset: DatasetLike,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    *,
+    data_files_size_in_mb: float | None = None,
+    video_files_size_in_mb: float | None = None,
+    chunks_size: int | None = None,
+    overwrite: bool = False,
+    in_place: bool = False,
+    dry_run: Literal[True],
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Plan: ...
+
+
+@overload
+def repack(
+    dataset: DatasetLike,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    *,
+    data_files_size_in_mb: float | None = None,
+    video_files_size_in_mb: float | None = None,
+    chunks_size: int | None = None,
+    overwrite: bool = False,
+    in_place: bool = False,
+    dry_run: Literal[False] = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Dataset: ...
+
+
+@overload
+def repack(
+    dataset: DatasetLike,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    *,
+    data_files_size_in_mb: float | None = None,
+    video_files_size_in_mb: float | None = None,
+    chunks_size: int | None = None,
+    overwrite: bool = False,
+    in_place: bool = False,
+    dry_run: bool = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Dataset | Plan: ...
 
 
 def repack(

@@ -7,6 +7,7 @@ import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Literal, overload
 
 import numpy as np
 
@@ -109,6 +110,54 @@ def plan_split(
         )
         for name, episodes in assigned.items()
     }
+
+
+@overload
+def split_dataset(
+    dataset: DatasetLike,
+    splits: Mapping[str, float | Sequence[int]],
+    output_dir: PathLike | None = None,
+    *,
+    shuffle: bool = False,
+    seed: int | None = None,
+    overwrite: bool = False,
+    dry_run: Literal[True],
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> dict[str, Plan]: ...
+
+
+@overload
+def split_dataset(
+    dataset: DatasetLike,
+    splits: Mapping[str, float | Sequence[int]],
+    output_dir: PathLike | None = None,
+    *,
+    shuffle: bool = False,
+    seed: int | None = None,
+    overwrite: bool = False,
+    dry_run: Literal[False] = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> dict[str, Dataset]: ...
+
+
+@overload
+def split_dataset(
+    dataset: DatasetLike,
+    splits: Mapping[str, float | Sequence[int]],
+    output_dir: PathLike | None = None,
+    *,
+    shuffle: bool = False,
+    seed: int | None = None,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> dict[str, Dataset] | dict[str, Plan]: ...
 
 
 def split_dataset(

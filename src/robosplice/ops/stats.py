@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
+from typing import Literal, overload
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
@@ -97,6 +98,66 @@ def plan_recompute_stats(
     )
     options = StatsOptions(recompute=True, visual=visual, relative_action=relative)
     return dataclasses.replace(plan, stats=options)
+
+
+@overload
+def recompute_stats(
+    dataset: DatasetLike,
+    skip_image_video: bool = True,
+    relative_action: bool = False,
+    relative_exclude_joints: Sequence[str] | None = None,
+    chunk_size: int = 50,
+    num_workers: int = 0,
+    *,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: Literal[True],
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Plan: ...
+
+
+@overload
+def recompute_stats(
+    dataset: DatasetLike,
+    skip_image_video: bool = True,
+    relative_action: bool = False,
+    relative_exclude_joints: Sequence[str] | None = None,
+    chunk_size: int = 50,
+    num_workers: int = 0,
+    *,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: Literal[False] = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Dataset: ...
+
+
+@overload
+def recompute_stats(
+    dataset: DatasetLike,
+    skip_image_video: bool = True,
+    relative_action: bool = False,
+    relative_exclude_joints: Sequence[str] | None = None,
+    chunk_size: int = 50,
+    num_workers: int = 0,
+    *,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Dataset | Plan: ...
 
 
 def recompute_stats(

@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import re
 from collections.abc import Mapping
-from typing import TypeAlias
+from typing import Literal, TypeAlias, overload
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
@@ -147,6 +147,60 @@ def plan_modify_tasks(
         for number, episode in enumerate(plan.episodes)
     )
     return dataclasses.replace(plan, episodes=episodes, tasks=output_tasks, task_maps=(task_map,))
+
+
+@overload
+def modify_tasks(
+    dataset: DatasetLike,
+    new_task: str | None = None,
+    episode_tasks: Mapping[int, str] | None = None,
+    task_replacements: Mapping[TaskPattern, str] | None = None,
+    *,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: Literal[True],
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Plan: ...
+
+
+@overload
+def modify_tasks(
+    dataset: DatasetLike,
+    new_task: str | None = None,
+    episode_tasks: Mapping[int, str] | None = None,
+    task_replacements: Mapping[TaskPattern, str] | None = None,
+    *,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: Literal[False] = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Dataset: ...
+
+
+@overload
+def modify_tasks(
+    dataset: DatasetLike,
+    new_task: str | None = None,
+    episode_tasks: Mapping[int, str] | None = None,
+    task_replacements: Mapping[TaskPattern, str] | None = None,
+    *,
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Dataset | Plan: ...
 
 
 def modify_tasks(

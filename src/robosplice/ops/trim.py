@@ -7,6 +7,7 @@ A range that starts between keyframes is copied from the keyframe before it, and
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal, overload
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
@@ -55,6 +56,54 @@ def plan_trim(dataset: Dataset, ranges: Mapping[int, FrameRange]) -> Plan:
         ranges=normalized,
         arguments={"ranges": {str(k): list(v) for k, v in normalized.items()}},
     )
+
+
+@overload
+def trim_episodes(
+    dataset: DatasetLike,
+    ranges: Mapping[int, FrameRange],
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    *,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: Literal[True],
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Plan: ...
+
+
+@overload
+def trim_episodes(
+    dataset: DatasetLike,
+    ranges: Mapping[int, FrameRange],
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    *,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: Literal[False] = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Dataset: ...
+
+
+@overload
+def trim_episodes(
+    dataset: DatasetLike,
+    ranges: Mapping[int, FrameRange],
+    output_dir: PathLike | None = None,
+    repo_id: str | None = None,
+    *,
+    in_place: bool = False,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    progress: ProgressReporter | None = None,
+    backend: str | Backend | None = None,
+    workers: int | None = None,
+) -> Dataset | Plan: ...
 
 
 def trim_episodes(

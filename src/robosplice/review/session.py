@@ -348,7 +348,7 @@ class ReviewSession:
         if not recipe.steps:
             return "No pending edits: applying would copy the dataset unchanged."
         plan = apply(recipe, self.dataset, None, dry_run=True)
-        return describe_dry_run(plan, self.dataset)  # type: ignore[arg-type]
+        return describe_dry_run(plan, self.dataset)
 
     def check_output(self, output: str) -> Path:
         """The absolute output folder for `output`, or OutputRefusedError.
