@@ -29,8 +29,7 @@ def plan_filter(
     max_length: int | None = None,
     predicate: Callable[[Mapping[str, Any]], bool] | None = None,
 ) -> Plan:
-    """Keep episodes in `episodes`, with a task matching `tasks` (exact string or compiled
-    regex), `min_length <= length <= max_length`, and `predicate(row)` true; all criteria AND.
+    """The plan keeping the episodes of `recipe.select.episodes_matching` (the same criteria).
 
     Raises:
         SelectionError: no criterion, unknown episodes, or nothing matches.

@@ -325,7 +325,7 @@ def trim_step(ranges: Mapping[int, Range], reason: str | None = None) -> Step:
 
 
 def fold_steps(steps: Iterable[Step], dataset: Dataset) -> Folded:
-    """Every step folded in order into what it does to `dataset` (nothing is checked twice).
+    """Every step folded in order into what it does to `dataset`, checked against it.
 
     Raises:
         SelectionError: a step does not fit the dataset; the message names the step.
