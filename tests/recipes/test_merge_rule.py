@@ -87,3 +87,14 @@ def test_the_review_page_refuses_a_step_that_empties_a_pending_trim():
     edits.add_step("trim_episodes", {"ranges": {"1": [5, 20]}}, "idle tail")
     assert edits.state.trims == {1: (5, 10)}
     assert edits.steps() == [trim_step({1: (5, 10)}, "idle head; idle tail").to_json()]
+
+
+def test_the_review_session_answers_a_conflicting_fix_with_a_conflict(fixture_dataset, tmp_path):
+    from robosplice.review.session import ReviewSession
+
+    session = ReviewSession(fixture_dataset("v3_av1_single"), cache_dir=tmp_path / "cache")
+    step = {"action": "step", "op": "trim_episodes", "reason": "idle head"}
+    session.change_edits({**step, "args": {"ranges": {"1": [2, 10]}}})
+    with pytest.raises(EditConflictError, match=BOTH.format(first="idle head", second="idle tail")):
+        session.change_edits({**step, "args": {"ranges": {"1": [12, 20]}}, "reason": "idle tail"})
+    assert session.edits_json()["trims"] == {"1": [2, 10]}
