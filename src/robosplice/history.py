@@ -3,8 +3,9 @@
 One JSON object per line, oldest first: the lines of the sources' logs, then one line for the
 edit that wrote this dataset (operation, arguments, source fingerprints, robosplice version, UTC
 time). The official loader reads only the meta files it knows and ignores this folder
-(tests/interop checks it). A fingerprint hashes a source's meta/info.json and episodes parquet
-files, not its data or video, so it is cheap; it tells whether a source changed since.
+(tests/interop checks it). A source's fingerprint is `robosplice.format.fingerprint` (the value a
+recipe made for that source carries); logs written before it was shared hold `sha256:`-prefixed
+hashes of info.json and the episodes files, and are read as they are (nothing compares them).
 This module does not decide what an edit does; it only writes down the plan's account of it.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
-import hashlib
 import importlib.metadata
 import json
 import logging
@@ -22,17 +22,15 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path, PurePath
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 
-from robosplice.format.episodes import episodes_files
-from robosplice.format.paths import HISTORY_PATH, INFO_PATH
+from robosplice.format.fingerprint import fingerprint
+from robosplice.format.paths import HISTORY_PATH
 from robosplice.plan.model import Plan
 
 logger = logging.getLogger(__name__)
-
-_CHUNK_BYTES: Final = 1 << 20
 
 HistoryEntry = dict[str, Any]
 
@@ -87,22 +85,6 @@ def _callable_name(function: Callable[..., Any]) -> str:
     if name is None:
         return repr(function)
     return f"{module}.{name}" if module else str(name)
-
-
-def fingerprint(root: Path) -> str:
-    """sha256 over meta/info.json and the episodes parquet files (path and bytes of each)."""
-    digest = hashlib.sha256()
-    paths = [root / INFO_PATH, *episodes_files(root)]
-    for path in paths:
-        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
-        try:
-            with path.open("rb") as handle:
-                while chunk := handle.read(_CHUNK_BYTES):
-                    digest.update(chunk)
-        except OSError:
-            digest.update(b"<unreadable>")
-        digest.update(b"\0")
-    return f"sha256:{digest.hexdigest()}"
 
 
 def read_history(root: Path) -> list[HistoryEntry]:

@@ -95,3 +95,42 @@ def test_fingerprint_is_sha256_over_sorted_meta_files(fixture_dataset):
             path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0"
         )
     assert fingerprint(root) == digest.hexdigest()
+
+
+def test_the_readme_ops_table_is_the_registry():
+    from pathlib import Path
+
+    from robosplice.recipe import OPS, SPECS, ops_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- recipe-ops:start -->\n", 1)[1].split("\n<!-- recipe-ops:end -->")[0]
+    assert table == ops_table(), "regenerate it: .venv/bin/python scripts/update_readme_tables.py"
+    assert [row.split("`")[1] for row in table.splitlines()[2:]] == list(OPS)
+    assert len({spec.op for spec in SPECS}) == len(SPECS)
+
+
+def test_constructors_make_the_steps_a_person_would_write():
+    from robosplice.recipe import delete_step, parse_step, trim_step
+
+    assert delete_step([7, 3], "frozen episode").to_json() == DOC["steps"][0]
+    assert trim_step({4: (15, 240)}, "idle head").to_json() == DOC["steps"][1]
+    assert parse_step(trim_step({4: (15, 240)}).to_json()) == trim_step({4: (15, 240)})
+    with pytest.raises(RecipeError, match="does nothing"):
+        delete_step([])
+
+
+def test_the_edit_log_records_the_fingerprint_a_recipe_carries(fixture_dataset, tmp_path):
+    from robosplice.history import HISTORY_PATH, read_history
+    from robosplice.ops.apply import apply
+    from robosplice.recipe import delete_step, make_recipe
+
+    source = fixture_dataset("v3_av1_single")
+    root = apply(make_recipe(source, [delete_step([0])]), source, tmp_path / "first").root
+    # A log written before the fingerprint was shared (sha256: over info + episodes) still reads.
+    old = {"operation": "delete_episodes", "sources": [{"fingerprint": "sha256:" + "0" * 64}]}
+    (root / HISTORY_PATH).write_text(json.dumps(old) + "\n", encoding="utf-8")
+    recipe = make_recipe(root, [delete_step([0])])
+    output = apply(recipe, root, tmp_path / "out")
+    log = read_history(output.root)
+    assert log[0] == old
+    assert log[-1]["sources"][0]["fingerprint"] == recipe.fingerprint == fingerprint(root)

@@ -1,15 +1,14 @@
 """`apply`: run a recipe (`robosplice.recipe`) on its source as ONE plan, in one engine pass.
 
-Every step is folded into a single Plan before anything is written:
-- episode/frame steps (`delete_episodes`, `keep_episodes`, `filter_episodes`, `trim_episodes`)
-  choose the kept source episodes and their frame ranges (indices always refer to the source;
-  two trims of one episode keep the intersection of their ranges);
-- `remove_feature` / `rename_feature` become the plan's column changes (names follow the steps
-  in order, so a rename may be followed by a removal of the new name);
-- `modify_tasks` steps are merged (later keys win; keys refer to source tasks and episodes) into
-  the plan's task table and per-episode overrides, keeping only tasks of kept episodes;
-- `recompute_stats` makes the engine recompute every numeric stat (and camera stats when
-  `skip_image_video` is false).
+Every step is folded by its spec (`robosplice.recipe.steps`) into one `Folded` value, which
+becomes a single Plan before anything is written:
+- the kept source episodes and their frame ranges (`Kept`, merged by the recipe's one rule);
+- column changes (names follow the steps in order, so a rename may be followed by a removal of
+  the new name);
+- the merged `modify_tasks` edits, as the plan's task table and per-episode overrides, keeping
+  only tasks of kept episodes;
+- `recompute_stats`: the engine recomputes every numeric stat (and camera stats when every such
+  step says `skip_image_video: false`).
 The engine then streams rows and copies video packets once (no decode, no encode), and the
 staging folder is published atomically. The edit log records the whole recipe.
 """
@@ -17,7 +16,6 @@ staging folder is published atomically. The edit log records the whole recipe.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -27,116 +25,13 @@ from robosplice.dataset import Dataset, open_dataset
 from robosplice.engine.backends import Backend
 from robosplice.errors import RecipeError, SelectionError, SourceMismatchError
 from robosplice.ops._run import write_plan
-from robosplice.ops._select import check_episode_indices, format_indices
 from robosplice.ops.features import plan_modify_features
-from robosplice.ops.filter import plan_filter
 from robosplice.ops.stats import plan_recompute_stats
 from robosplice.ops.tasks import plan_modify_tasks
 from robosplice.plan.model import Plan
 from robosplice.plan.select import plan_keep, settings_of
-from robosplice.recipe import Recipe, Step, fingerprint, load_recipe
-
-
-def _where(number: int, step: Step) -> str:
-    return f"recipe step {number} ({step.op})"
-
-
-def _episode_selection(
-    dataset: Dataset, recipe: Recipe
-) -> tuple[list[int], dict[int, tuple[int, int]]]:
-    """Kept source episodes (in order) and the frame range of each trimmed one."""
-    kept = set(range(dataset.num_episodes))
-    ranges: dict[int, tuple[int, int]] = {}
-    for number, step in enumerate(recipe.steps):
-        where = _where(number, step)
-        args = step.args
-        if step.op in ("delete_episodes", "keep_episodes"):
-            chosen = set(check_episode_indices(dataset, args["episode_indices"], what=where))
-            kept = kept - chosen if step.op == "delete_episodes" else kept & chosen
-        elif step.op == "filter_episodes":
-            tasks: list[str | re.Pattern[str]] = list(args.get("tasks", []))
-            if "task_regex" in args:
-                tasks.append(re.compile(args["task_regex"]))
-            try:
-                filtered = plan_filter(
-                    dataset,
-                    episodes=args.get("episodes"),
-                    tasks=tasks or None,
-                    min_length=args.get("min_length"),
-                    max_length=args.get("max_length"),
-                )
-            except SelectionError as exc:
-                raise SelectionError(f"{where}: {exc}") from exc
-            kept &= {e.segment.episode_index for e in filtered.episodes}
-        elif step.op == "trim_episodes":
-            episodes = [int(key) for key in args["ranges"]]
-            check_episode_indices(dataset, episodes, what=where)
-            for key, (start, stop) in args["ranges"].items():
-                episode = int(key)
-                length = dataset.episodes[episode].length
-                if stop > length:
-                    raise SelectionError(
-                        f"{where}: episode {episode} range [{start}, {stop}) is outside its frames"
-                        f" 0–{length} (stop must be ≤ {length})"
-                    )
-                low, high = ranges.get(episode, (0, length))
-                start, stop = max(low, start), min(high, stop)
-                if start >= stop:
-                    raise SelectionError(
-                        f"{where}: episode {episode} keeps no frame: [{start}, {stop}) after the"
-                        " earlier trims of it; delete the episode instead"
-                    )
-                ranges[episode] = (start, stop)
-    if not kept:
-        raise SelectionError(
-            f"the recipe deletes every episode of {dataset.root}; nothing was written"
-        )
-    order = sorted(kept)
-    return order, {e: r for e, r in ranges.items() if e in kept}
-
-
-def _feature_changes(dataset: Dataset, recipe: Recipe) -> tuple[list[str], dict[str, str]]:
-    """Removed source features and source → output renames, following the steps in order."""
-    current = {name: name for name in dataset.features}  # output name → source name
-    removed: list[str] = []
-    for number, step in enumerate(recipe.steps):
-        where = _where(number, step)
-        if step.op == "remove_feature":
-            for name in step.args["feature_names"]:
-                if name not in current:
-                    raise SelectionError(
-                        f"{where}: feature '{name}' is not in the dataset at this step; it has"
-                        f" {sorted(current)}"
-                    )
-                removed.append(current.pop(name))
-        elif step.op == "rename_feature":
-            renamed = dict(current)
-            for old, new in step.args["renames"].items():
-                if old not in current:
-                    raise SelectionError(
-                        f"{where}: feature '{old}' is not in the dataset at this step; it has"
-                        f" {sorted(current)}"
-                    )
-                renamed[new] = renamed.pop(old)
-            if len(renamed) != len(current):
-                raise SelectionError(f"{where}: a new name is already taken by another feature")
-            current = renamed
-    renames = {source: output for output, source in current.items() if output != source}
-    return removed, renames
-
-
-def _task_changes(recipe: Recipe) -> dict[str, Any] | None:
-    """Every `modify_tasks` step merged into one set of arguments (later keys win)."""
-    merged: dict[str, Any] = {}
-    for step in recipe.steps:
-        if step.op != "modify_tasks":
-            continue
-        if "new_task" in step.args:
-            merged["new_task"] = step.args["new_task"]
-        for key in ("episode_tasks", "task_replacements"):
-            if key in step.args:
-                merged.setdefault(key, {}).update(step.args[key])
-    return merged or None
+from robosplice.recipe import Recipe, fingerprint, fold_steps, load_recipe
+from robosplice.recipe.select import format_indices
 
 
 def _with_tasks(dataset: Dataset, plan: Plan, changes: Mapping[str, Any]) -> Plan:
@@ -181,7 +76,13 @@ def plan_apply(dataset: Dataset, recipe: Recipe) -> Plan:
         SelectionError: a step names unknown episodes, features or tasks, a range outside its
             episode, or the recipe would leave no episode.
     """
-    kept, ranges = _episode_selection(dataset, recipe)
+    folded = fold_steps(recipe.steps, dataset)
+    kept = folded.kept.episodes(dataset.num_episodes)
+    if not kept:
+        raise SelectionError(
+            f"the recipe deletes every episode of {dataset.root}; nothing was written"
+        )
+    ranges = folded.kept.live_ranges()
     plan = plan_keep(
         dataset,
         kept,
@@ -190,7 +91,7 @@ def plan_apply(dataset: Dataset, recipe: Recipe) -> Plan:
         ranges=ranges,
         arguments={"recipe": recipe.to_json()},
     )
-    removed, renames = _feature_changes(dataset, recipe)
+    removed, renames = folded.removed, folded.renames()
     if removed or renames:
         try:
             features = plan_modify_features(
@@ -199,15 +100,13 @@ def plan_apply(dataset: Dataset, recipe: Recipe) -> Plan:
         except SelectionError as exc:
             raise SelectionError(f"recipe feature steps: {exc}") from exc
         plan = dataclasses.replace(plan, info=features.info, columns=features.columns)
-    tasks = _task_changes(recipe)
-    if tasks is not None:
+    if folded.tasks:
         try:
-            plan = _with_tasks(dataset, plan, tasks)
+            plan = _with_tasks(dataset, plan, folded.tasks)
         except SelectionError as exc:
             raise SelectionError(f"recipe modify_tasks steps: {exc}") from exc
-    stats_steps = [s for s in recipe.steps if s.op == "recompute_stats"]
-    if stats_steps:
-        skip = all(s.args.get("skip_image_video", True) for s in stats_steps)
+    if folded.stats_skips:
+        skip = all(folded.stats_skips)
         plan = dataclasses.replace(plan, stats=plan_recompute_stats(dataset, skip).stats)
     return plan
 

@@ -24,7 +24,7 @@ from robosplice.checks.registry import FAMILIES, run_checks
 from robosplice.dataset import Dataset
 from robosplice.errors import DatasetNotFoundError, RobospliceError
 from robosplice.ops.validate import root_of
-from robosplice.recipe import Recipe, Step, make_recipe
+from robosplice.recipe import Kept, Recipe, Step, delete_step, make_recipe, parse_step, trim_step
 
 _DELETE_REASONS = {
     "non_finite": "NaN/Inf values",
@@ -62,43 +62,34 @@ class DoctorReport:
         }
 
     def recipe_steps(self) -> list[Step]:
-        """The fixes the findings propose: deletions (one step per reason), then one trim step."""
-        deleted: set[int] = set()
+        """The fixes the findings propose: deletions (one step per reason), then one trim step.
+
+        Trims merge by the recipe's one rule (`robosplice.recipe.Kept`): a deleted episode's
+        trims are left out, and two trims of one episode keep their intersection.
+
+        Raises:
+            SelectionError: two proposed trims of one episode do not overlap (both are named).
+        """
+        kept = Kept()
         steps: list[Step] = []
         for check, reason in _DELETE_REASONS.items():
-            episodes = sorted(
-                {
-                    f.episode
-                    for f in self.findings
-                    if f.check == check and f.fix is not None and f.episode is not None
-                }
-                - deleted
-            )
+            episodes = {
+                f.episode
+                for f in self.findings
+                if f.check == check and f.fix is not None and f.episode is not None
+            } - kept.deleted
             if episodes:
-                deleted.update(episodes)
-                steps.append(
-                    Step(op="delete_episodes", args={"episode_indices": episodes}, reason=reason)
-                )
-        ranges: dict[int, list[int]] = {}
-        reasons: set[str] = set()
+                kept = kept.deleting(episodes)
+                steps.append(delete_step(episodes, reason))
         for finding in self.findings:
             if finding.fix is None or finding.fix.get("op") != "trim_episodes":
                 continue
-            for key, (start, stop) in finding.fix["args"]["ranges"].items():
-                episode = int(key)
-                if episode in deleted:
-                    continue
-                low, high = ranges.get(episode, [start, stop])
-                ranges[episode] = [max(low, start), min(high, stop)]
-                reasons.add(TITLES.get(finding.check, finding.check))
-        ranges = {e: r for e, r in ranges.items() if r[0] < r[1]}
-        if ranges:
+            fix = parse_step(finding.fix)
+            ranges = {int(key): (r[0], r[1]) for key, r in fix.args["ranges"].items()}
+            kept = kept.trimmed(ranges, by=TITLES.get(finding.check, finding.check))
+        if kept.live_ranges():
             steps.append(
-                Step(
-                    op="trim_episodes",
-                    args={"ranges": {str(e): ranges[e] for e in sorted(ranges)}},
-                    reason=" and ".join(sorted(reasons)),
-                )
+                trim_step(kept.live_ranges(), reason=" and ".join(sorted(kept.live_labels())))
             )
         return steps
 

@@ -2,7 +2,9 @@
 
 Every index and `[start, stop)` range refers to the SOURCE dataset, as recipe steps do. A trim of
 a deleted episode is refused (the deletion wins; undo or remove it first); deleting a trimmed
-episode keeps the trim listed but leaves it out of the recipe while the deletion stands.
+episode keeps the trim listed but leaves it out of the recipe while the deletion stands. A step
+added to the pending trims (a doctor fix) merges by the recipe's one rule (`recipe.Kept`); the
+`[`/`]` keys and `set_trim` set the pending trim itself.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from robosplice.errors import EditConflictError
+from robosplice.errors import EditConflictError, SelectionError
+from robosplice.recipe import Kept, Range, Step, delete_step, trim_step
 
 FORMAT: Final = "robosplice-review-edits"
 VERSION: Final = 1
@@ -161,17 +164,8 @@ class PendingEdits:
                 for episode in args.get("episode_indices", []):
                     self.set_deleted(int(episode), True, reason)
             elif op == "trim_episodes":
-                # Like recipe steps, trims compose by intersection (idle head + idle tail).
                 for key, (start, stop) in args.get("ranges", {}).items():
-                    episode = int(key)
-                    held = self.state.trims.get(episode)
-                    why = reason
-                    if held is not None:
-                        start, stop = max(int(start), held[0]), min(int(stop), held[1])
-                        before_reason = self.state.reasons.get(f"trim:{episode}")
-                        if before_reason and reason and before_reason != reason:
-                            why = f"{before_reason}; {reason}"
-                    self.set_trim(episode, int(start), int(stop), why)
+                    self._merge_trim(int(key), (int(start), int(stop)), reason)
             else:
                 raise EditConflictError(
                     f"the review page holds deletions and trims only, not {op!r}; apply that"
@@ -182,6 +176,18 @@ class PendingEdits:
             raise
         self.history = [*history, before] if self.state != before else history
         return self.state
+
+    def _merge_trim(self, episode: int, new: Range, reason: str | None) -> EditState:
+        """Trim `episode` to `new` by the recipe's merge rule (intersection with a held trim)."""
+        key = f"trim:{episode}"
+        held = tuple(self.state.reasons.get(key, TRIM_REASON).split("; "))
+        kept = Kept(ranges=self.state.trims, by={episode: held})
+        try:
+            merged = kept.trimmed({episode: new}, by=reason or held[-1])
+        except SelectionError as exc:
+            raise EditConflictError(str(exc)) from exc
+        why = "; ".join(merged.by[episode]) if episode in self.state.trims else reason
+        return self.set_trim(episode, *merged.ranges[episode], why)
 
     def undo(self) -> EditState:
         """Go back one change (no-op when there is nothing to undo)."""
@@ -227,27 +233,15 @@ class PendingEdits:
     def steps(self) -> list[dict[str, Any]]:
         """The recipe steps (JSON) for the pending edits: one delete, then one trim step."""
         state = self.state
-        steps: list[dict[str, Any]] = []
+        steps: list[Step] = []
         if state.deleted:
             reasons = {state.reasons.get(f"delete:{e}", DELETE_REASON) for e in state.deleted}
-            steps.append(
-                {
-                    "op": "delete_episodes",
-                    "args": {"episode_indices": sorted(state.deleted)},
-                    "reason": "; ".join(sorted(reasons)),
-                }
-            )
-        trims = {e: r for e, r in sorted(state.trims.items()) if e not in state.deleted}
+            steps.append(delete_step(state.deleted, "; ".join(sorted(reasons))))
+        trims = {e: r for e, r in state.trims.items() if e not in state.deleted}
         if trims:
             reasons = {state.reasons.get(f"trim:{e}", TRIM_REASON) for e in trims}
-            steps.append(
-                {
-                    "op": "trim_episodes",
-                    "args": {"ranges": {str(e): list(r) for e, r in trims.items()}},
-                    "reason": "; ".join(sorted(reasons)),
-                }
-            )
-        return steps
+            steps.append(trim_step(trims, "; ".join(sorted(reasons))))
+        return [step.to_json() for step in steps]
 
     def to_json(self) -> dict[str, Any]:
         """What the store writes: the state and its undo history."""

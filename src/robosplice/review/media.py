@@ -22,16 +22,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from robosplice.dataset import Dataset
-from robosplice.engine.video_copy import PacketRange, plan_packet_range
 from robosplice.errors import VideoError
 from robosplice.format.paths import data_file_path
-from robosplice.format.video import (
-    PacketIndex,
-    PacketReader,
-    PacketWriter,
-    StreamFacts,
-    read_packet_index,
-)
+from robosplice.format.video import PacketReader, PacketWriter, StreamFacts
+from robosplice.ops.preview import episode_packets
 
 # What a browser's <video> plays everywhere that matters (Chromium, Firefox): 8-bit 4:2:0 AV1,
 # H.264 and VP9. Anything else is shown as server-decoded stills.
@@ -73,25 +67,6 @@ def _lock_for(path: Path) -> threading.Lock:
         return _locks.setdefault(path, threading.Lock())
 
 
-def _episode_packets(
-    dataset: Dataset, episode: int, camera: str, start: int, stop: int
-) -> tuple[Path, PacketIndex, PacketRange]:
-    """The source file of `camera`'s episode, its index, and the packets holding frames
-    [start, stop) of the episode."""
-    window = dataset.episodes[episode].videos[camera]
-    path = dataset.video_path(camera, window.position)
-    index = read_packet_index(path)
-    packets = plan_packet_range(
-        index,
-        from_timestamp=window.from_timestamp,
-        fps=float(dataset.fps),
-        start=start,
-        stop=stop,
-        where=f"{path} (episode {episode}, frames {start}–{stop - 1})",
-    )
-    return path, index, packets
-
-
 def write_clip(dataset: Dataset, episode: int, camera: str, target: Path) -> Clip:
     """Copy episode `episode` of `camera` into `target` (kept if already there) and describe it.
 
@@ -99,7 +74,7 @@ def write_clip(dataset: Dataset, episode: int, camera: str, target: Path) -> Cli
         VideoError: the source video cannot be read or does not hold the episode.
     """
     record = dataset.episodes[episode]
-    path, index, packets = _episode_packets(dataset, episode, camera, 0, record.length)
+    path, index, packets = episode_packets(dataset, episode, camera, 0, record.length)
     time_base: Fraction = index.facts.time_base
     clip = Clip(
         path=target,
@@ -134,7 +109,7 @@ def still_of_video(dataset: Dataset, episode: int, camera: str, frame: int) -> b
     Raises:
         VideoError: the frame cannot be decoded.
     """
-    path, _, packets = _episode_packets(dataset, episode, camera, frame, frame + 1)
+    path, _, packets = episode_packets(dataset, episode, camera, frame, frame + 1)
     reader = PacketReader(path)
     try:
         chosen = list(reader.packets(packets.first, packets.stop))

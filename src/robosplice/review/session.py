@@ -19,8 +19,14 @@ from typing import Any
 import av
 
 from robosplice.dataset import Dataset
-from robosplice.errors import OutputRefusedError, RobospliceError, SelectionError
+from robosplice.errors import (
+    OutputExistsError,
+    OutputRefusedError,
+    RobospliceError,
+    SelectionError,
+)
 from robosplice.format.video import stream_facts
+from robosplice.ops.preview import check_output
 from robosplice.recipe import Recipe, fingerprint, make_recipe, parse_step
 from robosplice.review.edits import EditConflictError, PendingEdits
 from robosplice.review.media import (
@@ -358,19 +364,15 @@ class ReviewSession:
         if not output.strip():
             raise OutputRefusedError("give an output folder for the edited dataset")
         target = Path(output.strip()).expanduser().resolve()
-        source = self.dataset.root
-        if target == source or target.is_relative_to(source) or source.is_relative_to(target):
-            raise OutputRefusedError(
-                f"{target}: the output must be a new folder outside the source {source} (the"
-                " source is never written)"
-            )
         if target.is_relative_to(self.cache_dir.parent):
             raise OutputRefusedError(f"{target}: inside the review cache; choose another folder")
-        if target.exists():
+        try:
+            return check_output(target, [self.dataset.root])
+        except (OutputExistsError, SelectionError) as exc:
             raise OutputRefusedError(
-                f"{target} already exists; choose a new folder (the page never overwrites)"
-            )
-        return target
+                f"{exc}. The page writes a new folder only: the source is never written and"
+                " nothing is overwritten"
+            ) from exc
 
     def start_apply(self, output: str) -> Job:
         """Check `output`, then apply the pending edits into it in a background thread.
