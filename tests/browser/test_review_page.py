@@ -290,12 +290,15 @@ def test_doctor_flags_of_planted_defects_show_in_the_episode_list(
 
     def flags(driver) -> dict[int, str] | None:
         shown = {
-            int(option.get_attribute("id").rsplit("-", 1)[1]): option.text
+            int(option.get_attribute("id").rsplit("-", 1)[1]): option.get_attribute("textContent")
             for option in driver.find_elements(page.by.CSS_SELECTOR, '[role="option"]')
         }
         return shown if any("⚑" in text for text in shown.values()) else None
 
-    shown = page.wait.until(flags)
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # doctor reads every episode in the background first (seconds; more on a loaded machine).
+    shown = WebDriverWait(driver, 240, poll_frequency=0.5).until(flags, "no doctor flag shown")
     page.shot("doctor-flags")
     assert "⚑ frozen_episode" in shown[1]
     assert "⚑ idle_head" in shown[5]
