@@ -1,12 +1,13 @@
 # One set of commands for people and CI. A fresh machine needs only Python >= 3.10 and pip:
-# every target below builds what it needs into .venv first.
+# every target below builds what it needs into .venv first. Each test tier sets ROBOSPLICE_TIER:
+# the run then fails on any skip or when no test passed (tests/conftest.py, tests/tiers.py).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo-out
 
-.PHONY: setup demo test interop interop-v21 browser ray check bench bench-convert clean
+.PHONY: setup demo test interop interop-v21 browser ray kill check bench bench-convert clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,27 +28,30 @@ demo: $(STAMP)  ## sample -> info -> repack -> delete -> validate, on a bundled 
 	$(BIN)/robosplice info $(DEMO)/deleted
 
 test: $(STAMP)  ## the default suite (fast; no official lerobot needed)
-	$(BIN)/python -m pytest -q
+	ROBOSPLICE_TIER=test $(BIN)/python -m pytest -q
 
 interop: $(STAMP)  ## outputs loaded by the official LeRobotDataset (builds a Python 3.12 venv once)
 	bash scripts/interop-env.sh >/dev/null
-	$(BIN)/python -m pytest -q -m interop tests/interop
+	ROBOSPLICE_TIER=interop $(BIN)/python -m pytest -q -m interop tests/interop
 
 browser: $(STAMP)  ## the review page in Debian's chromium via Selenium (apt-installs chromium if missing)
 	command -v chromedriver >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y --no-install-recommends chromium chromium-driver; }
 	$(BIN)/python -m pip install --quiet --group browser
 	bash scripts/interop-env.sh >/dev/null
-	$(BIN)/python -m pytest -q -s -m browser tests/browser
+	ROBOSPLICE_TIER=browser $(BIN)/python -m pytest -q -s -m browser tests/browser
 
 interop-v21: $(STAMP)  ## `convert --to v2.1` outputs loaded by lerobot 0.3.3 (builds its own Python 3.12 venv once)
 	bash scripts/interop-env.sh >/dev/null
 	bash scripts/interop-v21-env.sh >/dev/null
-	$(BIN)/python -m pytest -q -m interop tests/interop_v21
+	ROBOSPLICE_TIER=interop-v21 $(BIN)/python -m pytest -q -m interop tests/interop_v21
 
 ray: $(STAMP)  ## the Ray backend: local Ray and a simulated two-node cluster (installs robosplice[ray])
 	$(BIN)/python -m pip install --quiet -e '.[ray]'
-	RAY_USAGE_STATS_ENABLED=0 $(BIN)/python -m pytest -q -m ray tests/engine/test_ray.py
+	ROBOSPLICE_TIER=ray RAY_USAGE_STATS_ENABLED=0 $(BIN)/python -m pytest -q -m ray tests/engine/test_ray.py
+
+kill: $(STAMP)  ## the long kill tests: hundreds of SIGKILLs/SIGTERMs mid-edit, sources and outputs checked
+	ROBOSPLICE_TIER=kill ROBOSPLICE_LONG=1 $(BIN)/python -m pytest -q -m slow tests/safety
 
 check: $(STAMP)  ## lint and format check
 	$(BIN)/ruff format --check src tests bench

@@ -90,10 +90,13 @@ def default_official_python() -> Path:
     return Path(venv) / "bin" / "python"
 
 
+FIXTURES_DIR = REPO_ROOT / "tests" / "fixtures" / "datasets"
+
+
 def fixtures_script() -> Path:
-    """make_fixtures.py: $ROBOSPLICE_FIXTURES or <repo>/../shared/fixtures, as the tests find it."""
-    folder = os.environ.get("ROBOSPLICE_FIXTURES") or str(REPO_ROOT.parent / "shared" / "fixtures")
-    return Path(folder) / "make_fixtures.py"
+    """make_fixtures.py beside the recorder-written datasets in the repository, as the tests find
+    them (tests/fixture_data.py): a clone alone runs the bench."""
+    return FIXTURES_DIR / "make_fixtures.py"
 
 
 # --- input datasets --------------------------------------------------------------------------------
@@ -139,7 +142,7 @@ def recorder_dataset(official_python: Path | None, profile: str = "bench_video")
         )
     script = fixtures_script()
     if not script.is_file():
-        raise SystemExit(f"{script} not found: set ROBOSPLICE_FIXTURES, or use --quick / --source")
+        raise SystemExit(f"{script} not found in the repository; use --quick / --source")
 
     def build(staging: Path) -> Path:
         log(
@@ -1354,8 +1357,8 @@ def image_source(
     if args.quick:
         fixture = fixtures_script().parent / "v3_image"
         if (fixture / "meta" / "info.json").is_file():
-            return fixture, "shared v3_image fixture, --quick"
-        return None, f"convert skipped: no {fixture} (set ROBOSPLICE_FIXTURES or --image-source)"
+            return fixture, "the repository's v3_image fixture, --quick"
+        return None, f"convert skipped: no {fixture} in the repository (or pass --image-source)"
     cached = cached_recorder_dataset("bench_image")
     if official is None and not (cached / "meta" / "info.json").is_file():
         return None, "convert skipped: the bench_image dataset is not cached and needs the venv"

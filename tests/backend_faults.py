@@ -78,3 +78,21 @@ class RefusingBackend:
 
     def submit(self, fn: Callable[[Any], Any], unit: Any) -> concurrent.futures.Future[Any]:
         raise AssertionError(f"unit {unit!r:.60} ran on the enclosing execution() backend")
+
+
+class RecordPid:
+    """Call `fn`, first leaving a file named after the running process's pid in `folder`."""
+
+    def __init__(self, fn: Callable[[Any], Any], folder: Path) -> None:
+        self.fn = fn
+        self.folder = folder
+        self.__name__ = getattr(fn, "__name__", "unit")
+
+    def __call__(self, unit: Any) -> Any:
+        (self.folder / str(os.getpid())).touch()
+        return self.fn(unit)
+
+
+def report_pid(_unit: Any) -> int:
+    """A unit that returns the pid of the process it ran in."""
+    return os.getpid()

@@ -10,28 +10,74 @@ import pytest
 
 from fixture_data import copy_tree_writable, fixtures_dir
 from robosplice.testing import tree_digest
-from tiers import INTEROP_TIER_DIRS, in_an_interop_tier
+from tiers import EXPECTED_SKIPS, TESTS, TIER_ENV, TIER_MARKERS, in_a_tier_of, tier_paths
 
 os.environ["ROBOSPLICE_NO_PROGRESS"] = "1"
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Refuse a test marked `interop` outside the interop tiers' folders: no tier would run it.
+    """Refuse a test carrying a tier marker outside that tier's folders: no tier would run it.
 
-    (`make test` deselects `interop`; `make interop`/`make interop-v21` collect their folders only,
-    `tiers.INTEROP_TIER_DIRS`.) tryfirst: before pytest's `-m` deselection hides it.
+    (`make test` deselects every tier marker; each tier collects its own folders, `tiers.TIERS`.)
+    tryfirst: before pytest's `-m` deselection hides it.
     """
     stray = [
-        item.nodeid
+        f"{item.nodeid} ({marker})"
         for item in items
-        if item.get_closest_marker("interop") and not in_an_interop_tier(Path(item.path))
+        for marker in TIER_MARKERS
+        if item.get_closest_marker(marker) and not in_a_tier_of(marker, Path(item.path))
     ]
     if stray:
         raise pytest.UsageError(
-            f"tests marked `interop` outside {[d.name for d in INTEROP_TIER_DIRS]} run in no tier:"
-            f" {stray}; move them there"
+            f"tests outside their tier's folders run in no tier: {stray}; move them"
+            f" ({', '.join(f'{m}: {[str(p.relative_to(TESTS)) for p in tier_paths(m)]}' for m in TIER_MARKERS)})"
         )
+
+
+_TIER_PROBLEMS = pytest.StashKey[list[str]]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under a Makefile tier (ROBOSPLICE_TIER), fail a run with unexpected skips or no pass.
+
+    Why: a tier exists to run its tests; one that skipped them (no browser, no lerobot venv,
+    ROBOSPLICE_SKIP_INTEROP=1, Ray missing) or collected none must not exit 0.
+    """
+    tier = os.environ.get(TIER_ENV)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if not tier or reporter is None:
+        return
+    expected = EXPECTED_SKIPS.get(tier, {})
+    skipped = [
+        report for report in reporter.stats.get("skipped", []) if report.nodeid not in expected
+    ]
+    problems = [f"skipped {report.nodeid}: {_skip_reason(report)}" for report in skipped]
+    if not reporter.stats.get("passed"):
+        problems.append("no test passed")
+    session.config.stash[_TIER_PROBLEMS] = problems
+    if problems and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    return str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    tier = os.environ.get(TIER_ENV)
+    if not tier:
+        return
+    problems = terminalreporter.config.stash.get(_TIER_PROBLEMS, [])
+    skipped = len(terminalreporter.stats.get("skipped", []))
+    passed = len(terminalreporter.stats.get("passed", []))
+    terminalreporter.section(f"tier {tier}: {passed} passed, {skipped} skipped")
+    for problem in problems:
+        terminalreporter.write_line(f"FAILS THE TIER: {problem}")
+    if not problems:
+        terminalreporter.write_line("no unexpected skip")
 
 
 @pytest.fixture

@@ -62,8 +62,11 @@ def driver() -> Iterator[object]:
             "the browser tier needs Debian's chromium and chromium-driver:"
             " apt-get update && apt-get install -y chromium chromium-driver (make browser does)"
         )
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError as exc:  # a skip would let the tier pass having driven no browser
+        pytest.fail(f"the browser tier needs Selenium ({exc}): pip install --group browser")
 
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never download anything
     options = webdriver.ChromeOptions()

@@ -274,3 +274,33 @@ def test_image_datasets_step_through_exact_stills(driver, serve_review, fixture_
         camera = image.get_attribute("data-camera")
         assert driver.execute_script(STILL_IDENTITY_JS, camera) == [2, 12], camera
     page.shot("image-dataset-episode-2-frame-12")
+
+
+def test_doctor_flags_of_planted_defects_show_in_the_episode_list(
+    driver, serve_review, source_guard, artifacts, tmp_path
+):
+    """A copy with a frozen episode 1, an idle head in 5 and 7 repeating 2: the page lists each
+    flag beside its episode once the background doctor is done, and no other episode is flagged."""
+    from doctor.corpus_doctor import three_defects
+
+    root = source_guard(three_defects(tmp_path / "defects"))
+    page = Page(driver, artifacts, "flags")
+    driver.get(serve_review(root))
+    page.settled()
+
+    def flags(driver) -> dict[int, str] | None:
+        shown = {
+            int(option.get_attribute("id").rsplit("-", 1)[1]): option.get_attribute("textContent")
+            for option in driver.find_elements(page.by.CSS_SELECTOR, '[role="option"]')
+        }
+        return shown if any("⚑" in text for text in shown.values()) else None
+
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # doctor reads every episode in the background first (seconds; more on a loaded machine).
+    shown = WebDriverWait(driver, 240, poll_frequency=0.5).until(flags, "no doctor flag shown")
+    page.shot("doctor-flags")
+    assert "⚑ frozen_episode" in shown[1]
+    assert "⚑ idle_head" in shown[5]
+    assert "⚑ duplicate_episode" in shown[7]
+    assert sorted(e for e, text in shown.items() if "⚑" in text) == [1, 5, 7]

@@ -8,16 +8,28 @@ failures are retried or abort the edit cleanly; bad options are refused before a
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from backend_faults import CountingBackend, FaultyBackend, RefusingBackend
+from backend_faults import (
+    CountingBackend,
+    FaultyBackend,
+    RecordPid,
+    RefusingBackend,
+    report_pid,
+)
 from fixture_data import FIXTURE_NAMES
 from robosplice.dataset import Dataset
-from robosplice.engine.backends import InvalidBackendError, UnitFailedError, execution
+from robosplice.engine.backends import (
+    InvalidBackendError,
+    ProcessBackend,
+    UnitFailedError,
+    execution,
+)
 from robosplice.format.paths import HISTORY_PATH
 from robosplice.ops.apply import apply
 from robosplice.ops.convert import change_fps, reencode_dataset
@@ -188,3 +200,25 @@ def test_a_unit_that_always_fails_publishes_nothing(fixture_dataset, tmp_path):
         trim_episodes(source, {0: (2, 20)}, out)
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_process_backend_units_run_in_other_processes():
+    pids = {ProcessBackend(2).submit(report_pid, unit).result(timeout=120) for unit in range(8)}
+    assert os.getpid() not in pids
+
+
+@pytest.mark.parametrize("op", ["repack", "stats", "reencode"])
+def test_an_ops_process_units_leave_the_calling_process(op, fixture_dataset, tmp_path, monkeypatch):
+    """Every unit an op hands to `backend="process"` runs in a worker, never in this process."""
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    submit = ProcessBackend.submit
+
+    def recording(self, fn, unit):
+        return submit(self, RecordPid(fn, pids), unit)
+
+    monkeypatch.setattr(ProcessBackend, "submit", recording)
+    _run(op, fixture_dataset("v3_av1_multifile"), tmp_path / "out", backend="process", workers=2)
+    seen = {int(path.name) for path in pids.iterdir()}
+    assert seen, "no unit reached the process backend"
+    assert os.getpid() not in seen

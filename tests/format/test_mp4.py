@@ -13,8 +13,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from tests.fixture_data import fixtures_dir
 
+from fixture_data import fixtures_dir
 from robosplice.errors import VideoError
 from robosplice.format import mp4
 from robosplice.format.mp4 import Mp4Writer, read_mp4_samples
@@ -192,6 +192,10 @@ def test_written_cut_reads_back_packet_for_packet(
     assert [
         data[o : o + n] for o, n in zip(got["offset"], got["size_bytes"], strict=True)
     ] == payloads
+    # Every sample lasts as long as in the source, the last one of the file too.
+    source_durations = demuxed(source)["duration"]
+    want_durations = np.concatenate([source_durations[first:stop] for first, stop in spans])
+    np.testing.assert_array_equal(got["duration"], want_durations)
     want_frames = decoded(source)
     samples = read_mp4_samples(source)
     assert samples is not None

@@ -9,9 +9,12 @@ stats; images-to-video for the image dataset). Every output must
 
 * be written (no refusal) and pass `validate` without errors;
 * record the pre-flight repairs of its source in its edit log (when the source needed any);
-* load in the official `LeRobotDataset`, each item equal to the source item the op's own plan
-  (dry run) maps it to: numbers exactly, frames bit for bit (depth in millimetres too), except
-  what the op changes on purpose (index columns, the added/removed/renamed feature, tasks).
+* load in the official `LeRobotDataset`, each item equal to the source item the request maps it
+  to (delete episode 0; even/odd episodes; episode 0 without its first and last frame; the
+  episodes with the first task; the source twice): numbers exactly, frames bit for bit (depth in
+  millimetres too), except what the op changes on purpose (index columns, the added/removed/
+  renamed feature, tasks). The mapping is written from the request and the loaded source's
+  episode_index/frame_index/task, never from the op's own plan.
 
 Speed: all inputs come from one lerobot process; all outputs and sources are loaded in one more
 (make_upstream_datasets.load_batch), so the tier costs about two loader start-ups plus the ops.
@@ -66,37 +69,49 @@ OPS = (
 
 @dataclass
 class Edit:
-    """One op run on one input: its output roots and, per output, the source row of each row."""
+    """One op run on one input: its output roots (a split's: one per requested part)."""
 
     input: str
     op: str
     outputs: list[Path] = field(default_factory=list)
-    rows: list[np.ndarray] = field(default_factory=list)  # per output: global source rows
     error: BaseException | None = None
     seconds: float = 0.0
 
 
-def source_rows(plan: Any, source_lengths: list[int]) -> np.ndarray:
-    """Global row, in the concatenation of the plan's sources, of every output row."""
-    offsets = np.cumsum([0, *source_lengths])
-    datasets = [Dataset(root) for root in plan.sources]
-    rows: list[int] = []
-    for episode in plan.episodes:
-        segment = episode.segment
-        first = datasets[segment.source].episodes[segment.episode_index].dataset_from_index
-        base = int(offsets[segment.source]) + first
-        rows.extend(base + i for i in range(segment.start, segment.stop, segment.step))
-    return np.asarray(rows, dtype=np.int64)
+def first_task(src: Path) -> str:
+    """The task the `filter` request keeps: the first episode's first task."""
+    return Dataset(src).episodes[0].tasks[0]
 
 
-def _run(src: Path, op: str, out: Path) -> list[tuple[Any, Path]]:
-    """Run `op` on `src` into `out`; return (plan, output root) pairs (a split has several)."""
+def expected_rows(op: str, source: dict[str, np.ndarray], output: Path, task: str) -> np.ndarray:
+    """The source item of each output item, from the request alone (see `_run`) and the source's
+    loaded episode_index, frame_index and task: never from what the op planned."""
+    episode = source["episode_index"].reshape(-1).astype(np.int64)
+    frame = source["frame_index"].reshape(-1).astype(np.int64)
+    rows = np.arange(len(episode))
+    if op == "delete":  # episode 0 deleted
+        return rows[episode != 0]
+    if op == "split":  # a: even episodes, b: odd ones
+        return rows[episode % 2 == (0 if output.name == "a" else 1)]
+    if op == "trim":  # episode 0 keeps [1, length - 1)
+        length = int((episode == 0).sum())
+        return rows[(episode != 0) | ((frame >= 1) & (frame < length - 1))]
+    if op == "filter":  # the episodes with a frame of the first task
+        kept = np.unique(episode[np.asarray(source["task"]).reshape(-1) == task])
+        return rows[np.isin(episode, kept)]
+    if op == "merge":  # the source, then the source again
+        return np.arange(2 * len(episode))
+    return rows  # every other op keeps every row in order
+
+
+def _run(src: Path, op: str, out: Path) -> list[Path]:
+    """Run `op` on `src` into `out`; return the output roots (a split has several)."""
     dataset = Dataset(src)
     n = dataset.num_episodes
     first_length = dataset.episodes[0].length
     frames = dataset.num_frames
     bonus = {ADDED: (np.arange(frames, dtype=np.float32) * 0.5, _float(1))}
-    first_task = dataset.episodes[0].tasks[0]
+    task = first_task(src)
     calls: dict[str, Callable[..., Any]] = {
         "delete": lambda **k: rs.delete_episodes(src, [0], out, **k),
         "split": lambda **k: rs.split_dataset(
@@ -113,7 +128,7 @@ def _run(src: Path, op: str, out: Path) -> list[tuple[Any, Path]]:
         ),
         "trim": lambda **k: rs.trim_episodes(src, {0: (1, first_length - 1)}, out, **k),
         "filter": lambda **k: rs.filter_episodes(
-            src, tasks=re.compile(re.escape(first_task)), output_dir=out, **k
+            src, tasks=re.compile(f"^{re.escape(task)}$"), output_dir=out, **k
         ),
         "repack": lambda **k: rs.repack(src, out, data_files_size_in_mb=0.02, **k),
         "add_feature": lambda **k: rs.add_features(src, bonus, out, **k),
@@ -125,12 +140,10 @@ def _run(src: Path, op: str, out: Path) -> list[tuple[Any, Path]]:
             src, out, rgb_encoder=CONVERT_RGB, depth_encoder=CONVERT_DEPTH, num_workers=1, **k
         ),
     }
-    call = calls[op]
-    plans = call(dry_run=True)
-    call()
-    if isinstance(plans, dict):
-        return [(plan, out / name) for name, plan in plans.items()]
-    return [(plans, out)]
+    calls[op]()
+    if op == "split":
+        return [out / "a", out / "b"] if n > 1 else [out / "a"]
+    return [out]
 
 
 def _float(*shape: int) -> dict[str, Any]:
@@ -158,10 +171,7 @@ def edits(lerobot_python, inputs, tmp_path_factory) -> dict[tuple[str, str], Edi
         edit = Edit(input=name, op=op)
         start = time.perf_counter()
         try:
-            for plan, root in _run(inputs[name], op, base / name / op):
-                lengths = [Dataset(s).num_frames for s in plan.sources]
-                edit.outputs.append(root)
-                edit.rows.append(source_rows(plan, lengths))
+            edit.outputs += _run(inputs[name], op, base / name / op)
         except Exception as exc:  # reported by the test of this pair
             edit.error = exc
         edit.seconds = time.perf_counter() - start
@@ -173,10 +183,8 @@ def edits(lerobot_python, inputs, tmp_path_factory) -> dict[tuple[str, str], Edi
         copy_dataset(official_outputs(lerobot_python) / "_recorded" / "video", recorded)
     try:
         out = base / "depth_311" / "merge_recorder"
-        plan = rs.merge_datasets([inputs["depth_311"], recorded], "o/mixed", out, dry_run=True)
         rs.merge_datasets([inputs["depth_311"], recorded], "o/mixed", out)
         mixed.outputs.append(out)
-        mixed.rows.append(source_rows(plan, [Dataset(s).num_frames for s in plan.sources]))
     except Exception as exc:
         mixed.error = exc
     result[("depth_311", "merge_recorder")] = mixed
@@ -208,9 +216,10 @@ def _concat_sources(items: dict[str, np.ndarray], copies: int) -> dict[str, np.n
 def test_op_accepts_official_output_and_loads(lerobot_python, inputs, edits, name, op):
     edit = edits[(name, op)]
     assert edit.error is None, f"{op} refused or failed on the official {name!r}: {edit.error!r}"
-    source = _loaded(inputs[name], lerobot_python)
-    source = _concat_sources(source, 2 if op == "merge" else 1)
-    for root, rows in zip(edit.outputs, edit.rows, strict=True):
+    loaded = _loaded(inputs[name], lerobot_python)
+    source = _concat_sources(loaded, 2 if op == "merge" else 1)
+    for root in edit.outputs:
+        rows = expected_rows(op, loaded, root, first_task(inputs[name]))
         problems = [p for p in rs.validate(root) if p.severity == "error"]
         assert problems == [], f"{op} output of {name}: {[str(p) for p in problems]}"
         items = _loaded(root, lerobot_python)
@@ -317,4 +326,5 @@ def test_depth_311_merges_with_the_recorders_1_1_1_stats(lerobot_python, inputs,
     combined = {k: np.concatenate([a[k], b[k]]) for k in keys}
     combined["meta/len"] = np.asarray(int(a["meta/len"]) + int(b["meta/len"]))
     combined["meta/camera_keys"] = a["meta/camera_keys"]
-    assert_same_items(_loaded(out, lerobot_python), combined, edit.rows[0], exclude=INDEX_KEYS)
+    rows = np.arange(int(combined["meta/len"]))  # the first source's rows, then the second's
+    assert_same_items(_loaded(out, lerobot_python), combined, rows, exclude=INDEX_KEYS)

@@ -177,6 +177,14 @@ def test_merge_unions_tasks_in_order_of_appearance(fixture_dataset, tmp_path):
     merged = merge_datasets([only_last, source], "t/m", tmp_path / "m")
     assert merged.tasks == [source.tasks[2], source.tasks[0], source.tasks[1]]
     assert validate(merged) == []
+    # Every frame keeps its task by name: the second source's task indices are remapped.
+    offset = 0
+    for part in (only_last, source):
+        for episode in range(part.num_episodes):
+            got = read_episode_table(merged, offset + episode).column("task_index").to_pylist()
+            want = read_episode_table(part, episode).column("task_index").to_pylist()
+            assert [merged.tasks[t] for t in got] == [part.tasks[t] for t in want], episode
+        offset += part.num_episodes
 
 
 def test_merge_with_feature_rename(fixture_dataset, tmp_path):

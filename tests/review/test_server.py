@@ -293,6 +293,28 @@ def test_doctor_findings_flag_episodes_and_their_fix_is_one_click_away(review_cl
     assert body.json()["steps"][0]["reason"] == "idle for 12 frames; idle for 7 frames"
 
 
+def test_defects_planted_in_a_copy_are_flagged_by_the_background_doctor(tmp_path, source_guard):
+    """The page's flags come from doctor over the data (here a frozen episode 1, an idle head in
+    5, and 7 repeating the start of 2, written into a copy), not from findings handed in."""
+    from starlette.testclient import TestClient
+
+    from doctor.corpus_doctor import three_defects
+    from robosplice.review.server import create_app
+
+    root = source_guard(three_defects(tmp_path))
+    session = ReviewSession(root)
+    with TestClient(create_app(session, token="t", hosts={"testserver"})) as client:
+        assert client.get("/?token=t").status_code == 200
+        assert all(not e["flags"] for e in client.get("/api/episodes").json())  # not run yet
+        session.start_findings().join(timeout=120)
+        assert client.get("/api/findings").json()["state"] == "done"
+        flags = {e["episode_index"]: e["flags"] for e in client.get("/api/episodes").json()}
+    assert "frozen_episode" in flags[1]
+    assert "idle_head" in flags[5]
+    assert "duplicate_episode" in flags[7]
+    assert {e for e, checks in flags.items() if checks} == {1, 5, 7}
+
+
 def test_hevc_cameras_are_shown_as_exact_server_stills(fixture_dataset, tmp_path):
     from starlette.testclient import TestClient
 
