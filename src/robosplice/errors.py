@@ -106,3 +106,15 @@ class RecipeError(RobospliceError, ValueError):
 
 class SourceMismatchError(RecipeError):
     """A recipe's source fingerprint differs from the dataset it is applied to."""
+
+
+class UnsafePathError(InvalidDatasetError):
+    """A path that dataset metadata names leaves the dataset folder (absolute, `..`, a symlink out).
+
+    A dataset from the Hub is untrusted input: following such a path would read (and an edit or a
+    push would carry along) files the dataset does not own.
+    """
+
+
+class HubError(RobospliceError):
+    """A Hub repository, revision or transfer cannot be used as asked (`robosplice pull`/`push`)."""
