@@ -25,7 +25,7 @@ import re
 import subprocess
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -61,6 +61,7 @@ class Traffic:
     inline_uploaded: int = 0
     commits: int = 0
     requests: list[str] = field(default_factory=list)
+    received: list[tuple[str, int]] = field(default_factory=list)  # (path, bytes) per upload
 
     @property
     def uploaded(self) -> int:
@@ -223,6 +224,7 @@ class FakeHub:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.traffic = Traffic()
+        self.on_commit: Callable[[], None] | None = None  # runs as a commit request arrives
         self._repos: dict[str, GitRepo] = {}
         self.lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"hub": self})
@@ -305,8 +307,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         segments = [unquote(s) for s in parts.path.split("/")[1:]]
         query = parse_qs(parts.query)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._body()
         self.hub.traffic.requests.append(f"{method} {parts.path}")
         try:
             with self.hub.lock:
@@ -325,6 +326,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if method != "HEAD":
             self.wfile.write(payload)
+
+    def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":  # streamed uploads
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
 
     def do_GET(self) -> None:
         self._route("GET")
@@ -398,6 +413,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise HubHTTPError(400, "sha256 mismatch")
             repo.store_lfs(body)
             hub.traffic.lfs_uploaded += len(body)
+            hub.traffic.received.append((s[3], len(body)))
             return 200, {}, b""
         raise HubHTTPError(404, f"no route {method} /{'/'.join(s)}")
 
@@ -480,6 +496,8 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> tuple[int, dict[str, str], bytes]:
         lines = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
         header = lines[0]["value"]
+        if self.hub.on_commit is not None:  # e.g. another client's commit lands first
+            self.hub.on_commit()
         head = repo.resolve(f"refs/heads/{branch}")
         parent = header.get("parentCommit")
         if parent is not None and parent != head:
@@ -491,6 +509,7 @@ class _Handler(BaseHTTPRequestHandler):
             if key == "file":
                 data = base64.b64decode(value["content"])
                 inline += len(data)
+                self.hub.traffic.received.append((value["path"], len(data)))
                 operations.append(
                     ("add", value["path"], self.hub.stored(repo, value["path"], data))
                 )

@@ -37,6 +37,7 @@ class Provenance:
     sha: str
     partial: bool
     episodes: list[int] | None = None
+    source: str | None = None  # `repo@sha` the data came from, as the card names it
     refs: dict[str, str] = field(default_factory=dict)
     files: dict[str, PulledFile] = field(default_factory=dict)
 

@@ -145,6 +145,7 @@ def pull(
                 episodes=sorted(set(episodes)) if episodes is not None else None,
                 refs=refs,
                 files=pulled,
+                source=f"{ref.repo_id}@{sha[:12]}",
             ),
         )
     return PullResult(

@@ -182,7 +182,7 @@ def push(
                 token=token,
             )
             card_before = Path(card_file).read_text(encoding="utf-8")
-    source = f"{pulled.repo_id}@{pulled.sha[:12]}" if pulled else None
+    source = pulled.source if pulled else None
     operations = [str(entry.get("operation")) for entry in read_history(root)]
     card_after = render_card(
         card_before,
@@ -220,7 +220,7 @@ def push(
         api.create_tag(ref.repo_id, tag=tag, revision=commit, repo_type="dataset")
         moved = (tag_before, commit)
     if commit is not None:
-        _record_push(root, ref.repo_id, endpoint, commit, local_ids, plan)
+        _record_push(root, ref.repo_id, endpoint, commit, local_ids, plan, source)
     return PushResult(plan=plan, commit=commit, tag_moved=moved)
 
 
@@ -359,6 +359,7 @@ def _record_push(
     commit: str,
     local_ids: dict[str, LocalFile],
     plan: PushPlan,
+    source: str | None,
 ) -> None:
     """The folder now equals `commit`: record it, so the next push neither hashes nor refuses."""
     files = {}
@@ -376,5 +377,6 @@ def _record_push(
             sha=commit,
             partial=False,
             files=files,
+            source=source,
         ),
     )
