@@ -28,6 +28,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 )
             )
 
+
 CARD = """---
 license: cc-by-4.0
 tags:
