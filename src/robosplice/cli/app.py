@@ -132,7 +132,11 @@ app.command("batch")(batch_command)
 
 def main() -> None:
     """Entry point of the `robosplice` script."""
-    app()
+    import sys
+
+    from robosplice.cli.hub import run_with_hub_paths  # hf:// datasets as SRC/OUT
+
+    sys.exit(run_with_hub_paths(app, sys.argv[1:]))
 
 
 InPlace = Annotated[

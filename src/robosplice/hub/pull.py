@@ -71,13 +71,97 @@ def pull(
         HubError: no such repo or revision, no `v3.0` tag, or a download that came back short.
         OutputExistsError: `out` exists.
     """
+    ref = parse_hf_uri(repo) if isinstance(repo, str) else repo
+    endpoint = endpoint or ref.endpoint or default_endpoint()
+    target = Path(out).expanduser().resolve()
+    if target.exists():
+        raise OutputExistsError(f"{target} exists; pull into a new folder")
+    fetched = fetch(
+        ref,
+        revision=revision,
+        episodes=episodes,
+        meta_only=meta_only,
+        endpoint=endpoint,
+        cache_dir=cache_dir,
+        token=token,
+    )
+    snapshot, sha, name, needed = fetched.snapshot, fetched.sha, fetched.revision, fetched.needed
+    partial, refs, warnings = fetched.partial, fetched.refs, fetched.warnings
+    files = _snapshot_files(snapshot, None if not partial else [*needed])
+    size = 0
+    pulled: dict[str, PulledFile] = {}
+    with staged_output(target, replace=False) as staging:
+        for relative in files:
+            source_path = snapshot / relative
+            destination = staging / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            copy_whole_file(source_path, destination)  # follows the cache symlink: plain bytes
+            stat = destination.stat()
+            size += stat.st_size
+            pulled[relative] = PulledFile(
+                size=stat.st_size,
+                mtime_ns=stat.st_mtime_ns,
+                remote_ids=[Path(os.path.realpath(source_path)).name],  # blobs/<sha256 | oid>
+            )
+        write_provenance(
+            staging,
+            Provenance(
+                repo_id=ref.repo_id,
+                endpoint=endpoint,
+                revision=name,
+                sha=sha,
+                partial=partial,
+                episodes=sorted(set(episodes)) if episodes is not None else None,
+                refs=refs,
+                files=pulled,
+                source=f"{ref.repo_id}@{sha[:12]}",
+            ),
+        )
+    return PullResult(
+        root=target,
+        repo_id=ref.repo_id,
+        revision=name,
+        sha=sha,
+        partial=partial,
+        files=len(files),
+        size_bytes=size,
+        warnings=warnings,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fetched:
+    """A revision in huggingface_hub's cache: the snapshot folder (read-only: its files are
+    links into the shared blobs), the sha, and the files the selection needs."""
+
+    snapshot: Path
+    sha: str
+    revision: str
+    partial: bool
+    needed: list[str]
+    refs: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def fetch(
+    repo: HubRef | str,
+    *,
+    revision: str | None = None,
+    episodes: Sequence[int] | None = None,
+    meta_only: bool = False,
+    endpoint: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    token: str | bool | None = None,
+) -> Fetched:
+    """Resolve the revision once and download what the selection needs into the cache.
+
+    Readers may open `snapshot` directly (robosplice never writes a source; the untrusted-path
+    check follows its links only into this cache entry); `pull` copies it out.
+    """
     hub = hub_module()
     ref = parse_hf_uri(repo) if isinstance(repo, str) else repo
     endpoint = endpoint or ref.endpoint or default_endpoint()
     requested = revision or ref.revision
-    target = Path(out).expanduser().resolve()
-    if target.exists():
-        raise OutputExistsError(f"{target} exists; pull into a new folder")
     warnings: list[str] = []
     refs: dict[str, str] = {}
     if not is_offline():
@@ -118,44 +202,13 @@ def pull(
             f" metadata names ({', '.join(missing[:5])}); the repo is incomplete or the cache is"
             " partial (offline?)"
         )
-    files = _snapshot_files(snapshot, None if not partial else [*needed])
-    size = 0
-    pulled: dict[str, PulledFile] = {}
-    with staged_output(target, replace=False) as staging:
-        for relative in files:
-            source_path = snapshot / relative
-            destination = staging / relative
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            copy_whole_file(source_path, destination)  # follows the cache symlink: plain bytes
-            stat = destination.stat()
-            size += stat.st_size
-            pulled[relative] = PulledFile(
-                size=stat.st_size,
-                mtime_ns=stat.st_mtime_ns,
-                remote_ids=[Path(os.path.realpath(source_path)).name],  # blobs/<sha256 | oid>
-            )
-        write_provenance(
-            staging,
-            Provenance(
-                repo_id=ref.repo_id,
-                endpoint=endpoint,
-                revision=name,
-                sha=sha,
-                partial=partial,
-                episodes=sorted(set(episodes)) if episodes is not None else None,
-                refs=refs,
-                files=pulled,
-                source=f"{ref.repo_id}@{sha[:12]}",
-            ),
-        )
-    return PullResult(
-        root=target,
-        repo_id=ref.repo_id,
-        revision=name,
+    return Fetched(
+        snapshot=snapshot,
         sha=sha,
+        revision=name,
         partial=partial,
-        files=len(files),
-        size_bytes=size,
+        needed=needed,
+        refs=refs,
         warnings=warnings,
     )
 
