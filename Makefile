@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo-out
 
-.PHONY: setup demo test interop interop-v21 browser ray check bench bench-convert clean
+.PHONY: setup demo test hub-2x interop interop-v21 browser ray check bench bench-convert clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ demo: $(STAMP)  ## sample -> info -> repack -> delete -> validate, on a bundled 
 
 test: $(STAMP)  ## the default suite (fast; no official lerobot needed)
 	$(BIN)/python -m pytest -q
+
+hub-2x: $(STAMP)  ## the Hub tests again with huggingface_hub 2.x (`make test` runs them with 1.x, lerobot's pin)
+	$(BIN)/python -m pip install --quiet --no-deps --target $(VENV)/hf2 huggingface_hub==2.4.0
+	PYTHONPATH=$(VENV)/hf2 $(BIN)/python -m pytest -q tests/hub
 
 interop: $(STAMP)  ## outputs loaded by the official LeRobotDataset (builds a Python 3.12 venv once)
 	bash scripts/interop-env.sh >/dev/null
