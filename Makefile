@@ -30,7 +30,7 @@ test: $(STAMP)  ## the default suite (fast; no official lerobot needed)
 	$(BIN)/python -m pytest -q
 
 hub-2x: $(STAMP)  ## the Hub tests again with huggingface_hub 2.x (`make test` runs them with 1.x, lerobot's pin)
-	$(BIN)/python -m pip install --quiet --no-deps --target $(VENV)/hf2 huggingface_hub==2.4.0
+	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(VENV)/hf2 huggingface_hub==2.4.0
 	PYTHONPATH=$(VENV)/hf2 $(BIN)/python -m pytest -q tests/hub
 
 interop: $(STAMP)  ## outputs loaded by the official LeRobotDataset (builds a Python 3.12 venv once)
