@@ -13,7 +13,7 @@ from fixture_data import fixtures_dir
 from hub.conftest import git
 from robosplice.dataset import Dataset
 from robosplice.errors import HubError, OutputExistsError, SelectionError
-from robosplice.hub import HubRef, parse_hf_uri, pull
+from robosplice.hub import HubRef, is_hub_uri, parse_hf_uri, pull
 from robosplice.hub.provenance import read_provenance
 from robosplice.ops.validate import validate
 from robosplice.testing import tree_digest
@@ -59,6 +59,13 @@ def test_parse_hf_uri(text, expected):
 def test_parse_hf_uri_refuses_what_is_not_a_dataset_repo(text):
     with pytest.raises(HubError):
         parse_hf_uri(text)
+
+
+def test_only_hub_forms_are_hub_references():
+    assert is_hub_uri("hf://datasets/org/name")
+    assert is_hub_uri("https://huggingface.co/datasets/org/name")
+    for local in ("org/name", "./hf:", "data/hf://x", "https://example.com/rewards.npy", None):
+        assert not is_hub_uri(local)
 
 
 def test_pull_defaults_to_the_v3_tag_and_copies_plain_files(hub, tmp_path, hub_client_setup):

@@ -36,8 +36,12 @@ class HubRef:
 
 
 def is_hub_uri(text: object) -> bool:
-    """Whether `text` names a Hub dataset (an `hf://` URI or an http(s) URL), not a folder."""
-    return isinstance(text, str) and text.startswith((HF_SCHEME, "http://", "https://"))
+    """Whether `text` names a Hub dataset (an `hf://` URI or a `…/datasets/…` URL), not a folder."""
+    if not isinstance(text, str):
+        return False
+    if text.startswith(HF_SCHEME):
+        return True
+    return text.startswith(("http://", "https://")) and "/datasets/" in urlsplit(text).path
 
 
 def parse_hf_uri(text: str) -> HubRef:
