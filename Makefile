@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo-out
 
-.PHONY: setup demo test interop interop-v21 browser ray kill check bench bench-convert clean
+.PHONY: setup demo test hub-2x hub-olah interop interop-v21 browser ray kill check bench bench-convert clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,16 @@ demo: $(STAMP)  ## sample -> info -> repack -> delete -> validate, on a bundled 
 
 test: $(STAMP)  ## the default suite (fast; no official lerobot needed)
 	ROBOSPLICE_TIER=test $(BIN)/python -m pytest -q
+
+hub-2x: $(STAMP)  ## the Hub tests again with huggingface_hub 2.x (`make test` runs them with 1.x, lerobot's pin)
+	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(VENV)/hf2 huggingface_hub==2.4.0
+	ROBOSPLICE_TIER=hub-2x PYTHONPATH=$(VENV)/hf2 $(BIN)/python -m pytest -q tests/hub
+
+OLAH_VENV ?= $(HOME)/.cache/robosplice/olah-venv
+hub-olah: $(STAMP)  ## pull through olah, a third-party server of the Hub's read API (own venv, built once)
+	test -x $(OLAH_VENV)/bin/olah-cli || { $(PYTHON) -m venv $(OLAH_VENV) && \
+		$(OLAH_VENV)/bin/python -m pip install --quiet olah==0.5.4; }
+	ROBOSPLICE_TIER=hub-olah ROBOSPLICE_OLAH=$(OLAH_VENV)/bin/olah-cli $(BIN)/python -m pytest -q -m olah tests/hub/test_olah.py
 
 interop: $(STAMP)  ## outputs loaded by the official LeRobotDataset (builds a Python 3.12 venv once)
 	bash scripts/interop-env.sh >/dev/null

@@ -25,6 +25,8 @@ class Tier:
 
 TIERS = (
     Tier("test", None, (TESTS,)),
+    Tier("hub-2x", None, (TESTS / "hub",)),
+    Tier("hub-olah", "olah", (TESTS / "hub" / "test_olah.py",)),
     Tier("interop", "interop", (TESTS / "interop",)),
     Tier("interop-v21", "interop", (TESTS / "interop_v21",)),
     Tier("browser", "browser", (TESTS / "browser",)),

@@ -22,6 +22,7 @@ from robosplice.format.leftovers import interrupted_swap_advice
 from robosplice.format.paths import STATS_PATH, FilePosition, data_file_path, video_file_path
 from robosplice.format.stats import DatasetStats, stats_from_json
 from robosplice.format.tasks import read_tasks
+from robosplice.format.untrusted import check_metadata_paths, check_tree, resolve_inside
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +63,7 @@ class Dataset:
                 f"{self.root}: no LeRobot dataset here (meta/info.json is missing)"
                 + (f"; {advice}" if advice else "")
             )
+        check_tree(self.root)  # a symlink out of the folder is refused before any read
         self.repo_id = repo_id or f"local/{self.root.name}"
 
     def __repr__(self) -> str:
@@ -70,7 +72,9 @@ class Dataset:
     @functools.cached_property
     def info(self) -> info_format.Info:
         """meta/info.json as a dict (do not mutate; ops copy it)."""
-        return info_format.read_info(self.root)
+        info = info_format.read_info(self.root)
+        check_metadata_paths(self.root, info)
+        return info
 
     @property
     def features(self) -> info_format.Features:
@@ -219,7 +223,7 @@ class Dataset:
 
     def data_path(self, position: FilePosition) -> Path:
         """Absolute path of the data file at `position`."""
-        return self.root / data_file_path(position)
+        return resolve_inside(self.root, data_file_path(position), field="data_path")
 
     def video_path(self, video_key: str, position: FilePosition) -> Path:
         """Absolute path of a camera's mp4 at `position`, using the info's template."""
@@ -244,7 +248,7 @@ class Dataset:
                 ) from exc
         else:
             relative = video_file_path(video_key, position)
-        return self.root / relative
+        return resolve_inside(self.root, relative, field="video_path")
 
 
 def parse_episode_records(table: pa.Table, video_keys: list[str]) -> list[EpisodeRecord]:

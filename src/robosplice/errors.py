@@ -5,10 +5,12 @@ RobospliceError
 ├── DatasetError
 │   ├── DatasetNotFoundError (FileNotFoundError)
 │   ├── InvalidDatasetError (ValueError)      .problems: list[Problem]
+│   │   └── UnsafePathError                    a path metadata names leaves the dataset folder
 │   └── UnsupportedVersionError
 ├── SelectionError (ValueError)               bad episode indices, splits, ranges, features
 │   ├── EditConflictError                      a review edit against the pending ones (HTTP 409)
 │   └── OutputRefusedError                     an output folder the review page may not write
+├── HubError                                   a Hub repo, revision or transfer not usable as asked
 ├── IncompatibleDatasetsError (ValueError)    .differences: list[str]
 ├── OutputExistsError (FileExistsError)
 ├── OutputLockedError                          another robosplice writes the same target
@@ -126,3 +128,15 @@ class InvalidBackendError(RobospliceError, ValueError):
 
 class UnitFailedError(RobospliceError):
     """A work unit failed twice (first try and one retry); nothing was published."""
+
+
+class UnsafePathError(InvalidDatasetError):
+    """A path that dataset metadata names leaves the dataset folder (absolute, `..`, a symlink out).
+
+    A dataset from the Hub is untrusted input: following such a path would read (and an edit or a
+    push would carry along) files the dataset does not own.
+    """
+
+
+class HubError(RobospliceError):
+    """A Hub repository, revision or transfer cannot be used as asked (`robosplice pull`/`push`)."""

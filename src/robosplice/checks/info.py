@@ -16,6 +16,7 @@ from robosplice.checks.kinds import Kind
 from robosplice.errors import Problem
 from robosplice.format.info import DEFAULT_FEATURES, VISUAL_DTYPES, Features
 from robosplice.format.paths import DATA_PATH_TEMPLATE, INFO_PATH, VIDEO_PATH_TEMPLATE
+from robosplice.format.untrusted import metadata_path_problems, tree_problems
 
 __all__ = ["KINDS", "run", "validate_info"]
 
@@ -34,6 +35,11 @@ KINDS: Final[tuple[Kind, ...]] = (
          meaning="data_path or video_path is not the default template the tools hard-code",
          why="the loader globs data/*/*.parquet and formats video_path itself, so it loads; only"
          " the official tools, which hard-code the defaults, go astray"),
+    Kind(name="unsafe_path", severity="error",
+         meaning="a path that metadata names (a template, a camera name, a symlink) leads outside"
+         " the dataset folder: absolute, a '..' segment, or a link out",
+         why="a reader would open, and an edit or a push would carry along, files the dataset"
+         " does not own; robosplice refuses such a dataset (a Hub dataset is untrusted input)"),
     Kind(name="missing_feature", severity="error",
          meaning="one of the five default features is missing from info.json",
          why="the data column is then not a feature, and the loader's cast fails"),
@@ -50,6 +56,12 @@ def run(ctx: Context) -> None:
     """Parse and check info.json; without a usable one nothing else can be checked."""
     info = _check_info(ctx)
     if info is None:
+        ctx.stop = True
+        return
+    unsafe = [*metadata_path_problems(info), *tree_problems(ctx.root)]
+    if unsafe:  # nothing is read through such paths
+        for problem in unsafe:
+            ctx.report(problem.file, problem.loc, "unsafe_path", problem.message)
         ctx.stop = True
         return
     # Malformed entries are reported by validate_info; the other checks skip them.

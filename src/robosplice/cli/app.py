@@ -17,6 +17,7 @@ from robosplice.cli.apply import apply_command
 from robosplice.cli.batch import batch_command
 from robosplice.cli.convert_version import convert_command
 from robosplice.cli.doctor import doctor_command
+from robosplice.cli.hub import pull_command, push_command
 from robosplice.cli.review import review_command
 
 app = typer.Typer(
@@ -52,11 +53,17 @@ COMMANDS: tuple[tuple[str, Callable[..., Any]], ...] = (
     ("doctor", doctor_command),
     ("review", review_command),
     ("convert", convert_command),
+    ("pull", pull_command),
+    ("push", push_command),
 )
 for name, command in COMMANDS:
     app.command(name)(command)
 
 
 def main() -> None:
-    """Entry point of the `robosplice` script."""
-    app()
+    """Entry point of the `robosplice` script (hf:// datasets work as SRC and OUT)."""
+    import sys
+
+    from robosplice.cli.hub import run_with_hub_paths
+
+    sys.exit(run_with_hub_paths(app, sys.argv[1:]))

@@ -47,6 +47,7 @@ from robosplice.format.depth import (
 )
 from robosplice.format.episodes import video_columns
 from robosplice.format.paths import FilePosition, video_file_path
+from robosplice.format.untrusted import resolve_inside
 from robosplice.format.video import PacketReader, read_packet_index
 from robosplice.format.video_codec import (
     LIBSVTAV1,
@@ -261,9 +262,13 @@ def _cell_bytes(cell: Mapping[str, Any] | None, root: Path, data_path: Path) -> 
     if payload is not None:
         return bytes(payload)
     location = (cell or {}).get("path")
-    candidate = Path(location) if location else None
-    if candidate is not None and not candidate.is_absolute():
-        candidate = root / candidate
+    candidate = (
+        resolve_inside(
+            root, str(location), field="path", file=data_path.relative_to(root).as_posix()
+        )
+        if location
+        else None
+    )
     if candidate is None or not candidate.is_file():
         raise VideoError(
             f"{data_path}: an image cell has no bytes and its path {location!r} is not a file"

@@ -26,6 +26,7 @@ from robosplice.format.paths import (
     VIDEO_PATH_TEMPLATE,
 )
 from robosplice.format.schema import feature_field, hf_feature
+from robosplice.format.untrusted import check_metadata_paths, check_tree, resolve_inside
 
 V21: Final = "v2.1"
 V20: Final = "v2.0"
@@ -204,11 +205,12 @@ class V2Source:
 
     def data_path(self, episode_index: int) -> Path:
         """Absolute path of an episode's parquet."""
-        return self.root / v2_data_path(self.info, episode_index)
+        return resolve_inside(self.root, v2_data_path(self.info, episode_index), field="data_path")
 
     def video_path(self, video_key: str, episode_index: int) -> Path:
         """Absolute path of an episode's mp4."""
-        return self.root / v2_video_path(self.info, video_key, episode_index)
+        relative = v2_video_path(self.info, video_key, episode_index)
+        return resolve_inside(self.root, relative, field="video_path")
 
 
 def read_v2_source(root: Path) -> V2Source:
@@ -220,6 +222,8 @@ def read_v2_source(root: Path) -> V2Source:
             index out of order, stats lines that do not match the episodes).
     """
     info = read_v2_info(root)
+    check_tree(root)
+    check_metadata_paths(root, info)
     problems: list[Problem] = []
     required = [EPISODES_JSONL, TASKS_JSONL]
     if info["codebase_version"] == V21:

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from robosplice.errors import RobospliceError, SelectionError
+from robosplice.format.untrusted import is_inside, trusted_roots
 from robosplice.recipe import dumps
 from robosplice.review.edits import EditConflictError
 from robosplice.review.media import image_media_type
@@ -180,6 +181,8 @@ def create_app(
     async def clip_file(request: Request) -> Response:
         episode, camera = request.path_params["episode"], request.path_params["camera"]
         clip = await run_in_threadpool(session.clip, episode, camera)
+        if not is_inside(clip.path, trusted_roots(session.cache_dir)):  # only our own clips
+            return PlainTextResponse("not found", status_code=404)
         return FileResponse(clip.path, media_type="video/mp4")  # serves HTTP Range
 
     async def still(request: Request) -> Response:
