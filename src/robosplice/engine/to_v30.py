@@ -254,13 +254,18 @@ def _json_stats_to_numpy(stats: dict[str, dict[str, Any]]) -> DatasetStats:
 
 
 def _v20_episode_stats(
-    source: V2Source, table: pa.Table, features: Features, length: int
+    source: V2Source,
+    table: pa.Table,
+    features: Features,
+    length: int,
+    names: list[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Stats of a v2.0 episode: numeric ones computed from its rows, cameras from stats.json."""
+    """Stats of a v2.0 episode (or of the `names` a v2.1 episode's stats lack): numeric ones
+    computed from its rows, cameras from stats.json."""
     stats: DatasetStats = {}
     fps = float(source.info["fps"])
     global_stats = source.global_stats or {}
-    for name in info_format.stats_feature_names(features):
+    for name in names if names is not None else info_format.stats_feature_names(features):
         feature = features[name]
         if feature["dtype"] in info_format.VISUAL_DTYPES:
             if name in global_stats:
@@ -376,6 +381,18 @@ def convert_v2_to_v30(
             stats = episode.stats
             if stats is None:
                 stats = _v20_episode_stats(source, output, features, episode.length)
+            else:  # exporters leave out the stats of columns they added (GR00T annotations)
+                lacking = [
+                    name
+                    for name in info_format.stats_feature_names(features)
+                    if name not in stats
+                    and features[name]["dtype"] not in info_format.VISUAL_DTYPES
+                ]
+                if lacking:
+                    derived = _v20_episode_stats(
+                        source, output, features, episode.length, names=lacking
+                    )
+                    stats = {**stats, **derived}
             episode_stats.append(stats)
             row.update(stats_columns(stats))
             rows.append(row)

@@ -141,24 +141,32 @@ def episode_chunk(episode_index: int, chunks_size: int) -> int:
     return episode_index // chunks_size
 
 
+def _v2_path(info: Info, field: str, default: str, episode_index: int, **fields: str) -> str:
+    """Fill a v2.x path template. Converters in the wild spell the chunk `{chunk_index}` (the v3.0
+    name) in v2.x templates; both names mean the episode's chunk there."""
+    chunks_size = int(info.get("chunks_size") or DEFAULT_CHUNKS_SIZE)
+    template = str(info.get(field) or default)
+    chunk = episode_chunk(episode_index, chunks_size)
+    try:
+        return template.format(
+            episode_chunk=chunk, chunk_index=chunk, episode_index=episode_index, **fields
+        )
+    except (KeyError, IndexError, ValueError) as exc:
+        raise InvalidDatasetError(
+            f"meta/info.json: {field} {template!r} has a placeholder a v2.x template cannot fill "
+            f"({exc}); v2.x templates use {{episode_chunk}}, {{episode_index}}"
+            + (" and {video_key}" if fields else "")
+        ) from None
+
+
 def v2_data_path(info: Info, episode_index: int) -> str:
     """Relative path of an episode's parquet, from the info's template."""
-    chunks_size = int(info.get("chunks_size") or DEFAULT_CHUNKS_SIZE)
-    template = str(info.get("data_path") or V2_DATA_PATH)
-    return template.format(
-        episode_chunk=episode_chunk(episode_index, chunks_size), episode_index=episode_index
-    )
+    return _v2_path(info, "data_path", V2_DATA_PATH, episode_index)
 
 
 def v2_video_path(info: Info, video_key: str, episode_index: int) -> str:
     """Relative path of an episode's mp4 of one camera, from the info's template."""
-    chunks_size = int(info.get("chunks_size") or DEFAULT_CHUNKS_SIZE)
-    template = str(info.get("video_path") or V2_VIDEO_PATH)
-    return template.format(
-        episode_chunk=episode_chunk(episode_index, chunks_size),
-        video_key=video_key,
-        episode_index=episode_index,
-    )
+    return _v2_path(info, "video_path", V2_VIDEO_PATH, episode_index, video_key=video_key)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
