@@ -18,11 +18,15 @@ import pytest
 from wild_corpus import CASES_BY_NAME, WildCase
 
 from robosplice.dataset import Dataset
-from robosplice.ops.convert_version import convert
+from robosplice.errors import InvalidDatasetError
+from robosplice.format.paths import HISTORY_PATH
+from robosplice.format.v2_repair import TIMESTAMP_SOURCE
+from robosplice.ops.convert_version import ConversionPlan, ConversionResult, convert
+from robosplice.ops.repair import repair
 from robosplice.ops.validate import validate
 from robosplice.testing import read_episode_table
 
-CONVERTED_TODAY = (
+CONVERTED_TODAY: tuple[str, ...] = (
     "3_float64_stored",
     "3_groot_annotations",
     "4_v21_v3_placeholders",
@@ -33,6 +37,16 @@ CONVERTED_TODAY = (
     "7_spaces_in_folders",
     "8_many_short",
     "8_single_episode",
+)
+REPAIRED_ONLY: tuple[str, ...] = (
+    "1_wallclock_timestamps",
+    "1_late_timestamps",
+    "2_no_episodes_stats",
+    "3_no_index",
+    "3_no_task_index",
+    "3_no_frame_index",
+    "3_partial_features",
+    "3_undeclared_column",
 )
 BOOKKEEPING = {"index", "episode_index", "frame_index", "task_index", "timestamp"}
 
@@ -61,44 +75,53 @@ def _output_frames(output: Dataset, key: str, number: int, cache: dict) -> np.nd
     return np.stack(inside)
 
 
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def _v2_files(root: Path, pattern: str) -> list[Path]:
     return sorted(root.glob(pattern))
 
 
-@pytest.fixture(params=CONVERTED_TODAY)
-def case(request: pytest.FixtureRequest) -> WildCase:
-    return CASES_BY_NAME[request.param]
-
-
-def test_converted_output_is_the_authors_by_position(
-    case: WildCase, tmp_path: Path, source_guard
-) -> None:
-    source = case.build(tmp_path / "src") or tmp_path / "src"
-    source_guard(source)
+def assert_authors_by_position(case: WildCase, source: Path, output: Dataset) -> None:
+    """The output is valid, and its k-th row and frame of each episode are the source's."""
     info = json.loads((source / "meta/info.json").read_text())
-    convert(source, tmp_path / "out", to="v3.0")
-    output = Dataset(tmp_path / "out")
-
     errors = [p for p in validate(output) if p.severity == "error"]
     assert not errors, errors
     assert [e.length for e in output.episodes] == list(case.lengths)
-
+    assert output.fps == info["fps"]
+    tasks = [row["task"] for row in _jsonl(source / "meta/tasks.jsonl")]
+    episode_tasks = [row["tasks"] for row in _jsonl(source / "meta/episodes.jsonl")]
     decoded: dict[Path, list] = {}
     episode_tables = _v2_files(source, "data/*/episode_*.parquet")
     assert len(episode_tables) == len(case.lengths)
+    start = 0
     for number, path in enumerate(episode_tables):
         written = read_episode_table(output, number)
         authored = pq.read_table(path)
+        rows = authored.num_rows
+        k = np.arange(rows)
+        assert written.column("index").to_pylist() == list(start + k)
+        assert written.column("frame_index").to_pylist() == list(k)
+        assert written.column("episode_index").to_pylist() == [number] * rows
+        stamps = written.column("timestamp").to_numpy()
+        assert np.array_equal(stamps, (k / output.fps).astype(np.float32)), number
+        if "timestamp" in authored.column_names and TIMESTAMP_SOURCE in written.column_names:
+            kept = written.column(TIMESTAMP_SOURCE)
+            assert kept.type == authored.column("timestamp").type
+            assert kept.to_pylist() == authored.column("timestamp").to_pylist()
+        if "task_index" in authored.column_names:
+            expected_tasks = authored.column("task_index").to_pylist()
+        else:
+            expected_tasks = [tasks.index(episode_tasks[number][0])] * rows
+        assert written.column("task_index").to_pylist() == expected_tasks
         for name in authored.column_names:
             if name in BOOKKEEPING:
                 continue
-            ours = np.asarray(written.column(name).to_pylist(), dtype=object)
-            theirs = np.asarray(authored.column(name).to_pylist(), dtype=object)
+            ours = np.asarray(written.column(name).to_pylist(), dtype=float)
+            theirs = np.asarray(authored.column(name).to_pylist(), dtype=float)
             assert ours.shape == theirs.shape, (number, name)
-            assert np.array_equal(
-                np.asarray(written.column(name).to_pylist(), dtype=float),
-                np.asarray(authored.column(name).to_pylist(), dtype=float),
-            ), (number, name)
+            assert np.array_equal(ours, theirs), (number, name)
         for key in output.video_keys:
             mp4s = list(source.glob(f"videos/*/{key}/episode_{number:06d}.mp4"))
             assert len(mp4s) == 1, (key, number)
@@ -106,11 +129,78 @@ def test_converted_output_is_the_authors_by_position(
             got = _output_frames(output, key, number, decoded)
             assert got.shape == expected.shape, (key, number)
             assert np.array_equal(got, expected), (key, number)
-    assert output.fps == info["fps"]
+        start += rows
+
+
+@pytest.mark.parametrize("name", CONVERTED_TODAY)
+def test_converted_output_is_the_authors_by_position(
+    name: str, tmp_path: Path, source_guard
+) -> None:
+    case = CASES_BY_NAME[name]
+    case.build(tmp_path / "src")
+    source = source_guard(tmp_path / "src")
+    convert(source, tmp_path / "out", to="v3.0")
+    assert_authors_by_position(case, source, Dataset(tmp_path / "out"))
+
+
+@pytest.mark.parametrize("name", REPAIRED_ONLY)
+def test_convert_refuses_what_repair_takes(name: str, tmp_path: Path) -> None:
+    CASES_BY_NAME[name].build(tmp_path / "src")
+    with pytest.raises(InvalidDatasetError):
+        convert(tmp_path / "src", tmp_path / "out", to="v3.0")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", REPAIRED_ONLY + CONVERTED_TODAY)
+def test_repaired_output_is_the_authors_by_position(
+    name: str, tmp_path: Path, source_guard
+) -> None:
+    case = CASES_BY_NAME[name]
+    case.build(tmp_path / "src")
+    source = source_guard(tmp_path / "src")
+    plan = repair(source, tmp_path / "out", dry_run=True)
+    assert isinstance(plan, ConversionPlan)
+    assert not (tmp_path / "out").exists()
+    result = repair(source, tmp_path / "out")
+    assert isinstance(result, ConversionResult)
+    assert result.plan.repairs == plan.repairs
+    if name in REPAIRED_ONLY:
+        assert plan.repairs, "a source convert refuses needs a repair said aloud"
+    assert_authors_by_position(case, source, Dataset(tmp_path / "out"))
+    log = _jsonl(tmp_path / "out" / HISTORY_PATH)
+    assert log[-1]["operation"] == "repair"
+    assert [r["message"] for r in log[-1].get("repairs", [])] == list(plan.repairs)
+
+
+def test_repair_keeps_rewritten_timestamps_as_a_declared_feature(tmp_path: Path) -> None:
+    CASES_BY_NAME["1_wallclock_timestamps"].build(tmp_path / "src")
+    repair(tmp_path / "src", tmp_path / "out")
+    info = json.loads((tmp_path / "out/meta/info.json").read_text())
+    declared = info["features"][TIMESTAMP_SOURCE]
+    assert (declared["dtype"], declared["shape"]) == ("float32", [1])
+    stats = json.loads((tmp_path / "out/meta/stats.json").read_text())
+    assert stats[TIMESTAMP_SOURCE]["min"][0] == pytest.approx(0.03, abs=1e-6)
+    assert stats["timestamp"]["min"][0] == 0.0
+
+
+def test_repair_refuses_an_episode_whose_frames_tasks_are_not_written(tmp_path: Path) -> None:
+    """Two tasks and no task_index: which frame had which task is nowhere; nothing is guessed."""
+    source = tmp_path / "src"
+    CASES_BY_NAME["3_no_task_index"].build(source)
+    episodes = _jsonl(source / "meta/episodes.jsonl")
+    tasks = [row["task"] for row in _jsonl(source / "meta/tasks.jsonl")]
+    episodes[2]["tasks"] = tasks[:2]
+    (source / "meta/episodes.jsonl").write_text("".join(json.dumps(e) + "\n" for e in episodes))
+    with pytest.raises(InvalidDatasetError, match="cannot be repaired") as raised:
+        repair(source, tmp_path / "out", dry_run=True)
+    assert [p.loc for p in raised.value.problems] == ["episode 2"]
+    assert "undecidable_task_index" in {p.kind for p in raised.value.problems}
+    with pytest.raises(InvalidDatasetError):
+        repair(source, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_v2_template_placeholder_nobody_can_fill_is_named(tmp_path: Path) -> None:
-    from robosplice.errors import InvalidDatasetError
     from robosplice.format.v21 import v2_data_path
 
     info = {"chunks_size": 1000, "data_path": "data/{shard}/episode_{episode_index:06d}.parquet"}

@@ -725,3 +725,7 @@ app.command("review")(review_command)
 from robosplice.cli.convert_version import register as _register_convert  # noqa: E402
 
 _register_convert(app)
+
+from robosplice.cli.repair import register as _register_repair  # noqa: E402
+
+_register_repair(app)

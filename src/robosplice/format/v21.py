@@ -219,8 +219,11 @@ class V2Source:
         return self.root / v2_video_path(self.info, video_key, episode_index)
 
 
-def read_v2_source(root: Path) -> V2Source:
+def read_v2_source(root: Path, *, derive_missing_stats: bool = False) -> V2Source:
     """Read the metadata of a v2.0/v2.1 dataset; every problem found is reported at once.
+
+    `derive_missing_stats` takes a v2.1 folder without episodes_stats.jsonl as v2.0 is taken
+    (per-episode stats computed from the rows), as `repair` does.
 
     Raises:
         UnsupportedVersionError: not v2.0/v2.1.
@@ -230,7 +233,7 @@ def read_v2_source(root: Path) -> V2Source:
     info = read_v2_info(root)
     problems: list[Problem] = []
     required = [EPISODES_JSONL, TASKS_JSONL]
-    if info["codebase_version"] == V21:
+    if info["codebase_version"] == V21 and not derive_missing_stats:
         required.append(EPISODES_STATS_JSONL)
     missing = [name for name in required if not (root / name).is_file()]
     if missing:

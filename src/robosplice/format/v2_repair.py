@@ -1,0 +1,242 @@
+"""What a v2.x folder written by someone else's converter needs to become a valid v3.0 dataset.
+
+The rule (issue 21): the output says what the author's files unambiguously say. Rows pair with
+video frames by position; what follows from position is derived (`index`, `frame_index`,
+`episode_index`, `task_index` of a one-task episode, `timestamp` = frame_index / fps); columns the
+author wrote but did not declare are declared from their stored Arrow types; and nothing the
+author wrote is lost: timestamps that are rewritten are kept as `observation.timestamp_source`.
+
+`scan_v2_repairs` reads the info, each episode file's schema and its timestamp column (nothing
+else), and says every repair once per class with a count; `repair_episode_table` applies them to
+one episode's rows. What cannot be decided (an episode with several tasks and no `task_index`) is
+refused, naming the episode and the way out.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from robosplice.errors import InvalidDatasetError, Problem
+from robosplice.format.info import DEFAULT_FEATURES, Features, Info
+from robosplice.format.v21 import V2Source
+
+TIMESTAMP_SOURCE: Final = "observation.timestamp_source"
+TIMESTAMP_TOLERANCE_S: Final = 1e-4
+_POSITIONAL: Final = ("index", "frame_index", "episode_index")
+_ARROW_DTYPES: Final = {
+    pa.float16(): "float16",
+    pa.float32(): "float32",
+    pa.float64(): "float64",
+    pa.int8(): "int8",
+    pa.int16(): "int16",
+    pa.int32(): "int32",
+    pa.int64(): "int64",
+    pa.uint8(): "uint8",
+    pa.uint16(): "uint16",
+    pa.uint32(): "uint32",
+    pa.uint64(): "uint64",
+    pa.bool_(): "bool",
+    pa.string(): "string",
+    pa.large_string(): "string",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class V2Repairs:
+    """The repairs a v2.x source needs (empty when it is what lerobot's recorder writes).
+
+    Args:
+        declared: features added to info.json (bookkeeping entries it lacked, undeclared columns).
+        derived: bookkeeping columns some episode files lack, rebuilt from position.
+        rewrite_timestamps: timestamps are not frame_index / fps: rewritten, the stored ones kept
+            as `observation.timestamp_source`.
+        derive_stats: per-episode stats are rebuilt from the rows (no episodes_stats.jsonl).
+        messages: one line per repair class, for --dry-run, the report and the edit log.
+    """
+
+    declared: dict[str, dict[str, Any]] = field(default_factory=dict)
+    derived: frozenset[str] = frozenset()
+    rewrite_timestamps: bool = False
+    derive_stats: bool = False
+    messages: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.messages)
+
+    def repaired_info(self, info: Info) -> Info:
+        """The source's info with the declared features added (the author's entries kept)."""
+        fixed = copy.deepcopy(info)
+        features: Features = fixed["features"]
+        for name, feature in self.declared.items():
+            features.setdefault(name, feature)
+        if self.rewrite_timestamps and TIMESTAMP_SOURCE not in features:
+            stored = features.get("timestamp", DEFAULT_FEATURES["timestamp"])
+            features[TIMESTAMP_SOURCE] = {"dtype": stored["dtype"], "shape": [1], "names": None}
+        return fixed
+
+
+def _feature_of(arrow_type: pa.DataType, first: Any) -> dict[str, Any] | None:
+    """A feature entry for a stored column, or None when its type is not one LeRobot declares."""
+    shape: list[int] = []
+    value_type = arrow_type
+    sample = first
+    while (
+        pa.types.is_list(value_type)
+        or pa.types.is_large_list(value_type)
+        or (pa.types.is_fixed_size_list(value_type))
+    ):
+        if pa.types.is_fixed_size_list(value_type):
+            shape.append(value_type.list_size)
+        else:
+            if not isinstance(sample, list):
+                return None
+            shape.append(len(sample))
+        sample = sample[0] if isinstance(sample, list) and sample else None
+        value_type = value_type.value_type
+    dtype = _ARROW_DTYPES.get(value_type)
+    if dtype is None:
+        return None
+    return {"dtype": dtype, "shape": shape or [1], "names": None}
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} episode{'s' if n != 1 else ''} {what}"
+
+
+def scan_v2_repairs(source: V2Source, *, stats_missing: bool = False) -> V2Repairs:
+    """Find every repair `source` needs, reading schemas and timestamps only.
+
+    Raises:
+        InvalidDatasetError: a repair cannot be decided (all such problems listed).
+    """
+    features = source.features
+    declared: dict[str, dict[str, Any]] = {}
+    lacking: dict[str, int] = {}
+    undeclared: dict[str, str] = {}
+    late_or_jittery = 0
+    worst_s = 0.0
+    problems: list[Problem] = []
+    fps = float(source.info["fps"])
+    for name in DEFAULT_FEATURES:
+        if name not in features:
+            declared[name] = dict(DEFAULT_FEATURES[name])
+    for episode in source.episodes:
+        path = source.data_path(episode.episode_index)
+        if not path.is_file():
+            continue  # the conversion's own file check names it
+        schema = pq.read_schema(path)
+        for name in DEFAULT_FEATURES:
+            if name not in schema.names:
+                lacking[name] = lacking.get(name, 0) + 1
+        tasks = episode.row.get("tasks") or []
+        if "task_index" not in schema.names and len(tasks) != 1:
+            problems.append(
+                Problem(
+                    file=path.relative_to(source.root).as_posix(),
+                    loc=f"episode {episode.episode_index}",
+                    kind="undecidable_task_index",
+                    message=(
+                        f"no task_index column and {len(tasks)} tasks in meta/episodes.jsonl"
+                        f" ({tasks!r}): which frame has which task is not written anywhere"
+                    ),
+                )
+            )
+        for name in schema.names:
+            if name in features or name in declared or name in undeclared:
+                continue
+            first = pq.ParquetFile(path).read_row_group(0, columns=[name]).column(0)
+            feature = _feature_of(schema.field(name).type, first[0].as_py() if len(first) else None)
+            if feature is None:
+                problems.append(
+                    Problem(
+                        file=path.relative_to(source.root).as_posix(),
+                        loc=name,
+                        kind="undeclarable_column",
+                        message=f"a column of type {schema.field(name).type}, which no LeRobot"
+                        " feature dtype holds",
+                    )
+                )
+                undeclared[name] = "undeclarable"
+                continue
+            declared[name] = feature
+            undeclared[name] = f"{feature['dtype']} {feature['shape']}"
+        if "timestamp" in schema.names:
+            stamps = pq.read_table(path, columns=["timestamp"]).column(0).to_numpy()
+            expected = np.arange(len(stamps)) / fps
+            off = np.abs(stamps.astype(np.float64) - expected)
+            if len(off) and off.max() > TIMESTAMP_TOLERANCE_S:
+                late_or_jittery += 1
+                worst_s = max(worst_s, float(off.max()))
+    if problems:
+        raise InvalidDatasetError(
+            f"{source.root}: {len(problems)} episode(s) cannot be repaired without guessing;"
+            " nothing was written:",
+            problems,
+        )
+    messages = []
+    missing_entries = [n for n in DEFAULT_FEATURES if n in declared]
+    if missing_entries:
+        messages.append(f"info.json: declared the bookkeeping features {missing_entries}")
+    for name, count in lacking.items():
+        how = "frame_index / fps" if name == "timestamp" else "position"
+        if name == "task_index":
+            how = "each episode's one task"
+        messages.append(f"data: {_count(count, f'lack `{name}`')}; derived from {how}")
+    for name, what in undeclared.items():
+        messages.append(f"info.json: declared `{name}`, stored in the data files ({what})")
+    if late_or_jittery:
+        messages.append(
+            f"data: {_count(late_or_jittery, 'have timestamps that are not frame_index / fps')}"
+            f" (up to {worst_s:.3f} s off); rewritten, the stored ones kept as `{TIMESTAMP_SOURCE}`"
+        )
+    if stats_missing:
+        messages.append(
+            "meta: no episodes_stats.jsonl; per-episode stats computed from the rows (cameras"
+            " from meta/stats.json where it has them)"
+        )
+    return V2Repairs(
+        declared=declared,
+        derived=frozenset(lacking),
+        rewrite_timestamps=bool(late_or_jittery),
+        derive_stats=stats_missing,
+        messages=tuple(messages),
+    )
+
+
+def repair_episode_table(
+    table: pa.Table,
+    repairs: V2Repairs,
+    *,
+    episode_index: int,
+    start: int,
+    fps: float,
+    task_index: int | None,
+) -> pa.Table:
+    """One episode's rows with the bookkeeping the repairs derive (author's columns untouched)."""
+    rows = table.num_rows
+    k = np.arange(rows)
+    derived = {
+        "index": pa.array(start + k, pa.int64()),
+        "frame_index": pa.array(k, pa.int64()),
+        "episode_index": pa.array(np.full(rows, episode_index), pa.int64()),
+        "timestamp": pa.array((k / fps).astype(np.float32)),
+    }
+    for name in (*_POSITIONAL, "timestamp"):
+        if name not in table.column_names:
+            table = table.append_column(name, derived[name])
+    if "task_index" not in table.column_names:
+        if task_index is None:
+            raise InvalidDatasetError(f"episode {episode_index}: no task_index and no single task")
+        table = table.append_column("task_index", pa.array(np.full(rows, task_index), pa.int64()))
+    if repairs.rewrite_timestamps:
+        stored = table.column("timestamp")
+        at = table.schema.get_field_index("timestamp")
+        table = table.set_column(at, "timestamp", derived["timestamp"].cast(stored.type))
+        table = table.append_column(TIMESTAMP_SOURCE, stored)
+    return table
