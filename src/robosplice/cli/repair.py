@@ -20,6 +20,14 @@ def register(app: typer.Typer) -> None:
 def repair_command(
     source: Annotated[Path, typer.Argument(help="Dataset folder (v2.0, v2.1 or v3.0).")],
     output: Annotated[Path, typer.Argument(help="New v3.0 dataset folder.")],
+    videos_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--videos-dir",
+            help="Read a v2.x source's videos from this folder of it instead of the one its"
+            " video_path names.",
+        ),
+    ] = None,
     overwrite: Overwrite = False,
     dry_run: DryRun = False,
     progress: Progress = None,
@@ -32,7 +40,14 @@ def repair_command(
 
     reporter = make_progress(progress)
     with reported_errors(debug):
-        result = repair(source, output, overwrite=overwrite, dry_run=dry_run, progress=reporter)
+        result = repair(
+            source,
+            output,
+            videos_dir=videos_dir,
+            overwrite=overwrite,
+            dry_run=dry_run,
+            progress=reporter,
+        )
     close = getattr(reporter, "close", None)
     if close is not None:
         close()

@@ -312,7 +312,7 @@ def convert_v2_to_v30(
     repairs: V2Repairs | None = None,
 ) -> ConvertedFiles:
     """Write the v3.0 form of `source` into the empty folder `target` (with `repairs` applied to
-    its info and rows, see `format.v2_repair`).
+    its rows; its info is already `repairs.repaired_source`'s, see `format.v2_repair`).
 
     Raises:
         InvalidDatasetError: files missing or stray, rows not matching their episode, videos
@@ -326,7 +326,7 @@ def convert_v2_to_v30(
             problems,
         )
     info = v30_info_from_v2(
-        repairs.repaired_info(source.info) if repairs else source.info,
+        source.info,
         data_files_size_in_mb=data_files_size_in_mb,
         video_files_size_in_mb=video_files_size_in_mb,
     )

@@ -188,6 +188,7 @@ class V2Source:
     tasks: list[str]
     episodes: list[V2Episode]
     global_stats: dict[str, dict[str, Any]] | None
+    left_out: tuple[str, ...] = ()  # files a repair decided not to convert (stray, OS junk)
 
     @property
     def version(self) -> str:
@@ -335,6 +336,7 @@ def _short_list(values: list[Any], limit: int = 8) -> str:
 def owned_v2_files(source: V2Source) -> set[str]:
     """Relative paths the v2 layout defines for `source` (everything else is carried as is)."""
     owned = {INFO_JSON, EPISODES_JSONL, EPISODES_STATS_JSONL, TASKS_JSONL, STATS_JSON}
+    owned.update(source.left_out)
     for episode in source.episodes:
         owned.add(v2_data_path(source.info, episode.episode_index))
         for key in source.video_keys:

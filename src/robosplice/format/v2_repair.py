@@ -15,19 +15,23 @@ refused, naming the episode and the way out.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from robosplice.errors import InvalidDatasetError, Problem
-from robosplice.format.info import DEFAULT_FEATURES, Features, Info
-from robosplice.format.v21 import V2Source
+from robosplice.errors import InvalidDatasetError, Problem, VideoError
+from robosplice.format.info import DEFAULT_FEATURES, Features, Info, video_keys
+from robosplice.format.v21 import V2Source, owned_v2_files
+from robosplice.format.video import read_packet_index
 
 TIMESTAMP_SOURCE: Final = "observation.timestamp_source"
 TIMESTAMP_TOLERANCE_S: Final = 1e-4
+OS_JUNK: Final = (".DS_Store", "Thumbs.db", "desktop.ini")
 _POSITIONAL: Final = ("index", "frame_index", "episode_index")
 _ARROW_DTYPES: Final = {
     pa.float16(): "float16",
@@ -64,6 +68,9 @@ class V2Repairs:
     derived: frozenset[str] = frozenset()
     rewrite_timestamps: bool = False
     derive_stats: bool = False
+    dropped_cameras: tuple[str, ...] = ()
+    codec_labels: dict[str, str] = field(default_factory=dict)
+    left_out: tuple[str, ...] = ()
     messages: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
@@ -78,7 +85,30 @@ class V2Repairs:
         if self.rewrite_timestamps and TIMESTAMP_SOURCE not in features:
             stored = features.get("timestamp", DEFAULT_FEATURES["timestamp"])
             features[TIMESTAMP_SOURCE] = {"dtype": stored["dtype"], "shape": [1], "names": None}
+        for key in self.dropped_cameras:
+            features.pop(key, None)
+        for key, codec in self.codec_labels.items():
+            features[key].setdefault("info", {})["video.codec"] = codec
         return fixed
+
+    def repaired_source(self, source: V2Source) -> V2Source:
+        """`source` as the conversion should see it: repaired info, stats of dropped cameras
+        left out, stray files not converted."""
+        episodes = [
+            dataclasses.replace(
+                episode,
+                stats={k: v for k, v in episode.stats.items() if k not in self.dropped_cameras},
+            )
+            if episode.stats is not None
+            else episode
+            for episode in source.episodes
+        ]
+        return dataclasses.replace(
+            source,
+            info=self.repaired_info(source.info),
+            episodes=episodes,
+            left_out=tuple(source.left_out) + self.left_out,
+        )
 
 
 def _feature_of(arrow_type: pa.DataType, first: Any) -> dict[str, Any] | None:
@@ -173,9 +203,12 @@ def scan_v2_repairs(source: V2Source, *, stats_missing: bool = False) -> V2Repai
             if len(off) and off.max() > TIMESTAMP_TOLERANCE_S:
                 late_or_jittery += 1
                 worst_s = max(worst_s, float(off.max()))
+    camera_messages: list[str] = []
+    dropped, labels = _scan_cameras(source, camera_messages, problems)
+    left_out = _stray_files(source, dropped)
     if problems:
         raise InvalidDatasetError(
-            f"{source.root}: {len(problems)} episode(s) cannot be repaired without guessing;"
+            f"{source.root}: {len(problems)} thing(s) cannot be repaired without guessing;"
             " nothing was written:",
             problems,
         )
@@ -195,6 +228,16 @@ def scan_v2_repairs(source: V2Source, *, stats_missing: bool = False) -> V2Repai
             f"data: {_count(late_or_jittery, 'have timestamps that are not frame_index / fps')}"
             f" (up to {worst_s:.3f} s off); rewritten, the stored ones kept as `{TIMESTAMP_SOURCE}`"
         )
+    messages += camera_messages
+    strays = [p for p in left_out if Path(p).name not in OS_JUNK]
+    if strays:
+        shown = ", ".join(strays[:3]) + (", …" if len(strays) > 3 else "")
+        messages.append(
+            f"files: {len(strays)} episode-like file(s) of episodes the metadata does not list"
+            f" left out ({shown})"
+        )
+    if len(strays) < len(left_out):
+        messages.append(f"files: {len(left_out) - len(strays)} OS file(s) (.DS_Store, …) left out")
     if stats_missing:
         messages.append(
             "meta: no episodes_stats.jsonl; per-episode stats computed from the rows (cameras"
@@ -205,8 +248,103 @@ def scan_v2_repairs(source: V2Source, *, stats_missing: bool = False) -> V2Repai
         derived=frozenset(lacking),
         rewrite_timestamps=bool(late_or_jittery),
         derive_stats=stats_missing,
+        dropped_cameras=tuple(dropped),
+        codec_labels=labels,
+        left_out=tuple(left_out),
         messages=tuple(messages),
     )
+
+
+def _scan_cameras(
+    source: V2Source, messages: list[str], problems: list[Problem]
+) -> tuple[list[str], dict[str, str]]:
+    """Cameras declared with no file at all (dropped: nothing to lose; but refused, naming the
+    folder, when same-named files lie elsewhere) and codec labels that disagree with the stream
+    of the first episode (relabelled)."""
+    dropped: list[str] = []
+    labels: dict[str, str] = {}
+    for key in video_keys(source.features):
+        paths = [source.video_path(key, e.episode_index) for e in source.episodes]
+        present = [p for p in paths if p.is_file()]
+        if not present:
+            elsewhere = _same_named_elsewhere(source, key, paths)
+            if elsewhere:
+                expected = paths[0].relative_to(source.root).as_posix()
+                problems.append(
+                    Problem(
+                        file=expected,
+                        loc=f"features.{key}",
+                        kind="videos_elsewhere",
+                        message=(
+                            f"no video of `{key}` where info.json's video_path puts it, but"
+                            f" {elsewhere[0][1]} same-named file(s) under {elsewhere[0][0]}/:"
+                            f" point at them with --videos-dir {elsewhere[0][0]}"
+                        ),
+                    )
+                )
+                continue
+            dropped.append(key)
+            messages.append(
+                f"info.json: camera `{key}` is declared but has no video file at all; left out"
+                " (nothing to lose)"
+            )
+            continue
+        try:
+            codec = read_packet_index(present[0]).facts.codec
+        except (VideoError, OSError):
+            continue  # the copy reports unreadable videos, naming each
+        declared = (source.features[key].get("info") or {}).get("video.codec")
+        if declared is not None and declared != codec:
+            labels[key] = codec
+            messages.append(
+                f"info.json: camera `{key}` is labelled {declared!r} but its stream is {codec!r};"
+                " label corrected"
+            )
+    return dropped, labels
+
+
+def _same_named_elsewhere(
+    source: V2Source, key: str, paths: list[Path]
+) -> list[tuple[str, int]]:
+    """Top-level folders holding files named like `paths` under a folder named `key`, with how
+    many, most first."""
+    names = {p.name for p in paths}
+    folders: dict[str, int] = {}
+    for path in source.root.rglob("*.mp4"):
+        relative = path.relative_to(source.root)
+        if path.name in names and key in relative.parts[:-1]:
+            folders[relative.parts[0]] = folders.get(relative.parts[0], 0) + 1
+    return sorted(folders.items(), key=lambda item: -item[1])
+
+
+def relocate_videos(source: V2Source, folder: str) -> V2Source:
+    """`source` with its videos read from `folder` instead of the video_path's first folder."""
+    if Path(folder).is_absolute() or ".." in Path(folder).parts:
+        raise InvalidDatasetError(f"--videos-dir {folder!r}: a folder inside the dataset expected")
+    info = copy.deepcopy(source.info)
+    template = str(info.get("video_path") or "")
+    _, _, rest = template.partition("/")
+    if not rest:
+        raise InvalidDatasetError(f"meta/info.json: video_path {template!r} has no folder to move")
+    info["video_path"] = f"{Path(folder).as_posix()}/{rest}"
+    return dataclasses.replace(source, info=info)
+
+
+def _stray_files(source: V2Source, dropped: list[str]) -> list[str]:
+    """Episode-like files under data/ and videos/ that no listed episode owns, and OS junk."""
+    owned = owned_v2_files(source)
+    found = []
+    for path in sorted(source.root.rglob("*")):
+        if not path.is_file():
+            continue
+        relative = path.relative_to(source.root).as_posix()
+        if relative in owned:
+            continue
+        top = relative.split("/", 1)[0]
+        episode_like = top in ("data", "videos") and relative.endswith((".parquet", ".mp4"))
+        if episode_like or path.name in OS_JUNK:
+            found.append(relative)
+    return found
 
 
 def repair_episode_table(

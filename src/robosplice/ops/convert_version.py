@@ -21,7 +21,7 @@ from robosplice.engine.to_v21 import carried_v3_files, check_v30_source, convert
 from robosplice.engine.to_v30 import carried_files, convert_v2_to_v30
 from robosplice.errors import SelectionError
 from robosplice.format.paths import DEFAULT_DATA_FILE_SIZE_MB, DEFAULT_VIDEO_FILE_SIZE_MB
-from robosplice.format.v2_repair import scan_v2_repairs
+from robosplice.format.v2_repair import relocate_videos, scan_v2_repairs
 from robosplice.format.v21 import (
     EPISODES_STATS_JSONL,
     V20,
@@ -117,6 +117,7 @@ def plan_convert(
     video_files_size_in_mb: float = DEFAULT_VIDEO_FILE_SIZE_MB,
     reencode_unaligned: bool = False,
     repair: bool = False,
+    videos_dir: str | None = None,
 ) -> ConversionPlan:
     """Read the source's metadata and describe the conversion (nothing is written).
 
@@ -141,11 +142,17 @@ def plan_convert(
         )
     repairs: tuple[str, ...] = ()
     if to == V30:
-        v2 = read_v2_source(source, derive_missing_stats=repair)
+        v2 = _read_source(source, repair=repair, videos_dir=videos_dir)
         episodes, frames, cameras = len(v2.episodes), v2.num_frames, v2.video_keys
         carried = carried_files(source, owned_v2_files(v2))
         if repair:
-            repairs = scan_v2_repairs(v2, stats_missing=_lacks_episode_stats(v2)).messages
+            scanned = scan_v2_repairs(v2, stats_missing=_lacks_episode_stats(v2))
+            repairs = scanned.messages
+            if videos_dir:
+                repairs = (f"videos: read from {videos_dir}/ (--videos-dir)", *repairs)
+            v2 = scanned.repaired_source(v2)
+            episodes, frames, cameras = len(v2.episodes), v2.num_frames, v2.video_keys
+            carried = carried_files(source, owned_v2_files(v2))
     else:
         v3 = Dataset(source)
         episodes, frames, cameras = v3.num_episodes, v3.num_frames, v3.video_keys
@@ -166,6 +173,11 @@ def plan_convert(
     )
 
 
+def _read_source(source: Path, *, repair: bool, videos_dir: str | None) -> V2Source:
+    v2 = read_v2_source(source, derive_missing_stats=repair)
+    return relocate_videos(v2, videos_dir) if videos_dir else v2
+
+
 def _lacks_episode_stats(source: V2Source) -> bool:
     return source.version == V21 and not (source.root / EPISODES_STATS_JSONL).is_file()
 
@@ -179,6 +191,7 @@ def convert(
     video_files_size_in_mb: float = DEFAULT_VIDEO_FILE_SIZE_MB,
     reencode_unaligned: bool = False,
     repair: bool = False,
+    videos_dir: str | None = None,
     overwrite: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
@@ -208,13 +221,16 @@ def convert(
         video_files_size_in_mb=video_files_size_in_mb,
         reencode_unaligned=reencode_unaligned,
         repair=repair,
+        videos_dir=videos_dir,
     )
     if dry_run:
         return plan
     check_output_target(output, [source], overwrite=overwrite)
     if to == V30:
-        v2 = read_v2_source(source, derive_missing_stats=repair)
+        v2 = _read_source(source, repair=repair, videos_dir=videos_dir)
         repairs = scan_v2_repairs(v2, stats_missing=_lacks_episode_stats(v2)) if repair else None
+        if repairs:
+            v2 = repairs.repaired_source(v2)
         with staged_output(output, replace=overwrite) as staging:
             files = convert_v2_to_v30(
                 v2,

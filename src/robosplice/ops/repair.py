@@ -29,6 +29,7 @@ def repair(
     dataset: PathLike | Dataset,
     output_dir: PathLike,
     *,
+    videos_dir: str | None = None,
     overwrite: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
@@ -36,6 +37,8 @@ def repair(
     """Write a valid v3.0 form of `dataset` into `output_dir`, keeping what its author wrote.
 
     Returns the plan when `dry_run` (its `describe()` lists every repair), else the result.
+    `videos_dir` reads a v2.x source's videos from another top folder than its video_path says
+    (a refusal names the folder where same-named files were found).
 
     Raises:
         InvalidDatasetError: something cannot be decided from the files (each problem named).
@@ -51,6 +54,7 @@ def repair(
             output_dir,
             to="v3.0",
             repair=True,
+            videos_dir=videos_dir,
             overwrite=overwrite,
             dry_run=dry_run,
             progress=progress,
