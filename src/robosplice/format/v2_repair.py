@@ -303,9 +303,7 @@ def _scan_cameras(
     return dropped, labels
 
 
-def _same_named_elsewhere(
-    source: V2Source, key: str, paths: list[Path]
-) -> list[tuple[str, int]]:
+def _same_named_elsewhere(source: V2Source, key: str, paths: list[Path]) -> list[tuple[str, int]]:
     """Top-level folders holding files named like `paths` under a folder named `key`, with how
     many, most first."""
     names = {p.name for p in paths}
