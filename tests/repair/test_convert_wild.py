@@ -246,3 +246,17 @@ def test_a_v2_template_placeholder_nobody_can_fill_is_named(tmp_path: Path) -> N
         v2_data_path(info, 3)
     spelled_v3 = {"chunks_size": 2, "data_path": "data/chunk-{chunk_index:03d}/e{episode_index}.pq"}
     assert v2_data_path(spelled_v3, 5) == "data/chunk-002/e5.pq"
+
+
+def test_info_reads_a_v2_folder_and_validate_points_at_repair(tmp_path: Path) -> None:
+    from robosplice.ops.info import dataset_info
+
+    case = CASES_BY_NAME["1_late_timestamps"]
+    case.build(tmp_path / "src")
+    summary = dataset_info(tmp_path / "src")
+    assert summary["codebase_version"] == "v2.1"
+    assert summary["total_episodes"] == len(case.lengths)
+    assert summary["total_frames"] == sum(case.lengths)
+    assert "robosplice repair" in summary["advice"]
+    problems = validate(tmp_path / "src")
+    assert any("robosplice repair" in p.message for p in problems), problems
