@@ -48,6 +48,7 @@ EXPECTED = {
     "remove_feature",
     "rename_feature",
     "repack",
+    "repair",
     "split_dataset",
     "trim_episodes",
     "validate",

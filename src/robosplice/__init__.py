@@ -40,6 +40,7 @@ from robosplice.ops.filter import filter_episodes
 from robosplice.ops.info import dataset_info
 from robosplice.ops.merge import aggregate_datasets, merge_datasets
 from robosplice.ops.repack import repack
+from robosplice.ops.repair import repair
 from robosplice.ops.sample import write_sample
 from robosplice.ops.split import split_dataset
 from robosplice.ops.stats import recompute_stats
@@ -95,6 +96,7 @@ __all__ = [
     "remove_feature",
     "rename_feature",
     "repack",
+    "repair",
     "split_dataset",
     "trim_episodes",
     "validate",

@@ -167,6 +167,35 @@ def write_history(
     return entry
 
 
+def write_conversion_entry(
+    staging: Path,
+    *,
+    operation: str,
+    source: Path,
+    arguments: Mapping[str, Any],
+    episodes: int,
+    frames: int,
+    repairs: Sequence[str],
+) -> HistoryEntry:
+    """Start the log of a dataset made from a folder that was not v3.0 (no plan, no source log):
+    one line saying what was converted, and each repair made on the way."""
+    entry: HistoryEntry = {
+        "time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "operation": operation,
+        "arguments": json_safe(dict(arguments)),
+        "sources": [{"root": str(source), "fingerprint": fingerprint(source)}],
+        "output": {"episodes": episodes, "frames": frames},
+        "robosplice_version": robosplice_version(),
+        "id": uuid.uuid4().hex,
+    }
+    if repairs:
+        entry["repairs"] = [{"message": message} for message in repairs]
+    path = staging / HISTORY_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(entry, ensure_ascii=False) + "\n", encoding="utf-8")
+    return entry
+
+
 def describe_entry(entry: Mapping[str, Any], *, width: int = 70) -> str:
     """One log line as short text: time, operation, arguments (cut to `width` characters)."""
     arguments = entry.get("arguments") or {}

@@ -94,7 +94,8 @@ def validate_info(info: object) -> list[Problem]:
         return problems
     if not (isinstance(version, str) and version.startswith("v3")):
         hint = (
-            "convert it with 'robosplice convert SRC OUT --to v3.0' first"
+            "make it one with 'robosplice repair SRC OUT' (it converts, and repairs what other"
+            " converters leave out)"
             if str(version).startswith("v2")
             else "robosplice reads only v3.x"
         )

@@ -18,6 +18,7 @@ from robosplice.cli.batch import batch_command
 from robosplice.cli.convert_version import convert_command
 from robosplice.cli.doctor import doctor_command
 from robosplice.cli.hub import pull_command, push_command
+from robosplice.cli.repair import repair_command
 from robosplice.cli.review import review_command
 
 app = typer.Typer(
@@ -53,6 +54,7 @@ COMMANDS: tuple[tuple[str, Callable[..., Any]], ...] = (
     ("doctor", doctor_command),
     ("review", review_command),
     ("convert", convert_command),
+    ("repair", repair_command),
     ("pull", pull_command),
     ("push", push_command),
 )

@@ -39,6 +39,7 @@ from robosplice.format.stats import (
     stats_to_json,
 )
 from robosplice.format.tasks import write_tasks
+from robosplice.format.v2_repair import V2Repairs, repair_episode_table
 from robosplice.format.v21 import V2Source, owned_v2_files, v30_info_from_v2
 from robosplice.format.video import PacketIndex, PacketReader, read_packet_index
 
@@ -254,13 +255,18 @@ def _json_stats_to_numpy(stats: dict[str, dict[str, Any]]) -> DatasetStats:
 
 
 def _v20_episode_stats(
-    source: V2Source, table: pa.Table, features: Features, length: int
+    source: V2Source,
+    table: pa.Table,
+    features: Features,
+    length: int,
+    names: list[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Stats of a v2.0 episode: numeric ones computed from its rows, cameras from stats.json."""
+    """Stats of a v2.0 episode (or of the `names` a v2.1 episode's stats lack): numeric ones
+    computed from its rows, cameras from stats.json."""
     stats: DatasetStats = {}
     fps = float(source.info["fps"])
     global_stats = source.global_stats or {}
-    for name in info_format.stats_feature_names(features):
+    for name in names if names is not None else info_format.stats_feature_names(features):
         feature = features[name]
         if feature["dtype"] in info_format.VISUAL_DTYPES:
             if name in global_stats:
@@ -303,8 +309,10 @@ def convert_v2_to_v30(
     data_files_size_in_mb: float,
     video_files_size_in_mb: float,
     progress: ProgressReporter | None = None,
+    repairs: V2Repairs | None = None,
 ) -> ConvertedFiles:
-    """Write the v3.0 form of `source` into the empty folder `target`.
+    """Write the v3.0 form of `source` into the empty folder `target` (with `repairs` applied to
+    its rows; its info is already `repairs.repaired_source`'s, see `format.v2_repair`).
 
     Raises:
         InvalidDatasetError: files missing or stray, rows not matching their episode, videos
@@ -340,6 +348,18 @@ def convert_v2_to_v30(
             where = path.relative_to(source.root).as_posix()
             # One small file per episode: ParquetFile without threads is ~9x faster than read_table.
             table = pq.ParquetFile(path).read(use_threads=False)
+            if repairs:
+                tasks = episode.row.get("tasks") or []
+                table = repair_episode_table(
+                    table,
+                    repairs,
+                    episode_index=number,
+                    start=start,
+                    fps=fps,
+                    task_index=source.tasks.index(tasks[0])
+                    if len(tasks) == 1 and tasks[0] in source.tasks
+                    else None,
+                )
             if table.num_rows != episode.length:
                 raise InvalidDatasetError(
                     f"{where}: episode {number} has {table.num_rows} rows but length"
@@ -376,6 +396,19 @@ def convert_v2_to_v30(
             stats = episode.stats
             if stats is None:
                 stats = _v20_episode_stats(source, output, features, episode.length)
+            else:  # exporters leave out the stats of columns they added (GR00T annotations)
+                stale = ("timestamp",) if repairs and repairs.rewrite_timestamps else ()
+                lacking = [
+                    name
+                    for name in info_format.stats_feature_names(features)
+                    if (name not in stats or name in stale)
+                    and features[name]["dtype"] not in info_format.VISUAL_DTYPES
+                ]
+                if lacking:
+                    derived = _v20_episode_stats(
+                        source, output, features, episode.length, names=lacking
+                    )
+                    stats = {**stats, **derived}
             episode_stats.append(stats)
             row.update(stats_columns(stats))
             rows.append(row)

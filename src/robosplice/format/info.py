@@ -56,7 +56,8 @@ def read_info(root: Path) -> Info:
     version = str(info.get("codebase_version", ""))
     if not version.startswith("v3"):
         hint = (
-            " (convert it with 'robosplice convert SRC OUT --to v3.0' first)"
+            " (make it one with 'robosplice repair SRC OUT' first: it converts, and repairs what"
+            " other converters leave out)"
             if version.startswith("v2")
             else ""
         )

@@ -142,24 +142,32 @@ def episode_chunk(episode_index: int, chunks_size: int) -> int:
     return episode_index // chunks_size
 
 
+def _v2_path(info: Info, field: str, default: str, episode_index: int, **fields: str) -> str:
+    """Fill a v2.x path template. Converters in the wild spell the chunk `{chunk_index}` (the v3.0
+    name) in v2.x templates; both names mean the episode's chunk there."""
+    chunks_size = int(info.get("chunks_size") or DEFAULT_CHUNKS_SIZE)
+    template = str(info.get(field) or default)
+    chunk = episode_chunk(episode_index, chunks_size)
+    try:
+        return template.format(
+            episode_chunk=chunk, chunk_index=chunk, episode_index=episode_index, **fields
+        )
+    except (KeyError, IndexError, ValueError) as exc:
+        raise InvalidDatasetError(
+            f"meta/info.json: {field} {template!r} has a placeholder a v2.x template cannot fill "
+            f"({exc}); v2.x templates use {{episode_chunk}}, {{episode_index}}"
+            + (" and {video_key}" if fields else "")
+        ) from None
+
+
 def v2_data_path(info: Info, episode_index: int) -> str:
     """Relative path of an episode's parquet, from the info's template."""
-    chunks_size = int(info.get("chunks_size") or DEFAULT_CHUNKS_SIZE)
-    template = str(info.get("data_path") or V2_DATA_PATH)
-    return template.format(
-        episode_chunk=episode_chunk(episode_index, chunks_size), episode_index=episode_index
-    )
+    return _v2_path(info, "data_path", V2_DATA_PATH, episode_index)
 
 
 def v2_video_path(info: Info, video_key: str, episode_index: int) -> str:
     """Relative path of an episode's mp4 of one camera, from the info's template."""
-    chunks_size = int(info.get("chunks_size") or DEFAULT_CHUNKS_SIZE)
-    template = str(info.get("video_path") or V2_VIDEO_PATH)
-    return template.format(
-        episode_chunk=episode_chunk(episode_index, chunks_size),
-        video_key=video_key,
-        episode_index=episode_index,
-    )
+    return _v2_path(info, "video_path", V2_VIDEO_PATH, episode_index, video_key=video_key)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -181,6 +189,7 @@ class V2Source:
     tasks: list[str]
     episodes: list[V2Episode]
     global_stats: dict[str, dict[str, Any]] | None
+    left_out: tuple[str, ...] = ()  # files a repair decided not to convert (stray, OS junk)
 
     @property
     def version(self) -> str:
@@ -213,8 +222,11 @@ class V2Source:
         return resolve_inside(self.root, relative, field="video_path")
 
 
-def read_v2_source(root: Path) -> V2Source:
+def read_v2_source(root: Path, *, derive_missing_stats: bool = False) -> V2Source:
     """Read the metadata of a v2.0/v2.1 dataset; every problem found is reported at once.
+
+    `derive_missing_stats` takes a v2.1 folder without episodes_stats.jsonl as v2.0 is taken
+    (per-episode stats computed from the rows), as `repair` does.
 
     Raises:
         UnsupportedVersionError: not v2.0/v2.1.
@@ -226,7 +238,7 @@ def read_v2_source(root: Path) -> V2Source:
     check_metadata_paths(root, info)
     problems: list[Problem] = []
     required = [EPISODES_JSONL, TASKS_JSONL]
-    if info["codebase_version"] == V21:
+    if info["codebase_version"] == V21 and not derive_missing_stats:
         required.append(EPISODES_STATS_JSONL)
     missing = [name for name in required if not (root / name).is_file()]
     if missing:
@@ -328,6 +340,7 @@ def _short_list(values: list[Any], limit: int = 8) -> str:
 def owned_v2_files(source: V2Source) -> set[str]:
     """Relative paths the v2 layout defines for `source` (everything else is carried as is)."""
     owned = {INFO_JSON, EPISODES_JSONL, EPISODES_STATS_JSONL, TASKS_JSONL, STATS_JSON}
+    owned.update(source.left_out)
     for episode in source.episodes:
         owned.add(v2_data_path(source.info, episode.episode_index))
         for key in source.video_keys:

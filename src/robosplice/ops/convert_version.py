@@ -21,7 +21,18 @@ from robosplice.engine.to_v21 import carried_v3_files, check_v30_source, convert
 from robosplice.engine.to_v30 import carried_files, convert_v2_to_v30
 from robosplice.errors import SelectionError
 from robosplice.format.paths import DEFAULT_DATA_FILE_SIZE_MB, DEFAULT_VIDEO_FILE_SIZE_MB
-from robosplice.format.v21 import V20, V21, V30, owned_v2_files, read_v2_source, read_version
+from robosplice.format.v2_repair import relocate_videos, scan_v2_repairs
+from robosplice.format.v21 import (
+    EPISODES_STATS_JSONL,
+    V20,
+    V21,
+    V30,
+    V2Source,
+    owned_v2_files,
+    read_v2_source,
+    read_version,
+)
+from robosplice.history import write_conversion_entry
 
 TARGET_VERSIONS: Final = (V30, V21)
 
@@ -41,6 +52,7 @@ class ConversionPlan:
     video_files_size_in_mb: float
     reencode_unaligned: bool
     carried: tuple[str, ...] = ()
+    repairs: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """Human summary for --dry-run."""
@@ -64,6 +76,7 @@ class ConversionPlan:
         lines.append("  video by packet copy; data values, stats and tasks carried")
         if self.carried:
             lines.append(f"  files carried as they are: {', '.join(self.carried)}")
+        lines += [f"  repair: {message}" for message in self.repairs]
         return "\n".join(lines)
 
 
@@ -103,8 +116,13 @@ def plan_convert(
     data_files_size_in_mb: float = DEFAULT_DATA_FILE_SIZE_MB,
     video_files_size_in_mb: float = DEFAULT_VIDEO_FILE_SIZE_MB,
     reencode_unaligned: bool = False,
+    repair: bool = False,
+    videos_dir: str | None = None,
 ) -> ConversionPlan:
     """Read the source's metadata and describe the conversion (nothing is written).
+
+    With `repair`, a v2.x source is scanned for what its author's converter left out or wrote
+    differently (`format.v2_repair`); the plan lists each repair.
 
     Raises:
         SelectionError: `to` is not a version robosplice converts to from this source.
@@ -122,10 +140,19 @@ def plan_convert(
         raise SelectionError(
             f"{source} is {version or 'of no version'}; --to v2.1 converts v3.0 datasets"
         )
+    repairs: tuple[str, ...] = ()
     if to == V30:
-        v2 = read_v2_source(source)
+        v2 = _read_source(source, repair=repair, videos_dir=videos_dir)
         episodes, frames, cameras = len(v2.episodes), v2.num_frames, v2.video_keys
         carried = carried_files(source, owned_v2_files(v2))
+        if repair:
+            scanned = scan_v2_repairs(v2, stats_missing=_lacks_episode_stats(v2))
+            repairs = scanned.messages
+            if videos_dir:
+                repairs = (f"videos: read from {videos_dir}/ (--videos-dir)", *repairs)
+            v2 = scanned.repaired_source(v2)
+            episodes, frames, cameras = len(v2.episodes), v2.num_frames, v2.video_keys
+            carried = carried_files(source, owned_v2_files(v2))
     else:
         v3 = Dataset(source)
         episodes, frames, cameras = v3.num_episodes, v3.num_frames, v3.video_keys
@@ -142,7 +169,17 @@ def plan_convert(
         video_files_size_in_mb=video_files_size_in_mb,
         reencode_unaligned=reencode_unaligned,
         carried=tuple(carried),
+        repairs=repairs,
     )
+
+
+def _read_source(source: Path, *, repair: bool, videos_dir: str | None) -> V2Source:
+    v2 = read_v2_source(source, derive_missing_stats=repair)
+    return relocate_videos(v2, videos_dir) if videos_dir else v2
+
+
+def _lacks_episode_stats(source: V2Source) -> bool:
+    return source.version == V21 and not (source.root / EPISODES_STATS_JSONL).is_file()
 
 
 def convert(
@@ -153,6 +190,8 @@ def convert(
     data_files_size_in_mb: float = DEFAULT_DATA_FILE_SIZE_MB,
     video_files_size_in_mb: float = DEFAULT_VIDEO_FILE_SIZE_MB,
     reencode_unaligned: bool = False,
+    repair: bool = False,
+    videos_dir: str | None = None,
     overwrite: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
@@ -181,12 +220,17 @@ def convert(
         data_files_size_in_mb=data_files_size_in_mb,
         video_files_size_in_mb=video_files_size_in_mb,
         reencode_unaligned=reencode_unaligned,
+        repair=repair,
+        videos_dir=videos_dir,
     )
     if dry_run:
         return plan
     check_output_target(output, [source], overwrite=overwrite)
     if to == V30:
-        v2 = read_v2_source(source)
+        v2 = _read_source(source, repair=repair, videos_dir=videos_dir)
+        repairs = scan_v2_repairs(v2, stats_missing=_lacks_episode_stats(v2)) if repair else None
+        if repairs:
+            v2 = repairs.repaired_source(v2)
         with staged_output(output, replace=overwrite) as staging:
             files = convert_v2_to_v30(
                 v2,
@@ -194,7 +238,18 @@ def convert(
                 data_files_size_in_mb=data_files_size_in_mb,
                 video_files_size_in_mb=video_files_size_in_mb,
                 progress=progress,
+                repairs=repairs,
             )
+            if repair:
+                write_conversion_entry(
+                    staging,
+                    operation="repair",
+                    source=source,
+                    arguments={"from": v2.version},
+                    episodes=plan.episodes,
+                    frames=plan.frames,
+                    repairs=plan.repairs,
+                )
         return ConversionResult(root=output, plan=plan, carried=files.carried)
     v3 = Dataset(source)
     check_v30_source(v3, progress=progress)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from robosplice._types import DatasetLike
 from robosplice.dataset import open_dataset
 from robosplice.format.info import feature_shape
+from robosplice.format.paths import INFO_PATH
+from robosplice.format.v21 import V20, V21, read_v2_source, read_version
 from robosplice.history import HISTORY_PATH, describe_entry, read_history
 
 _HISTORY_SHOWN = 8
@@ -26,17 +30,65 @@ def dataset_info(dataset: DatasetLike) -> dict[str, Any]:
     Example:
         >>> dataset_info("data/pusht")["total_frames"]
     """
+    if (
+        isinstance(dataset, (str, os.PathLike))
+        and (Path(dataset) / INFO_PATH).is_file()
+        and read_version(Path(dataset)) in (V20, V21)
+    ):
+        return _v2_info(Path(dataset).expanduser().resolve())
     source = open_dataset(dataset)
-    info = source.info
-    features = source.features
-    fps = source.fps
-    episodes = source.episodes
-    frames = sum(e.length for e in episodes)
+    lengths = [e.length for e in source.episodes]
+    episode_tasks = [list(e.tasks) for e in source.episodes]
+    return _summary(
+        source.root,
+        source.info,
+        fps=source.fps,
+        lengths=lengths,
+        episode_tasks=episode_tasks,
+        tasks=list(source.tasks),
+        camera_keys=list(source.camera_keys),
+        history=read_history(source.root),
+    )
+
+
+def _v2_info(root: Path) -> dict[str, Any]:
+    """The summary of a v2.0/v2.1 folder (read from its JSONL metadata), with the way to v3.0."""
+    source = read_v2_source(root, derive_missing_stats=True)
+    summary = _summary(
+        root,
+        source.info,
+        fps=source.info["fps"],
+        lengths=[e.length for e in source.episodes],
+        episode_tasks=[list(e.row.get("tasks") or []) for e in source.episodes],
+        tasks=source.tasks,
+        camera_keys=[k for k, f in source.features.items() if f.get("dtype") in ("video", "image")],
+        history=[],
+    )
+    summary["advice"] = (
+        f"{source.version}: robosplice edits v3.0; make it one with 'robosplice repair"
+        f" {root} OUT' (or 'robosplice convert {root} OUT --to v3.0')"
+    )
+    return summary
+
+
+def _summary(
+    root: Path,
+    info: dict[str, Any],
+    *,
+    fps: Any,
+    lengths: list[int],
+    episode_tasks: list[list[str]],
+    tasks: list[str],
+    camera_keys: list[str],
+    history: list[Any],
+) -> dict[str, Any]:
+    features = info["features"]
+    frames = sum(lengths)
     task_counts: Counter[str] = Counter()
-    for episode in episodes:
-        task_counts.update(set(episode.tasks))
+    for names in episode_tasks:
+        task_counts.update(set(names))
     cameras = {}
-    for key in source.camera_keys:
+    for key in camera_keys:
         feature = features[key]
         video = feature.get("info") or {}
         height, width, channels = [*feature_shape(feature), None, None, None][:3]
@@ -51,15 +103,14 @@ def dataset_info(dataset: DatasetLike) -> dict[str, Any]:
         }
     files = {}
     for folder in ("data", "videos", "meta"):
-        count, size = _tree_bytes(source.root, folder)
+        count, size = _tree_bytes(root, folder)
         files[folder] = {"files": count, "bytes": size}
-    lengths = [e.length for e in episodes]
     return {
-        "root": str(source.root),
+        "root": str(root),
         "codebase_version": info.get("codebase_version"),
         "robot_type": info.get("robot_type"),
         "fps": fps,
-        "total_episodes": len(episodes),
+        "total_episodes": len(lengths),
         "total_frames": frames,
         "duration_s": frames / float(fps) if fps else None,
         "episode_length": {
@@ -78,14 +129,14 @@ def dataset_info(dataset: DatasetLike) -> dict[str, Any]:
         "cameras": cameras,
         "tasks": [
             {"task_index": i, "task": task, "episodes": task_counts.get(task, 0)}
-            for i, task in enumerate(source.tasks)
+            for i, task in enumerate(tasks)
         ],
         "files": files,
         "settings": {
             key: info.get(key)
             for key in ("chunks_size", "data_files_size_in_mb", "video_files_size_in_mb")
         },
-        "history": read_history(source.root),
+        "history": history,
     }
 
 
@@ -126,6 +177,8 @@ def render_info(summary: dict[str, Any]) -> str:
     lines.append("  files")
     for folder, stats in summary["files"].items():
         lines.append(f"    {folder:<7} {stats['files']:>5} files  {_size(stats['bytes'])}")
+    if summary.get("advice"):
+        lines.append(f"  note         {summary['advice']}")
     history = summary.get("history") or []
     if history:
         lines.append(f"  history      {len(history)} edit(s), oldest first ({HISTORY_PATH})")

@@ -166,7 +166,7 @@ def run_quality(
             progress.advance()
     if progress is not None:
         progress.finish()
-    profile = builder.finish()
+    profile = builder.finish().with_feature_scales([c.feature for c in columns])
     findings += motion.dead_findings(columns, profile)
     findings += timing.length_findings([e.length for e in dataset.episodes], fps, limits)
     if moving:

@@ -146,10 +146,17 @@ def spike_findings(
             size = departure[row, number]
             scale = profile.scale[number]
             relative = f", {size / scale:.0%} of its range" if scale > 0 else ""
+            warning = profile.spike_is_warning(float(size), int(number), thresholds)
+            small = (
+                ""
+                if warning
+                else "; small against its range and its feature's other dimensions: likely"
+                " sensor noise"
+            )
             findings.append(
                 Finding(
                     check=SPIKE,
-                    severity="warning",
+                    severity="warning" if warning else "info",
                     episode=episode,
                     feature=column.feature,
                     dimension=column.dimension,
@@ -158,6 +165,7 @@ def spike_findings(
                     message=(
                         f"{_label(column)} jumps by {size:.4g} at frame {frame} and comes straight"
                         f" back ({_times(size, profile.departure_sigma[number])}{relative})"
+                        + small
                         + (f"; {more} more spike(s) in this dimension" if more > 0 else "")
                     ),
                 )

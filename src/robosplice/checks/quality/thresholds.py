@@ -10,6 +10,7 @@ defaults below are what `doctor` uses; pass a `Thresholds` with other values to 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Final
@@ -33,6 +34,10 @@ class Thresholds:
             this many robust σ of that dimension's departures...
         spike_rel: ...and by more than this fraction of the dimension's scale, while the
             neighbours agree with each other to within half the departure.
+        spike_warn_rel / spike_feature_rel: a spike is a warning when it is at least this
+            fraction of its dimension's scale, or of its feature's typical scale (the median
+            over the feature's live dimensions); smaller ones (a blip on a joint that barely
+            moves) are reported as `info`.
         max_spikes: spikes reported per episode and dimension (the rest are counted).
         duplicate_min_s: the shortest overlap (seconds) compared for near-duplicates.
         duplicate_noise_k / duplicate_rel: two episodes are near-duplicates when every
@@ -52,6 +57,8 @@ class Thresholds:
     min_idle_s: float = 0.5
     spike_k: float = 12.0
     spike_rel: float = 0.02
+    spike_warn_rel: float = 0.05
+    spike_feature_rel: float = 0.02
     max_spikes: int = 5
     duplicate_min_s: float = 1.0
     duplicate_noise_k: float = 8.0
@@ -102,6 +109,25 @@ class DimensionProfile:
     dead: np.ndarray
     minimum: np.ndarray
     maximum: np.ndarray
+    feature_scale: np.ndarray | None = None  # per dimension: its feature's typical scale
+
+    def with_feature_scales(self, features: list[str]) -> DimensionProfile:
+        """The profile with each dimension's feature scale: the median scale of the live
+        dimensions of the same feature (`features[i]` is dimension i's feature)."""
+        names = np.asarray(features)
+        typical = np.zeros(len(names))
+        for name in set(features):
+            mine = names == name
+            live = mine & ~self.dead
+            typical[mine] = float(np.median(self.scale[live])) if live.any() else 0.0
+        return dataclasses.replace(self, feature_scale=typical)
+
+    def spike_is_warning(self, size: float, dimension: int, thresholds: Thresholds) -> bool:
+        """A spike a person would act on: large against its dimension or its feature."""
+        if size >= thresholds.spike_warn_rel * self.scale[dimension]:
+            return True
+        typical = self.feature_scale[dimension] if self.feature_scale is not None else 0.0
+        return bool(typical > 0 and size >= thresholds.spike_feature_rel * typical)
 
     def motion_threshold(self, thresholds: Thresholds) -> np.ndarray:
         """How far from rest a dimension must be to count as moving (inf for dead ones)."""

@@ -1,0 +1,378 @@
+"""What a v2.x folder written by someone else's converter needs to become a valid v3.0 dataset.
+
+The rule (issue 21): the output says what the author's files unambiguously say. Rows pair with
+video frames by position; what follows from position is derived (`index`, `frame_index`,
+`episode_index`, `task_index` of a one-task episode, `timestamp` = frame_index / fps); columns the
+author wrote but did not declare are declared from their stored Arrow types; and nothing the
+author wrote is lost: timestamps that are rewritten are kept as `observation.timestamp_source`.
+
+`scan_v2_repairs` reads the info, each episode file's schema and its timestamp column (nothing
+else), and says every repair once per class with a count; `repair_episode_table` applies them to
+one episode's rows. What cannot be decided (an episode with several tasks and no `task_index`) is
+refused, naming the episode and the way out.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from robosplice.errors import InvalidDatasetError, Problem, VideoError
+from robosplice.format.info import DEFAULT_FEATURES, Features, Info, video_keys
+from robosplice.format.v21 import V2Source, owned_v2_files
+from robosplice.format.video import read_packet_index
+
+TIMESTAMP_SOURCE: Final = "observation.timestamp_source"
+TIMESTAMP_TOLERANCE_S: Final = 1e-4
+OS_JUNK: Final = (".DS_Store", "Thumbs.db", "desktop.ini")
+_POSITIONAL: Final = ("index", "frame_index", "episode_index")
+_ARROW_DTYPES: Final = {
+    pa.float16(): "float16",
+    pa.float32(): "float32",
+    pa.float64(): "float64",
+    pa.int8(): "int8",
+    pa.int16(): "int16",
+    pa.int32(): "int32",
+    pa.int64(): "int64",
+    pa.uint8(): "uint8",
+    pa.uint16(): "uint16",
+    pa.uint32(): "uint32",
+    pa.uint64(): "uint64",
+    pa.bool_(): "bool",
+    pa.string(): "string",
+    pa.large_string(): "string",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class V2Repairs:
+    """The repairs a v2.x source needs (empty when it is what lerobot's recorder writes).
+
+    Args:
+        declared: features added to info.json (bookkeeping entries it lacked, undeclared columns).
+        derived: bookkeeping columns some episode files lack, rebuilt from position.
+        rewrite_timestamps: timestamps are not frame_index / fps: rewritten, the stored ones kept
+            as `observation.timestamp_source`.
+        derive_stats: per-episode stats are rebuilt from the rows (no episodes_stats.jsonl).
+        messages: one line per repair class, for --dry-run, the report and the edit log.
+    """
+
+    declared: dict[str, dict[str, Any]] = field(default_factory=dict)
+    derived: frozenset[str] = frozenset()
+    rewrite_timestamps: bool = False
+    derive_stats: bool = False
+    dropped_cameras: tuple[str, ...] = ()
+    codec_labels: dict[str, str] = field(default_factory=dict)
+    left_out: tuple[str, ...] = ()
+    messages: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.messages)
+
+    def repaired_info(self, info: Info) -> Info:
+        """The source's info with the declared features added (the author's entries kept)."""
+        fixed = copy.deepcopy(info)
+        features: Features = fixed["features"]
+        for name, feature in self.declared.items():
+            features.setdefault(name, feature)
+        if self.rewrite_timestamps and TIMESTAMP_SOURCE not in features:
+            stored = features.get("timestamp", DEFAULT_FEATURES["timestamp"])
+            features[TIMESTAMP_SOURCE] = {"dtype": stored["dtype"], "shape": [1], "names": None}
+        for key in self.dropped_cameras:
+            features.pop(key, None)
+        for key, codec in self.codec_labels.items():
+            features[key].setdefault("info", {})["video.codec"] = codec
+        return fixed
+
+    def repaired_source(self, source: V2Source) -> V2Source:
+        """`source` as the conversion should see it: repaired info, stats of dropped cameras
+        left out, stray files not converted."""
+        episodes = [
+            dataclasses.replace(
+                episode,
+                stats={k: v for k, v in episode.stats.items() if k not in self.dropped_cameras},
+            )
+            if episode.stats is not None
+            else episode
+            for episode in source.episodes
+        ]
+        return dataclasses.replace(
+            source,
+            info=self.repaired_info(source.info),
+            episodes=episodes,
+            left_out=tuple(source.left_out) + self.left_out,
+        )
+
+
+def _feature_of(arrow_type: pa.DataType, first: Any) -> dict[str, Any] | None:
+    """A feature entry for a stored column, or None when its type is not one LeRobot declares."""
+    shape: list[int] = []
+    value_type = arrow_type
+    sample = first
+    while (
+        pa.types.is_list(value_type)
+        or pa.types.is_large_list(value_type)
+        or (pa.types.is_fixed_size_list(value_type))
+    ):
+        if pa.types.is_fixed_size_list(value_type):
+            shape.append(value_type.list_size)
+        else:
+            if not isinstance(sample, list):
+                return None
+            shape.append(len(sample))
+        sample = sample[0] if isinstance(sample, list) and sample else None
+        value_type = value_type.value_type
+    dtype = _ARROW_DTYPES.get(value_type)
+    if dtype is None:
+        return None
+    return {"dtype": dtype, "shape": shape or [1], "names": None}
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} episode{'s' if n != 1 else ''} {what}"
+
+
+def scan_v2_repairs(source: V2Source, *, stats_missing: bool = False) -> V2Repairs:
+    """Find every repair `source` needs, reading schemas and timestamps only.
+
+    Raises:
+        InvalidDatasetError: a repair cannot be decided (all such problems listed).
+    """
+    features = source.features
+    declared: dict[str, dict[str, Any]] = {}
+    lacking: dict[str, int] = {}
+    undeclared: dict[str, str] = {}
+    late_or_jittery = 0
+    worst_s = 0.0
+    problems: list[Problem] = []
+    fps = float(source.info["fps"])
+    for name in DEFAULT_FEATURES:
+        if name not in features:
+            declared[name] = dict(DEFAULT_FEATURES[name])
+    for episode in source.episodes:
+        path = source.data_path(episode.episode_index)
+        if not path.is_file():
+            continue  # the conversion's own file check names it
+        schema = pq.read_schema(path)
+        for name in DEFAULT_FEATURES:
+            if name not in schema.names:
+                lacking[name] = lacking.get(name, 0) + 1
+        tasks = episode.row.get("tasks") or []
+        if "task_index" not in schema.names and len(tasks) != 1:
+            problems.append(
+                Problem(
+                    file=path.relative_to(source.root).as_posix(),
+                    loc=f"episode {episode.episode_index}",
+                    kind="undecidable_task_index",
+                    message=(
+                        f"no task_index column and {len(tasks)} tasks in meta/episodes.jsonl"
+                        f" ({tasks!r}): which frame has which task is not written anywhere"
+                    ),
+                )
+            )
+        for name in schema.names:
+            if name in features or name in declared or name in undeclared:
+                continue
+            first = pq.ParquetFile(path).read_row_group(0, columns=[name]).column(0)
+            feature = _feature_of(schema.field(name).type, first[0].as_py() if len(first) else None)
+            if feature is None:
+                problems.append(
+                    Problem(
+                        file=path.relative_to(source.root).as_posix(),
+                        loc=name,
+                        kind="undeclarable_column",
+                        message=f"a column of type {schema.field(name).type}, which no LeRobot"
+                        " feature dtype holds",
+                    )
+                )
+                undeclared[name] = "undeclarable"
+                continue
+            declared[name] = feature
+            undeclared[name] = f"{feature['dtype']} {feature['shape']}"
+        if "timestamp" in schema.names:
+            stamps = pq.read_table(path, columns=["timestamp"]).column(0).to_numpy()
+            expected = np.arange(len(stamps)) / fps
+            off = np.abs(stamps.astype(np.float64) - expected)
+            if len(off) and off.max() > TIMESTAMP_TOLERANCE_S:
+                late_or_jittery += 1
+                worst_s = max(worst_s, float(off.max()))
+    camera_messages: list[str] = []
+    dropped, labels = _scan_cameras(source, camera_messages, problems)
+    left_out = _stray_files(source, dropped)
+    if problems:
+        raise InvalidDatasetError(
+            f"{source.root}: {len(problems)} thing(s) cannot be repaired without guessing;"
+            " nothing was written:",
+            problems,
+        )
+    messages = []
+    missing_entries = [n for n in DEFAULT_FEATURES if n in declared]
+    if missing_entries:
+        messages.append(f"info.json: declared the bookkeeping features {missing_entries}")
+    for name, count in lacking.items():
+        how = "frame_index / fps" if name == "timestamp" else "position"
+        if name == "task_index":
+            how = "each episode's one task"
+        messages.append(f"data: {_count(count, f'lack `{name}`')}; derived from {how}")
+    for name, what in undeclared.items():
+        messages.append(f"info.json: declared `{name}`, stored in the data files ({what})")
+    if late_or_jittery:
+        messages.append(
+            f"data: {_count(late_or_jittery, 'have timestamps that are not frame_index / fps')}"
+            f" (up to {worst_s:.3f} s off); rewritten, the stored ones kept as `{TIMESTAMP_SOURCE}`"
+        )
+    messages += camera_messages
+    strays = [p for p in left_out if Path(p).name not in OS_JUNK]
+    if strays:
+        shown = ", ".join(strays[:3]) + (", …" if len(strays) > 3 else "")
+        messages.append(
+            f"files: {len(strays)} episode-like file(s) of episodes the metadata does not list"
+            f" left out ({shown})"
+        )
+    if len(strays) < len(left_out):
+        messages.append(f"files: {len(left_out) - len(strays)} OS file(s) (.DS_Store, …) left out")
+    if stats_missing:
+        messages.append(
+            "meta: no episodes_stats.jsonl; per-episode stats computed from the rows (cameras"
+            " from meta/stats.json where it has them)"
+        )
+    return V2Repairs(
+        declared=declared,
+        derived=frozenset(lacking),
+        rewrite_timestamps=bool(late_or_jittery),
+        derive_stats=stats_missing,
+        dropped_cameras=tuple(dropped),
+        codec_labels=labels,
+        left_out=tuple(left_out),
+        messages=tuple(messages),
+    )
+
+
+def _scan_cameras(
+    source: V2Source, messages: list[str], problems: list[Problem]
+) -> tuple[list[str], dict[str, str]]:
+    """Cameras declared with no file at all (dropped: nothing to lose; but refused, naming the
+    folder, when same-named files lie elsewhere) and codec labels that disagree with the stream
+    of the first episode (relabelled)."""
+    dropped: list[str] = []
+    labels: dict[str, str] = {}
+    for key in video_keys(source.features):
+        paths = [source.video_path(key, e.episode_index) for e in source.episodes]
+        present = [p for p in paths if p.is_file()]
+        if not present:
+            elsewhere = _same_named_elsewhere(source, key, paths)
+            if elsewhere:
+                expected = paths[0].relative_to(source.root).as_posix()
+                problems.append(
+                    Problem(
+                        file=expected,
+                        loc=f"features.{key}",
+                        kind="videos_elsewhere",
+                        message=(
+                            f"no video of `{key}` where info.json's video_path puts it, but"
+                            f" {elsewhere[0][1]} same-named file(s) under {elsewhere[0][0]}/:"
+                            f" point at them with --videos-dir {elsewhere[0][0]}"
+                        ),
+                    )
+                )
+                continue
+            dropped.append(key)
+            messages.append(
+                f"info.json: camera `{key}` is declared but has no video file at all; left out"
+                " (nothing to lose)"
+            )
+            continue
+        try:
+            codec = read_packet_index(present[0]).facts.codec
+        except (VideoError, OSError):
+            continue  # the copy reports unreadable videos, naming each
+        declared = (source.features[key].get("info") or {}).get("video.codec")
+        if declared is not None and declared != codec:
+            labels[key] = codec
+            messages.append(
+                f"info.json: camera `{key}` is labelled {declared!r} but its stream is {codec!r};"
+                " label corrected"
+            )
+    return dropped, labels
+
+
+def _same_named_elsewhere(source: V2Source, key: str, paths: list[Path]) -> list[tuple[str, int]]:
+    """Top-level folders holding files named like `paths` under a folder named `key`, with how
+    many, most first."""
+    names = {p.name for p in paths}
+    folders: dict[str, int] = {}
+    for path in source.root.rglob("*.mp4"):
+        relative = path.relative_to(source.root)
+        if path.name in names and key in relative.parts[:-1]:
+            folders[relative.parts[0]] = folders.get(relative.parts[0], 0) + 1
+    return sorted(folders.items(), key=lambda item: -item[1])
+
+
+def relocate_videos(source: V2Source, folder: str) -> V2Source:
+    """`source` with its videos read from `folder` instead of the video_path's first folder."""
+    if Path(folder).is_absolute() or ".." in Path(folder).parts:
+        raise InvalidDatasetError(f"--videos-dir {folder!r}: a folder inside the dataset expected")
+    info = copy.deepcopy(source.info)
+    template = str(info.get("video_path") or "")
+    _, _, rest = template.partition("/")
+    if not rest:
+        raise InvalidDatasetError(f"meta/info.json: video_path {template!r} has no folder to move")
+    info["video_path"] = f"{Path(folder).as_posix()}/{rest}"
+    return dataclasses.replace(source, info=info)
+
+
+def _stray_files(source: V2Source, dropped: list[str]) -> list[str]:
+    """Episode-like files under data/ and videos/ that no listed episode owns, and OS junk."""
+    owned = owned_v2_files(source)
+    found = []
+    for path in sorted(source.root.rglob("*")):
+        if not path.is_file():
+            continue
+        relative = path.relative_to(source.root).as_posix()
+        if relative in owned:
+            continue
+        top = relative.split("/", 1)[0]
+        episode_like = top in ("data", "videos") and relative.endswith((".parquet", ".mp4"))
+        if episode_like or path.name in OS_JUNK:
+            found.append(relative)
+    return found
+
+
+def repair_episode_table(
+    table: pa.Table,
+    repairs: V2Repairs,
+    *,
+    episode_index: int,
+    start: int,
+    fps: float,
+    task_index: int | None,
+) -> pa.Table:
+    """One episode's rows with the bookkeeping the repairs derive (author's columns untouched)."""
+    rows = table.num_rows
+    k = np.arange(rows)
+    derived = {
+        "index": pa.array(start + k, pa.int64()),
+        "frame_index": pa.array(k, pa.int64()),
+        "episode_index": pa.array(np.full(rows, episode_index), pa.int64()),
+        "timestamp": pa.array((k / fps).astype(np.float32)),
+    }
+    for name in (*_POSITIONAL, "timestamp"):
+        if name not in table.column_names:
+            table = table.append_column(name, derived[name])
+    if "task_index" not in table.column_names:
+        if task_index is None:
+            raise InvalidDatasetError(f"episode {episode_index}: no task_index and no single task")
+        table = table.append_column("task_index", pa.array(np.full(rows, task_index), pa.int64()))
+    if repairs.rewrite_timestamps:
+        stored = table.column("timestamp")
+        at = table.schema.get_field_index("timestamp")
+        table = table.set_column(at, "timestamp", derived["timestamp"].cast(stored.type))
+        table = table.append_column(TIMESTAMP_SOURCE, stored)
+    return table
