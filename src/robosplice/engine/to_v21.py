@@ -25,10 +25,11 @@ from robosplice.dataset import Dataset
 from robosplice.engine.progress import resolve_progress
 from robosplice.engine.sources import SourceSet
 from robosplice.engine.to_v30 import cast_rows, copy_carried
-from robosplice.engine.video_copy import PacketRange, plan_packet_range, write_segment_file
+from robosplice.engine.video_copy import write_segment_file
 from robosplice.engine.video_encode import encode_video_frames
 from robosplice.errors import InvalidDatasetError, Problem, VideoError
 from robosplice.format import info as info_format
+from robosplice.format.packet_ranges import PacketRange, plan_packet_range
 from robosplice.format.paths import STATS_PATH
 from robosplice.format.v21 import (
     EPISODE_BASE_KEYS,

@@ -23,12 +23,13 @@ from robosplice._types import ProgressReporter
 from robosplice.engine.meta import episodes_schema
 from robosplice.engine.progress import resolve_progress
 from robosplice.engine.rows import leaf_type, nest_flat
-from robosplice.engine.video_copy import VideoFileSequence, plan_packet_range
+from robosplice.engine.video_copy import VideoFileSequence
 from robosplice.errors import InvalidDatasetError, Problem, VideoError
 from robosplice.format import info as info_format
 from robosplice.format.data import DataFileWriter
 from robosplice.format.episodes import video_columns, write_episodes
 from robosplice.format.info import Features
+from robosplice.format.packet_ranges import plan_packet_range
 from robosplice.format.paths import STATS_PATH, video_file_path
 from robosplice.format.schema import column_values, data_schema
 from robosplice.format.stats import (

@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 
 from robosplice._types import ProgressReporter
 from robosplice.dataset import Dataset
-from robosplice.engine.video_copy import VideoFileSequence, plan_packet_range
+from robosplice.engine.video_copy import VideoFileSequence
 from robosplice.errors import InvalidDatasetError, Problem, VideoError
 from robosplice.format import info as info_format
 from robosplice.format.depth import (
@@ -46,6 +46,7 @@ from robosplice.format.depth import (
     quantize_depth,
 )
 from robosplice.format.episodes import video_columns
+from robosplice.format.packet_ranges import plan_packet_range
 from robosplice.format.paths import FilePosition, video_file_path
 from robosplice.format.video import PacketReader, read_packet_index
 from robosplice.format.video_codec import (

@@ -22,8 +22,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from robosplice.dataset import Dataset
-from robosplice.engine.video_copy import PacketRange, plan_packet_range
 from robosplice.errors import VideoError
+from robosplice.format.packet_ranges import PacketRange, plan_packet_range
 from robosplice.format.paths import data_file_path
 from robosplice.format.video import (
     PacketIndex,
