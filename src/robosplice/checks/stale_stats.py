@@ -28,7 +28,8 @@ import pyarrow.parquet as pq
 
 from robosplice.checks.context import Context
 from robosplice.checks.finding import Finding
-from robosplice.checks.kinds import Kind
+from robosplice.checks.kinds import Decision, EditFacts, Kind, OnEdit, always
+from robosplice.errors import Problem
 from robosplice.format.data import data_files, row_group_runs
 from robosplice.format.episodes import episodes_files
 from robosplice.format.info import (
@@ -46,20 +47,34 @@ __all__ = ["KINDS", "RELATIVE_TOLERANCE", "VARIANCE_TOLERANCE", "run", "stats_ag
 
 _FIX: Final = "run 'robosplice recompute-stats' to rewrite them from the data"
 
+
+def _recomputed_on_edit(problem: Problem, facts: EditFacts) -> Decision:
+    # Carrying them would make the output wrong; the rows are right, so recompute.
+    where = "the aggregate of the episodes" if problem.file == STATS_PATH else "the rows"
+    return "rebuilt", f"recomputed from {where}"
+
+
+_RECOMPUTED: Final = OnEdit(
+    decide=_recomputed_on_edit, repaired_by_recompute=always, names_stale_stats=True
+)
+
 KINDS: Final[tuple[Kind, ...]] = (
     Kind(name="stale_stats", severity="error",
          meaning="a stat (min/max/mean/std/count) of a numeric feature in meta/stats.json or"
          " an episode's stats/* disagrees with the data",
          why="trainers normalize with these numbers: stale stats silently train on wrongly"
-         " scaled inputs and actions"),
+         " scaled inputs and actions",
+         on_edit=_RECOMPUTED),
     Kind(name="stale_index_stats", severity="warning",
          meaning="a stat of timestamp, frame_index, episode_index, index or task_index"
          " disagrees with the data",
          why="no trainer normalizes these, and lerobot's own delete, split and merge leave them"
-         " stale; recompute-stats fixes them"),
+         " stale; recompute-stats fixes them",
+         on_edit=_RECOMPUTED),
     Kind(name="nan_stats", severity="error",
          meaning="a stat in meta/stats.json or an episode's stats/* is NaN or infinite",
-         why="normalizing with it turns every value of the feature into NaN"),
+         why="normalizing with it turns every value of the feature into NaN",
+         on_edit=_RECOMPUTED),
 )  # fmt: skip
 """The kinds this family reports: severity, and why, beside the checks below."""
 
