@@ -18,7 +18,7 @@ from typing import Any
 
 from robosplice.errors import VideoError
 from robosplice.format.copying import copy_whole_file
-from robosplice.format.mp4 import Mp4Writer
+from robosplice.format.mp4_writer import Mp4Writer
 from robosplice.format.packet_ranges import PacketRange
 from robosplice.format.paths import FIRST_POSITION, FilePosition, mebibytes_to_bytes, next_position
 from robosplice.format.video import PacketIndex, PacketWriter, StreamFacts
