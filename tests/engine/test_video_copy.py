@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from fixture_data import fixtures_dir
-from robosplice.engine.video_copy import plan_packet_range
 from robosplice.errors import VideoError
+from robosplice.format.packet_ranges import plan_packet_range
 from robosplice.format.video import read_packet_index
 
 FPS = 30

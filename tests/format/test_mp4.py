@@ -16,8 +16,9 @@ import pytest
 
 from fixture_data import fixtures_dir
 from robosplice.errors import VideoError
-from robosplice.format import mp4
-from robosplice.format.mp4 import Mp4Writer, read_mp4_samples
+from robosplice.format import mp4_writer
+from robosplice.format.mp4 import read_mp4_samples
+from robosplice.format.mp4_writer import Mp4Writer
 from robosplice.format.video import read_packet_index
 
 
@@ -179,7 +180,7 @@ def test_written_cut_reads_back_packet_for_packet(
     name: str, large: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if large:  # the > 4 GiB layout (64-bit chunk offsets, 16-byte mdat header) on a small file
-        monkeypatch.setattr(mp4, "_UINT32_MAX", 64)
+        monkeypatch.setattr(mp4_writer, "_UINT32_MAX", 64)
     codec, options = ENCODES[name]
     source = encode(tmp_path / "source.mp4", codec, options)
     spans = closed_spans(source, 4)

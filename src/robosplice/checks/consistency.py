@@ -7,7 +7,7 @@ from typing import Any, Final
 from robosplice.checks._common import LOADER as _LOADER
 from robosplice.checks.context import Context, DataSummary, EpisodeRows
 from robosplice.checks.episodes import CORE_EPISODE_COLUMNS
-from robosplice.checks.kinds import Kind
+from robosplice.checks.kinds import Kind, OnEdit, rebuilt
 from robosplice.format.paths import EPISODES_DIR, INFO_PATH, data_file_path
 
 __all__ = ["KINDS", "run"]
@@ -25,10 +25,12 @@ KINDS: Final[tuple[Kind, ...]] = (
     Kind(name="episode_tasks_mismatch", severity="warning",
          meaning="an episode row's `tasks` differ from the tasks its frames use",
          why="neither the loader nor a trainer reads this column (frames carry task_index);"
-         " robosplice rebuilds it from task_index in its outputs"),
+         " robosplice rebuilds it from task_index in its outputs",
+         on_edit=OnEdit(decide=rebuilt("each episode's tasks from its frames' task_index"))),
     Kind(name="wrong_total", severity="error",
          meaning="total_episodes, total_frames or total_tasks disagrees with the files",
-         why="len(dataset) and episode counts come from these totals"),
+         why="len(dataset) and episode counts come from these totals",
+         on_edit=OnEdit(decide=rebuilt("info.json totals counted from the output's files"))),
 )  # fmt: skip
 """The kinds this family reports: severity, and why, beside the checks below."""
 

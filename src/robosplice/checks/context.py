@@ -16,23 +16,32 @@ from robosplice._types import ProgressReporter
 from robosplice.checks._common import LOADER as _LOADER
 from robosplice.checks._common import WRONG as _WRONG
 from robosplice.checks.finding import Finding
-from robosplice.checks.kinds import Kind
+from robosplice.checks.kinds import Kind, OnEdit, in_file, rebuilt
 from robosplice.errors import Problem, Severity
 from robosplice.format.info import Features
+from robosplice.format.paths import STATS_PATH
 
 __all__ = ["KINDS", "Context", "DataSummary", "EpisodeRows", "Span"]
 
 _T = TypeVar("_T")
+
+STATS_JSON_REBUILT: Final = rebuilt("aggregated from the episodes' stats", file=STATS_PATH)
+"""An edit's rule for a meta/stats.json that is missing, unreadable or incomplete: its output
+aggregates stats.json anew from the episodes' stats."""
+_STATS_JSON_FILE: Final = OnEdit(
+    decide=STATS_JSON_REBUILT, repaired_by_recompute=in_file(STATS_PATH)
+)
 
 KINDS: Final[tuple[Kind, ...]] = (
     Kind(name="missing_file", severity="error",
          meaning="a required file (info, tasks, episodes, data, stats) or a file an episode row"
          " references does not exist",
          why=f"{_LOADER} (or goes to the Hub for it); without stats.json a trainer cannot"
-         " normalize"),
+         " normalize",
+         on_edit=_STATS_JSON_FILE),
     Kind(name="invalid_json", severity="error",
          meaning="meta/info.json or meta/stats.json is not a JSON object",
-         why=f"{_LOADER}"),
+         why=f"{_LOADER}", on_edit=_STATS_JSON_FILE),
     Kind(name="corrupt_parquet", severity="error",
          meaning="a Parquet file cannot be read", why=f"{_LOADER}"),
     Kind(name="missing_column", severity="error",

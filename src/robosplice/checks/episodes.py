@@ -12,19 +12,55 @@ import pyarrow.parquet as pq
 from robosplice.checks._common import PARQUET_ERRORS, REQUIRED_STAT_KEYS
 from robosplice.checks._common import WRONG as _WRONG
 from robosplice.checks.context import Context, EpisodeRows
-from robosplice.checks.kinds import Kind
+from robosplice.checks.kinds import Decision, EditFacts, Kind, OnEdit, always
+from robosplice.errors import Problem
 from robosplice.format.episodes import episodes_files, video_columns
-from robosplice.format.info import Features, stats_feature_names, video_keys
+from robosplice.format.info import (
+    VISUAL_DTYPES,
+    Features,
+    is_depth_feature,
+    stats_feature_names,
+    video_keys,
+)
 from robosplice.format.paths import EPISODES_DIR
 
 __all__ = ["CORE_EPISODE_COLUMNS", "KINDS", "run"]
+
+# Not needed to load, but the official tools raise KeyError without them (FORMAT.md §1.5); what
+# an edit's output derives each from.
+_TOOL_COLUMN_SOURCES: Final = {
+    "tasks": "from each episode's task_index and meta/tasks.parquet",
+    "length": "as dataset_to_index - dataset_from_index",
+    "data/chunk_index": "from the data files' row ranges",
+    "data/file_index": "from the data files' row ranges",
+    "meta/episodes/chunk_index": "written with the output's episode files",
+    "meta/episodes/file_index": "written with the output's episode files",
+}
+
+
+def _missing_column_on_edit(problem: Problem, facts: EditFacts) -> Decision | None:
+    # Only the official tools read these columns; every one is derivable from the files.
+    action = _TOOL_COLUMN_SOURCES.get(problem.loc)
+    return ("rebuilt", action) if action is not None else None
+
+
+def _missing_stats_on_edit(problem: Problem, facts: EditFacts) -> Decision:
+    feature = facts.features.get(problem.loc.removeprefix("stats/"), {})
+    if feature.get("dtype") in VISUAL_DTYPES:
+        if is_depth_feature(feature):
+            # Depth stats are taken from the raw maps at recording; a video holds codes.
+            return "carried", "left out: depth stats cannot be rebuilt from encoded frames"
+        return "rebuilt", "computed from frames sampled as the recorder samples them"
+    return "rebuilt", "computed from the episode's rows"
+
 
 KINDS: Final[tuple[Kind, ...]] = (
     Kind(name="missing_optional_column", severity="warning",
          meaning="an episodes file lacks a column only the official tools read (tasks, length,"
          " data/chunk_index, data/file_index, meta/episodes/chunk_index, meta/episodes/file_index)",
          why="the loader works without it (lerobot's own convert_image_to_video writes such"
-         " files); robosplice rebuilds it in its outputs"),
+         " files); robosplice rebuilds it in its outputs",
+         on_edit=OnEdit(decide=_missing_column_on_edit)),
     Kind(name="bad_episode_index", severity="error",
          meaning="episode rows do not run 0..E-1 in order across files",
          why=f"{_WRONG}: episode rows are read by position"),
@@ -37,20 +73,13 @@ KINDS: Final[tuple[Kind, ...]] = (
     Kind(name="missing_episode_stats", severity="warning",
          meaning="episode rows lack the stats/<feature>/* columns",
          why="the loader and trainers read stats.json, not these; lerobot's own"
-         " convert_image_to_video omits them; recompute-stats rebuilds them"),
+         " convert_image_to_video omits them; recompute-stats rebuilds them",
+         on_edit=OnEdit(decide=_missing_stats_on_edit, repaired_by_recompute=always)),
 )  # fmt: skip
 """The kinds this family reports: severity, and why, beside the checks below."""
 
 CORE_EPISODE_COLUMNS: Final = ("episode_index", "dataset_from_index", "dataset_to_index")
-# Not needed to load, but the official tools raise KeyError without them (FORMAT.md §1.5).
-_TOOL_EPISODE_COLUMNS: Final = (
-    "tasks",
-    "length",
-    "data/chunk_index",
-    "data/file_index",
-    "meta/episodes/chunk_index",
-    "meta/episodes/file_index",
-)
+_TOOL_EPISODE_COLUMNS: Final = tuple(_TOOL_COLUMN_SOURCES)
 
 
 def run(ctx: Context) -> None:

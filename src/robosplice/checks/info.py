@@ -12,13 +12,20 @@ from robosplice.checks._common import LOADER as _LOADER
 from robosplice.checks._common import is_number, is_video_template, problem_maker
 from robosplice.checks.context import KINDS as COMMON_KINDS
 from robosplice.checks.context import Context
-from robosplice.checks.kinds import Kind
+from robosplice.checks.kinds import Decision, EditFacts, Kind, OnEdit
 from robosplice.errors import Problem
 from robosplice.format.info import DEFAULT_FEATURES, VISUAL_DTYPES, Features
 from robosplice.format.paths import DATA_PATH_TEMPLATE, INFO_PATH, VIDEO_PATH_TEMPLATE
 from robosplice.format.untrusted import metadata_path_problems, tree_problems
 
 __all__ = ["KINDS", "run", "validate_info"]
+
+
+def _path_template_on_edit(problem: Problem, facts: EditFacts) -> Decision:
+    if problem.loc == "data_path":
+        return "refused", ""  # robosplice reads data files at the default paths only
+    return "rebuilt", "the output uses the default video_path template"
+
 
 KINDS: Final[tuple[Kind, ...]] = (
     Kind(name="unsupported_version", severity="error",
@@ -34,7 +41,8 @@ KINDS: Final[tuple[Kind, ...]] = (
     Kind(name="bad_path_template", severity="warning",
          meaning="data_path or video_path is not the default template the tools hard-code",
          why="the loader globs data/*/*.parquet and formats video_path itself, so it loads; only"
-         " the official tools, which hard-code the defaults, go astray"),
+         " the official tools, which hard-code the defaults, go astray",
+         on_edit=OnEdit(decide=_path_template_on_edit)),
     Kind(name="unsafe_path", severity="error",
          meaning="a path that metadata names (a template, a camera name, a symlink) leads outside"
          " the dataset folder: absolute, a '..' segment, or a link out",

@@ -74,6 +74,8 @@ KINDS: Final[tuple[Kind, ...]] = _collect_kinds(FAMILIES)
 """Every kind any family reports, with its severity and why (README "Severities")."""
 SEVERITY: Final[Mapping[str, Severity]] = {kind.name: kind.severity for kind in KINDS}
 """Kind name to severity."""
+KIND_OF: Final[Mapping[str, Kind]] = {kind.name: kind for kind in KINDS}
+"""Kind name to its declaration (how an edit handles it: `Kind.on_edit`)."""
 
 
 def run_checks(

@@ -3,7 +3,8 @@ their aggregate, and NaN/Inf anywhere in either.
 
 Stale stats are the defect that silently ruins training: normalization uses them and nothing
 else looks at them. The data files are read once, numeric columns only, row group by row group;
-each episode keeps min, max, sum, sum of squares and count per dimension, in float64.
+each episode keeps min, max, sum, sum of squares and count per dimension, in float64
+(`data_moments.py`).
 
 Tolerances: min, max and count must match exactly (min/max are taken after the official
 promotion to at least float32, so a recorder-written value matches bit for bit). mean and std
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -27,18 +27,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from robosplice.checks.context import Context
+from robosplice.checks.data_moments import Moments, read_moments
 from robosplice.checks.finding import Finding
-from robosplice.checks.kinds import Kind
-from robosplice.format.data import data_files, row_group_runs
+from robosplice.checks.kinds import Decision, EditFacts, Kind, OnEdit, always
+from robosplice.errors import Problem
 from robosplice.format.episodes import episodes_files
 from robosplice.format.info import (
     DEFAULT_FEATURE_NAMES,
     Features,
-    feature_shape,
     numeric_feature_names,
 )
 from robosplice.format.paths import HISTORY_PATH, STATS_PATH
-from robosplice.format.schema import column_values
 from robosplice.format.stats import FeatureStats, aggregate_feature_stats
 from robosplice.format.stats_columns import stats_block
 
@@ -46,20 +45,34 @@ __all__ = ["KINDS", "RELATIVE_TOLERANCE", "VARIANCE_TOLERANCE", "run", "stats_ag
 
 _FIX: Final = "run 'robosplice recompute-stats' to rewrite them from the data"
 
+
+def _recomputed_on_edit(problem: Problem, facts: EditFacts) -> Decision:
+    # Carrying them would make the output wrong; the rows are right, so recompute.
+    where = "the aggregate of the episodes" if problem.file == STATS_PATH else "the rows"
+    return "rebuilt", f"recomputed from {where}"
+
+
+_RECOMPUTED: Final = OnEdit(
+    decide=_recomputed_on_edit, repaired_by_recompute=always, names_stale_stats=True
+)
+
 KINDS: Final[tuple[Kind, ...]] = (
     Kind(name="stale_stats", severity="error",
          meaning="a stat (min/max/mean/std/count) of a numeric feature in meta/stats.json or"
          " an episode's stats/* disagrees with the data",
          why="trainers normalize with these numbers: stale stats silently train on wrongly"
-         " scaled inputs and actions"),
+         " scaled inputs and actions",
+         on_edit=_RECOMPUTED),
     Kind(name="stale_index_stats", severity="warning",
          meaning="a stat of timestamp, frame_index, episode_index, index or task_index"
          " disagrees with the data",
          why="no trainer normalizes these, and lerobot's own delete, split and merge leave them"
-         " stale; recompute-stats fixes them"),
+         " stale; recompute-stats fixes them",
+         on_edit=_RECOMPUTED),
     Kind(name="nan_stats", severity="error",
          meaning="a stat in meta/stats.json or an episode's stats/* is NaN or infinite",
-         why="normalizing with it turns every value of the feature into NaN"),
+         why="normalizing with it turns every value of the feature into NaN",
+         on_edit=_RECOMPUTED),
 )  # fmt: skip
 """The kinds this family reports: severity, and why, beside the checks below."""
 
@@ -72,129 +85,6 @@ tighter bound flags clean data; a stale stat after an edit or a hand change is f
 _COMPARED: Final = ("min", "max", "mean", "std", "count")
 _PARQUET_ERRORS: Final = (pa.ArrowException, OSError, ValueError)
 _SEVERITY: Final = {kind.name: kind.severity for kind in KINDS}
-
-
-@dataclass(frozen=True, slots=True)
-class _Moments:
-    """One feature's per-dimension min, max, sum, sum of squares and counts, per episode.
-
-    Row i is episode `episodes[i]` (sorted); `dtypes[i]` is the type of its values after the
-    official promotion (min/max compare in it).
-    """
-
-    episodes: npt.NDArray[np.int64]
-    minimum: npt.NDArray[np.float64]
-    maximum: npt.NDArray[np.float64]
-    total: npt.NDArray[np.float64]
-    squares: npt.NDArray[np.float64]
-    samples: npt.NDArray[np.int64]  # rows after the official reshape to (-1, last_dim)
-    frames: npt.NDArray[np.int64]
-    dtypes: tuple[np.dtype[Any], ...]
-    first: int  # row of the episode read first
-
-    def mean(self) -> npt.NDArray[np.float64]:
-        return self.total / self.samples[:, None]
-
-    def square_mean(self) -> npt.NDArray[np.float64]:
-        return self.squares / self.samples[:, None]
-
-    def std(self) -> npt.NDArray[np.float64]:
-        mean = self.mean()
-        return np.sqrt(np.maximum(self.square_mean() - mean**2, 0.0))
-
-    def scale(self) -> npt.NDArray[np.float64]:
-        return np.maximum(np.abs(self.minimum), np.abs(self.maximum))
-
-    def rows_of(self, episodes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """Row of each episode number, -1 where the data have no such episode."""
-        rows = np.searchsorted(self.episodes, episodes)
-        found = rows < len(self.episodes)
-        found[found] = self.episodes[rows[found]] == episodes[found]
-        return np.where(found, rows, -1)
-
-    def episode_stats(self) -> list[FeatureStats]:
-        """min, max, mean, std and count of every episode, as `stats(row)` gives them."""
-        mean, std = self.mean(), self.std()
-        counts = self.frames.reshape(-1, 1)
-        return [
-            {
-                "min": self.minimum[row],
-                "max": self.maximum[row],
-                "mean": mean[row],
-                "std": std[row],
-                "count": counts[row],
-            }
-            for row in range(len(self.episodes))
-        ]
-
-    def stats(self, row: int) -> FeatureStats:
-        """The stats of the episode at `row`, with the comparison's helpers (scale, …)."""
-        mean = self.total[row] / self.samples[row]
-        square_mean = self.squares[row] / self.samples[row]
-        variance = np.maximum(square_mean - mean**2, 0.0)
-        return {
-            "min": self.minimum[row],
-            "max": self.maximum[row],
-            "mean": mean,
-            "std": np.sqrt(variance),
-            "count": np.array([int(self.frames[row])]),
-            "scale": np.maximum(np.abs(self.minimum[row]), np.abs(self.maximum[row])),
-            "square_mean": square_mean,
-            "dtype_probe": np.zeros(1, dtype=self.dtypes[row]),
-        }
-
-
-@dataclass(slots=True)
-class _Runs:
-    """One feature's partial moments per run (one episode's rows in one read), in read order."""
-
-    episodes: list[npt.NDArray[np.int64]] = field(default_factory=list)
-    minimum: list[npt.NDArray[np.float64]] = field(default_factory=list)
-    maximum: list[npt.NDArray[np.float64]] = field(default_factory=list)
-    total: list[npt.NDArray[np.float64]] = field(default_factory=list)
-    squares: list[npt.NDArray[np.float64]] = field(default_factory=list)
-    samples: list[npt.NDArray[np.int64]] = field(default_factory=list)
-    frames: list[npt.NDArray[np.int64]] = field(default_factory=list)
-    dtypes: list[np.dtype[Any]] = field(default_factory=list)  # one per read
-    reads: list[int] = field(default_factory=list)  # runs per read
-
-    def fold(self) -> _Moments:
-        """Each episode's moments over its runs, added in read order."""
-        episodes = np.concatenate(self.episodes)
-        order, first_run, inverse = np.unique(episodes, return_index=True, return_inverse=True)
-        width = self.minimum[0].shape[1]
-        minimum = np.full((len(order), width), np.inf)
-        maximum = np.full((len(order), width), -np.inf)
-        total = np.zeros((len(order), width))
-        squares = np.zeros((len(order), width))
-        np.minimum.at(minimum, inverse, np.concatenate(self.minimum))
-        np.maximum.at(maximum, inverse, np.concatenate(self.maximum))
-        np.add.at(total, inverse, np.concatenate(self.total))
-        np.add.at(squares, inverse, np.concatenate(self.squares))
-        samples = np.zeros(len(order), dtype=np.int64)
-        frames = np.zeros(len(order), dtype=np.int64)
-        np.add.at(samples, inverse, np.concatenate(self.samples))
-        np.add.at(frames, inverse, np.concatenate(self.frames))
-        run_dtypes = np.repeat(np.arange(len(self.dtypes)), self.reads)
-        return _Moments(
-            episodes=order.astype(np.int64),
-            minimum=minimum,
-            maximum=maximum,
-            total=total,
-            squares=squares,
-            samples=samples,
-            frames=frames,
-            dtypes=tuple(self.dtypes[run_dtypes[run]] for run in first_run.tolist()),
-            first=int(inverse[0]),
-        )
-
-
-@dataclass(slots=True)
-class _DataStats:
-    """Per feature: the runs read so far; features with nulls or odd shapes are unusable."""
-
-    runs: dict[str, _Runs] = field(default_factory=dict)
-    unusable: set[str] = field(default_factory=set)
 
 
 def run(ctx: Context) -> None:
@@ -220,12 +110,7 @@ def stats_against_data(
     """
     names = numeric_feature_names(features)
     problems: list[Finding] = []
-    data = _read_data(root, features, names) if compare else _DataStats()
-    computed = {
-        name: runs.fold()
-        for name, runs in data.runs.items()
-        if name not in data.unusable and runs.episodes
-    }
+    computed = read_moments(root, features, names) if compare else {}
     for relative, table, columns in _stored_episode_tables(root, names):
         problems.extend(_episode_findings(relative, table, columns, computed))
     if isinstance(stats_json, Mapping):
@@ -360,7 +245,7 @@ def _differences(stored: FeatureStats, expected: FeatureStats) -> Iterator[tuple
 
 
 def _episode_findings(
-    relative: str, table: pa.Table, columns: list[str], computed: Mapping[str, _Moments]
+    relative: str, table: pa.Table, columns: list[str], computed: Mapping[str, Moments]
 ) -> list[Finding]:
     """The NaN and stale stats of one episodes file's rows, in row order then feature order.
 
@@ -412,7 +297,7 @@ def _episode_findings(
 
 
 def _rows_to_check(
-    table: pa.Table, columns: list[str], episodes: npt.NDArray[np.int64], moments: _Moments | None
+    table: pa.Table, columns: list[str], episodes: npt.NDArray[np.int64], moments: Moments | None
 ) -> npt.NDArray[np.bool_]:
     """Rows whose stats of one feature `_differences` or `_nan` may have something to say about.
 
@@ -472,85 +357,6 @@ def _rows_to_check(
             wrong = wrong.reshape(len(wrong), -1).any(axis=1) & finite
         flag[where[wrong]] = True
     return flag
-
-
-def _read_data(root: Path, features: Features, names: list[str]) -> _DataStats:
-    """Stream the data files' numeric columns and keep per-episode partial moments."""
-    result = _DataStats()
-    for path in data_files(root):
-        try:
-            _read_data_file(path, features, names, result)
-        except _PARQUET_ERRORS:
-            continue  # reported by the data check
-    return result
-
-
-def _read_data_file(path: Path, features: Features, names: list[str], result: _DataStats) -> None:
-    """Read the numeric columns in runs of row groups (`row_group_runs`); a row group that
-    cannot be read stops the file there, as reading one group at a time would."""
-    parquet = pq.ParquetFile(path)
-    present = set(parquet.schema_arrow.names)
-    columns = [name for name in names if name in present]
-    if "episode_index" not in present or not columns:
-        return
-    wanted = list(dict.fromkeys(["episode_index", *columns]))
-    for groups in row_group_runs(parquet.metadata, wanted):
-        try:
-            table = parquet.read_row_groups(groups, columns=wanted)
-        except _PARQUET_ERRORS:
-            for group in groups:  # up to the broken group, as one group at a time
-                table = parquet.read_row_group(group, columns=wanted)
-                _accumulate_table(table, columns, features, result)
-            continue
-        _accumulate_table(table, columns, features, result)
-
-
-def _accumulate_table(
-    table: pa.Table, columns: list[str], features: Features, result: _DataStats
-) -> None:
-    """Add each run of one episode's rows in `table` as partial moments (reduceat, no loop)."""
-    episode = np.asarray(table.column("episode_index").to_numpy(), dtype=np.int64)
-    if not len(episode):
-        return
-    starts = np.flatnonzero(np.r_[True, episode[1:] != episode[:-1]])
-    frames = np.diff(np.r_[starts, len(episode)])
-    for name in columns:
-        if name in result.unusable:
-            continue
-        values = _numeric(table.column(name), features[name])
-        if values is None:
-            result.unusable.add(name)
-            continue
-        per_frame = values.shape[1]
-        flat = values.reshape(-1, values.shape[-1])
-        sample_starts = starts * per_frame
-        wide = flat.astype(np.float64)
-        runs = result.runs.setdefault(name, _Runs())
-        runs.episodes.append(episode[starts])
-        runs.minimum.append(np.minimum.reduceat(flat, sample_starts, axis=0).astype(np.float64))
-        runs.maximum.append(np.maximum.reduceat(flat, sample_starts, axis=0).astype(np.float64))
-        runs.total.append(np.add.reduceat(wide, sample_starts, axis=0))
-        runs.squares.append(np.add.reduceat(np.square(wide, out=wide), sample_starts, axis=0))
-        runs.samples.append(frames * per_frame)
-        runs.frames.append(frames)
-        runs.dtypes.append(flat.dtype)
-        runs.reads.append(len(starts))
-
-
-def _numeric(column: pa.ChunkedArray, feature: dict[str, Any]) -> npt.NDArray[Any] | None:
-    """Rows × (rows per frame after the official reshape) × last dim, promoted as 0.6.1 does."""
-    if column.null_count:
-        return None
-    shape = feature_shape(feature) or (1,)
-    try:
-        values = np.asarray(column_values(column, shape))
-    except (pa.ArrowException, ValueError):
-        return None
-    if values.dtype.kind not in "biuf":
-        return None
-    values = values.astype(np.result_type(values.dtype, np.float32), copy=False)
-    frames = values.shape[0]
-    return values.reshape(frames, -1, shape[-1])
 
 
 def _stored_episode_tables(

@@ -10,8 +10,8 @@ import numpy as np
 
 from robosplice.checks._common import REQUIRED_STAT_KEYS, problem_maker, short
 from robosplice.checks.context import KINDS as COMMON_KINDS
-from robosplice.checks.context import Context
-from robosplice.checks.kinds import Kind
+from robosplice.checks.context import STATS_JSON_REBUILT, Context
+from robosplice.checks.kinds import Decision, EditFacts, Kind, OnEdit, always
 from robosplice.errors import Problem
 from robosplice.format.info import (
     DEFAULT_FEATURE_NAMES,
@@ -23,25 +23,39 @@ from robosplice.format.paths import STATS_PATH
 
 __all__ = ["KINDS", "run", "validate_stats"]
 
+# An edit that recomputes every stat repairs each of these kinds outright.
+_STATS_JSON_ENTRY: Final = OnEdit(decide=STATS_JSON_REBUILT, repaired_by_recompute=always)
+
+
+def _unusual_shape_on_edit(problem: Problem, facts: EditFacts) -> Decision:
+    if facts.recomputes_stats:
+        return "rebuilt", "recomputed with the recorder's shapes"
+    # The loader casts and broadcasts it; the recorder's test factories write such files.
+    return "carried", "kept as the source has it (the official loader accepts it)"
+
+
 KINDS: Final[tuple[Kind, ...]] = (
     Kind(name="missing_stats", severity="error",
          meaning="meta/stats.json lacks a non-default numeric feature or one of"
          " min/max/mean/std/count",
          why="trainers normalize state and action with these: a missing entry trains on"
-         " unnormalized numbers or fails"),
+         " unnormalized numbers or fails",
+         on_edit=_STATS_JSON_ENTRY),
     Kind(name="missing_optional_stats", severity="warning",
          meaning="meta/stats.json lacks the stats of a camera or of a default feature (timestamp,"
          " frame_index, episode_index, index, task_index)",
          why="it loads and trains (lerobot's own convert_image_to_video drops camera stats, and"
-         " index features are never normalized); recompute-stats --decode adds them"),
+         " index features are never normalized); recompute-stats --decode adds them",
+         on_edit=_STATS_JSON_ENTRY),
     Kind(name="bad_stats_shape", severity="error",
          meaning="a stat is not numbers of a shape that broadcasts against the feature",
-         why="normalization fails or mixes dimensions"),
+         why="normalization fails or mixes dimensions", on_edit=_STATS_JSON_ENTRY),
     Kind(name="unusual_stats_shape", severity="warning",
          meaning="a stat has a shape the loader accepts but the recorder would not write, e.g."
          " (3, 1, 1) for a one-channel depth camera, or (1,) for a vector",
          why="the loader casts it and it broadcasts (lerobot's own test factories write depth"
-         " stats as (3, 1, 1)); recompute-stats writes the recorder's shapes"),
+         " stats as (3, 1, 1)); recompute-stats writes the recorder's shapes",
+         on_edit=OnEdit(decide=_unusual_shape_on_edit, repaired_by_recompute=always)),
 )  # fmt: skip
 """The kinds this family reports: severity, and why, beside the checks below."""
 

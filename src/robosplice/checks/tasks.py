@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 from robosplice.checks._common import PARQUET_ERRORS
 from robosplice.checks._common import WRONG as _WRONG
 from robosplice.checks.context import Context
-from robosplice.checks.kinds import Kind
+from robosplice.checks.kinds import Kind, OnEdit, rebuilt
 from robosplice.format.paths import TASKS_PATH
 
 __all__ = ["KINDS", "run"]
@@ -19,7 +19,10 @@ __all__ = ["KINDS", "run"]
 KINDS: Final[tuple[Kind, ...]] = (
     Kind(name="tasks_no_pandas_index", severity="error",
          meaning="tasks.parquet lacks the pandas index metadata (tasks load as ints)",
-         why=f"{_WRONG}: dataset[i]['task'] is an integer, not the string"),
+         why=f"{_WRONG}: dataset[i]['task'] is an integer, not the string",
+         # The output's tasks.parquet has the index again.
+         on_edit=OnEdit(decide=rebuilt("tasks.parquet rewritten with its pandas index",
+                                       file=TASKS_PATH))),
     Kind(name="tasks_not_sorted", severity="error",
          meaning="tasks.parquet row i does not hold task_index i",
          why=f"{_WRONG}: tasks are looked up by row, so frames get other tasks' strings"),

@@ -20,15 +20,15 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from robosplice._types import ProgressReporter
-from robosplice.checks import validate_dataset
 from robosplice.dataset import Dataset
 from robosplice.engine.progress import resolve_progress
 from robosplice.engine.sources import SourceSet
 from robosplice.engine.to_v30 import cast_rows, copy_carried
-from robosplice.engine.video_copy import PacketRange, plan_packet_range, write_segment_file
+from robosplice.engine.video_copy import write_segment_file
 from robosplice.engine.video_encode import encode_video_frames
 from robosplice.errors import InvalidDatasetError, Problem, VideoError
 from robosplice.format import info as info_format
+from robosplice.format.packet_ranges import PacketRange, plan_packet_range
 from robosplice.format.paths import STATS_PATH
 from robosplice.format.v21 import (
     EPISODE_BASE_KEYS,
@@ -66,13 +66,13 @@ class _Cut:
     aligned: bool
 
 
-def check_v30_source(dataset: Dataset, *, progress: ProgressReporter | None = None) -> None:
-    """Refuse a v3.0 source that is invalid or holds what v2.1 cannot (depth, language).
+def unsupported_features(dataset: Dataset) -> list[Problem]:
+    """A problem per feature v2.1 cannot hold (0.6.1 depth video, language columns).
 
-    Raises:
-        InvalidDatasetError: every problem found.
+    Reports only: whether the source is valid as well, and whether to refuse, is the op's call
+    (`ops/convert_version.py`).
     """
-    problems = validate_dataset(dataset.root, progress=progress)
+    problems = []
     for name, feature in dataset.features.items():
         if info_format.is_depth_feature(feature):
             problems.append(
@@ -94,12 +94,7 @@ def check_v30_source(dataset: Dataset, *, progress: ProgressReporter | None = No
                     f" remove-feature SRC OUT {name}",
                 )
             )
-    if problems:
-        raise InvalidDatasetError(
-            f"{dataset.root} cannot be converted to v2.1 ({len(problems)} problem(s)); nothing"
-            " was written:",
-            problems,
-        )
+    return problems
 
 
 def plan_cuts(dataset: Dataset) -> dict[tuple[int, str], _Cut]:

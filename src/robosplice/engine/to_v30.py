@@ -4,7 +4,8 @@ Each per-episode mp4 is appended to its camera's v3 file by packet copy (`VideoF
 pts and dts shift by the integer tick count written so far, so an episode's `from_timestamp`
 is exactly `frames_before / fps` and never drifts (the official converter's concat demuxer
 accumulates µs rounding, conversion.md §2.3). Each episode's rows become one row group, values
-and order untouched. Per-episode stats are carried value for value from episodes_stats.jsonl.
+and order untouched. Per-episode stats are carried value for value from episodes_stats.jsonl
+(`format/v21_stats.py`).
 """
 
 from __future__ import annotations
@@ -23,24 +24,24 @@ from robosplice._types import ProgressReporter
 from robosplice.engine.meta import episodes_schema
 from robosplice.engine.progress import resolve_progress
 from robosplice.engine.rows import leaf_type, nest_flat
-from robosplice.engine.video_copy import VideoFileSequence, plan_packet_range
+from robosplice.engine.video_copy import VideoFileSequence
 from robosplice.errors import InvalidDatasetError, Problem, VideoError
 from robosplice.format import info as info_format
 from robosplice.format.data import DataFileWriter
 from robosplice.format.episodes import video_columns, write_episodes
 from robosplice.format.info import Features
+from robosplice.format.packet_ranges import plan_packet_range
 from robosplice.format.paths import STATS_PATH, video_file_path
 from robosplice.format.schema import column_values, data_schema
-from robosplice.format.stats import (
-    DatasetStats,
-    aggregate_stats,
-    compute_feature_stats,
-    flatten_episode_stats,
-    stats_to_json,
-)
 from robosplice.format.tasks import write_tasks
 from robosplice.format.v2_repair import V2Repairs, repair_episode_table
 from robosplice.format.v21 import V2Source, owned_v2_files, v30_info_from_v2
+from robosplice.format.v21_stats import (
+    dataset_stats_json,
+    stats_columns,
+    stats_fields,
+    v20_episode_stats,
+)
 from robosplice.format.video import PacketIndex, PacketReader, read_packet_index
 
 # The v2.1 loader's tolerance between a frame's timestamp and its video pts.
@@ -204,104 +205,6 @@ def cast_rows(table: pa.Table, schema: pa.Schema, features: Features, where: str
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def stats_columns(stats: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """`stats/<feature>/<key>` cells holding the JSON values exactly (ints stay ints)."""
-    return {
-        f"stats/{feature}/{key}": value
-        for feature, feature_stats in stats.items()
-        for key, value in feature_stats.items()
-    }
-
-
-def stats_fields(rows: list[dict[str, Any]]) -> list[pa.Field]:
-    """Arrow fields of the stats columns: the JSON leaf type (bool, int) kept, else float64."""
-    names: dict[str, None] = {}
-    for row in rows:
-        names.update(dict.fromkeys(k for k in row if k.startswith("stats/")))
-    fields = []
-    for name in names:
-        values = [row[name] for row in rows if row.get(name) is not None]
-        leaves = [leaf for value in values for leaf in _leaves(value)]
-        arrow_type: pa.DataType = pa.float64()
-        if leaves and all(isinstance(v, bool) for v in leaves):
-            arrow_type = pa.bool_()  # 0.3.3 keeps np.min of a bool feature a bool
-        elif leaves and all(isinstance(v, int) and not isinstance(v, bool) for v in leaves):
-            arrow_type = pa.int64()
-        for _ in range(_depth(values[0]) if values else 1):
-            arrow_type = pa.list_(arrow_type)
-        fields.append(pa.field(name, arrow_type))
-    return fields
-
-
-def _leaves(value: Any) -> list[Any]:
-    if isinstance(value, list):
-        return [leaf for item in value for leaf in _leaves(item)]
-    return [value]
-
-
-def _depth(value: Any) -> int:
-    depth = 0
-    while isinstance(value, list):
-        depth += 1
-        value = value[0] if value else None
-    return depth
-
-
-def _json_stats_to_numpy(stats: dict[str, dict[str, Any]]) -> DatasetStats:
-    return {
-        feature: {key: np.atleast_1d(np.array(value)) for key, value in values.items()}
-        for feature, values in stats.items()
-    }
-
-
-def _v20_episode_stats(
-    source: V2Source,
-    table: pa.Table,
-    features: Features,
-    length: int,
-    names: list[str] | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Stats of a v2.0 episode (or of the `names` a v2.1 episode's stats lack): numeric ones
-    computed from its rows, cameras from stats.json."""
-    stats: DatasetStats = {}
-    fps = float(source.info["fps"])
-    global_stats = source.global_stats or {}
-    for name in names if names is not None else info_format.stats_feature_names(features):
-        feature = features[name]
-        if feature["dtype"] in info_format.VISUAL_DTYPES:
-            if name in global_stats:
-                carried = {k: np.asarray(v) for k, v in global_stats[name].items()}
-                carried["count"] = np.array([length])
-                stats[name] = carried
-            continue
-        if name == "timestamp":
-            values = table.column("frame_index").to_numpy() / fps
-        else:
-            values = column_values(table.column(name), info_format.feature_shape(feature))
-        stats[name] = compute_feature_stats(values)
-    flat = flatten_episode_stats(stats)
-    result: dict[str, dict[str, Any]] = {}
-    for column, value in flat.items():
-        feature, _, key = column[len("stats/") :].rpartition("/")
-        result.setdefault(feature, {})[key] = value
-    return result
-
-
-def dataset_stats_json(
-    episode_stats: list[dict[str, dict[str, Any]]], source_stats: dict[str, Any] | None
-) -> dict[str, Any]:
-    """stats.json: the episodes' stats aggregated as the official converter does, plus any key
-    the source's own stats.json has and the aggregate lacks (e.g. GR00T's q01/q99)."""
-    aggregated = stats_to_json(aggregate_stats([_json_stats_to_numpy(s) for s in episode_stats]))
-    for feature, values in (source_stats or {}).items():
-        if not isinstance(values, dict):
-            continue
-        target = aggregated.setdefault(feature, {})
-        for key, value in values.items():
-            target.setdefault(key, value)
-    return aggregated
-
-
 def convert_v2_to_v30(
     source: V2Source,
     target: Path,
@@ -395,7 +298,7 @@ def convert_v2_to_v30(
             )
             stats = episode.stats
             if stats is None:
-                stats = _v20_episode_stats(source, output, features, episode.length)
+                stats = v20_episode_stats(source, output, features, episode.length)
             else:  # exporters leave out the stats of columns they added (GR00T annotations)
                 stale = ("timestamp",) if repairs and repairs.rewrite_timestamps else ()
                 lacking = [
@@ -405,7 +308,7 @@ def convert_v2_to_v30(
                     and features[name]["dtype"] not in info_format.VISUAL_DTYPES
                 ]
                 if lacking:
-                    derived = _v20_episode_stats(
+                    derived = v20_episode_stats(
                         source, output, features, episode.length, names=lacking
                     )
                     stats = {**stats, **derived}

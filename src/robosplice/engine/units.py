@@ -17,14 +17,9 @@ from typing import Any
 import av
 
 from robosplice.engine.frame_stats import video_episode_stats
-from robosplice.engine.video_copy import (
-    PacketRange,
-    VideoFileSequence,
-    WrittenWindow,
-    plan_packet_range,
-    stream_key,
-)
+from robosplice.engine.video_copy import VideoFileSequence, WrittenWindow, stream_key
 from robosplice.errors import VideoError
+from robosplice.format.packet_ranges import PacketRange, plan_packet_range
 from robosplice.format.paths import (
     FIRST_POSITION,
     FilePosition,

@@ -11,7 +11,8 @@ lose data. Everything else is handled and reported (a `SourceNote` per problem):
   (3, 1, 1) stats of a one-channel depth camera, a duplicated task string).
 
 Anything else that `validate` calls an error refuses the source, as before. The decision for each
-kind is `_handling` below, next to the reason.
+kind is declared with the kind, next to its check and the reason (`Kind.on_edit`,
+`robosplice/checks/kinds.py`); this module applies it, and knows no kind by name.
 """
 
 from __future__ import annotations
@@ -20,25 +21,16 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from robosplice.checks.kinds import EditFacts, Handling, OnEdit
+from robosplice.checks.registry import KIND_OF
 from robosplice.dataset import Dataset
 from robosplice.errors import Problem
-from robosplice.format.info import VISUAL_DTYPES, is_depth_feature
-from robosplice.format.paths import STATS_PATH, TASKS_PATH
+from robosplice.format.paths import STATS_PATH
 from robosplice.plan.model import Plan
 
-Handling = Literal["rebuilt", "carried", "refused"]
-
-_OPTIONAL_COLUMNS = {
-    "tasks": "from each episode's task_index and meta/tasks.parquet",
-    "length": "as dataset_to_index - dataset_from_index",
-    "data/chunk_index": "from the data files' row ranges",
-    "data/file_index": "from the data files' row ranges",
-    "meta/episodes/chunk_index": "written with the output's episode files",
-    "meta/episodes/file_index": "written with the output's episode files",
-}
-_STATS_VALUE_KINDS = ("stale_stats", "stale_index_stats", "nan_stats")
+__all__ = ["Handling", "Preflight", "SourceNote", "on_edit", "repaired", "triage"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,51 +124,26 @@ def triage(
     return Preflight(refused=refused, notes=tuple(notes))
 
 
+def on_edit(problem: Problem) -> OnEdit | None:
+    """How an edit handles a finding of this problem's kind, as the kind declares it."""
+    kind = KIND_OF.get(problem.kind)
+    return kind.on_edit if kind is not None else None
+
+
+def repaired(problem: Problem, plan: Plan) -> bool:
+    """Whether the output of `plan` fixes `problem` by construction (so it need not stop it)."""
+    rule = on_edit(problem)
+    return plan.stats.recompute and rule is not None and rule.repaired_by_recompute(problem)
+
+
 def _handling(problem: Problem, plan: Plan, features: Mapping[str, Any]) -> tuple[Handling, str]:
     """How an edit treats one problem of a source, and what its output does about it."""
-    kind = problem.kind
-    recomputes = plan.stats.recompute
-    if kind == "missing_optional_column":
-        # Only the official tools read these columns; every one is derivable from the files.
-        action = _OPTIONAL_COLUMNS.get(problem.loc)
-        if action is not None:
-            return "rebuilt", action
-    if kind == "missing_episode_stats":
-        feature = features.get(problem.loc.removeprefix("stats/"), {})
-        if feature.get("dtype") in VISUAL_DTYPES:
-            if is_depth_feature(feature):
-                # Depth stats are taken from the raw maps at recording; a video holds codes.
-                return "carried", "left out: depth stats cannot be rebuilt from encoded frames"
-            return "rebuilt", "computed from frames sampled as the recorder samples them"
-        return "rebuilt", "computed from the episode's rows"
-    if problem.file == STATS_PATH and kind in (
-        "missing_stats",
-        "missing_optional_stats",
-        "bad_stats_shape",
-        "missing_file",
-        "invalid_json",
-    ):
-        return "rebuilt", "aggregated from the episodes' stats"
-    if kind == "unusual_stats_shape":
-        if recomputes:
-            return "rebuilt", "recomputed with the recorder's shapes"
-        # The loader casts and broadcasts it; the recorder's test factories write such files.
-        return "carried", "kept as the source has it (the official loader accepts it)"
-    if kind in _STATS_VALUE_KINDS:
-        # Carrying them would make the output wrong; the rows are right, so recompute.
-        where = "the aggregate of the episodes" if problem.file == STATS_PATH else "the rows"
-        return "rebuilt", f"recomputed from {where}"
-    if kind == "episode_tasks_mismatch":
-        return "rebuilt", "each episode's tasks from its frames' task_index"
-    if kind == "tasks_no_pandas_index" and problem.file == TASKS_PATH:
-        # The loader returns ints as tasks; the output's tasks.parquet has the index again.
-        return "rebuilt", "tasks.parquet rewritten with its pandas index"
-    if kind == "wrong_total":
-        return "rebuilt", "info.json totals counted from the output's files"
-    if kind == "bad_path_template":
-        if problem.loc == "data_path":
-            return "refused", ""  # robosplice reads data files at the default paths only
-        return "rebuilt", "the output uses the default video_path template"
+    rule = on_edit(problem)
+    if rule is not None:
+        facts = EditFacts(features=features, recomputes_stats=plan.stats.recompute)
+        decided = rule.decide(problem, facts)
+        if decided is not None:
+            return decided
     if problem.severity != "error":
         # A warning loads and trains: never a reason to refuse an edit.
         return "carried", "kept as the source has it"
@@ -192,7 +159,8 @@ def _stale_stats_target(note: SourceNote) -> tuple[int | None, str] | None:
     if problem.file == STATS_PATH:
         feature = _feature_in(problem.loc, features, separators=(".",))
         return (None, feature) if feature is not None else None
-    if problem.kind not in _STATS_VALUE_KINDS or not problem.loc.startswith("episode "):
+    rule = on_edit(problem)
+    if rule is None or not rule.names_stale_stats or not problem.loc.startswith("episode "):
         return None
     # checks/stale_stats.py messages start with "stats/<feature>/<key> …" or "stats/<feature>: …".
     text = problem.message.removeprefix("stats/")

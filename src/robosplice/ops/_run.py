@@ -14,26 +14,11 @@ from robosplice.dataset import Dataset
 from robosplice.engine.backends import Backend, check_execution
 from robosplice.engine.run import execute
 from robosplice.errors import InvalidDatasetError, Problem
-from robosplice.format.paths import STATS_PATH
 from robosplice.history import write_history
-from robosplice.ops._preflight import Preflight, triage
+from robosplice.ops._preflight import Preflight, repaired, triage
 from robosplice.plan.model import Plan
 
 logger = logging.getLogger(__name__)
-
-# Problems an op that recomputes every stat repairs, so they do not stop it.
-_STATS_KINDS = frozenset(
-    {
-        "missing_stats",
-        "missing_optional_stats",
-        "bad_stats_shape",
-        "unusual_stats_shape",
-        "missing_episode_stats",
-        "stale_stats",
-        "stale_index_stats",
-        "nan_stats",
-    }
-)
 
 
 def lerobot_home() -> Path:
@@ -54,15 +39,6 @@ def resolve_output_dir(
     return Path(output_dir).expanduser().resolve(), repo_id
 
 
-def _repaired(problem: Problem, plan: Plan) -> bool:
-    """Whether the output of `plan` fixes `problem` by construction (so it need not stop it)."""
-    if not plan.stats.recompute:
-        return False
-    return problem.kind in _STATS_KINDS or (
-        problem.file == STATS_PATH and problem.kind in ("missing_file", "invalid_json")
-    )
-
-
 def check_sources(plan: Plan, *, progress: ProgressReporter | None = None) -> Preflight:
     """Validate every source of `plan` before anything is written (DESIGN.md: Safety).
 
@@ -78,7 +54,7 @@ def check_sources(plan: Plan, *, progress: ProgressReporter | None = None) -> Pr
     roots = list(dict.fromkeys(plan.sources))
     found: dict[Path, list[Problem]] = {}
     for root in roots:
-        problems = [p for p in validate_dataset(root, progress=progress) if not _repaired(p, plan)]
+        problems = [p for p in validate_dataset(root, progress=progress) if not repaired(p, plan)]
         if problems:
             found[root] = problems
     preflight = triage(roots, found, plan)
@@ -198,7 +174,7 @@ def check_replacement(
     preflight: Preflight | None = None,
 ) -> None:
     """Validate the new copy `plan` wrote before it replaces `target` (DESIGN.md: validate
-    staging). Problems the plan was allowed to start from (see `_repaired`), warnings, and
+    staging). Problems the plan was allowed to start from (see `repaired`), warnings, and
     problems a source already had and the edit carried are tolerated.
 
     Raises:
@@ -211,7 +187,7 @@ def check_replacement(
     problems = [
         p
         for p in validate_dataset(staging, progress=progress)
-        if not _repaired(p, plan)
+        if not repaired(p, plan)
         and p.severity == "error"
         and (p.kind, p.file, p.loc) not in carried
     ]

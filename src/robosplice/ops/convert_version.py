@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Final
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
+from robosplice.checks import validate_dataset
 from robosplice.commit import check_output_target, staged_output
 from robosplice.dataset import Dataset
-from robosplice.engine.to_v21 import carried_v3_files, check_v30_source, convert_v30_to_v21
+from robosplice.engine.to_v21 import carried_v3_files, convert_v30_to_v21, unsupported_features
 from robosplice.engine.to_v30 import carried_files, convert_v2_to_v30
-from robosplice.errors import SelectionError
+from robosplice.errors import InvalidDatasetError, SelectionError
 from robosplice.format.paths import DEFAULT_DATA_FILE_SIZE_MB, DEFAULT_VIDEO_FILE_SIZE_MB
 from robosplice.format.v2_repair import relocate_videos, scan_v2_repairs
 from robosplice.format.v21 import (
@@ -106,6 +107,21 @@ def _source_root(dataset: DatasetLike) -> Path:
         return Path(dataset).expanduser().resolve()
     root = getattr(dataset, "root", dataset)
     return Path(root).expanduser().resolve()
+
+
+def _check_v30_source(dataset: Dataset, *, progress: ProgressReporter | None = None) -> None:
+    """Refuse a v3.0 source that is invalid or holds what v2.1 cannot (depth, language).
+
+    Raises:
+        InvalidDatasetError: every problem found.
+    """
+    problems = validate_dataset(dataset.root, progress=progress) + unsupported_features(dataset)
+    if problems:
+        raise InvalidDatasetError(
+            f"{dataset.root} cannot be converted to v2.1 ({len(problems)} problem(s)); nothing"
+            " was written:",
+            problems,
+        )
 
 
 def plan_convert(
@@ -252,7 +268,7 @@ def convert(
                 )
         return ConversionResult(root=output, plan=plan, carried=files.carried)
     v3 = Dataset(source)
-    check_v30_source(v3, progress=progress)
+    _check_v30_source(v3, progress=progress)
     with staged_output(output, replace=overwrite) as staging:
         written = convert_v30_to_v21(
             v3, staging, reencode_unaligned=reencode_unaligned, progress=progress

@@ -10,7 +10,7 @@ from pathlib import Path
 from robosplice.commit import check_output_target
 from robosplice.dataset import Dataset
 from robosplice.engine.estimate import ByteEstimate, estimate_bytes
-from robosplice.engine.video_copy import PacketRange, plan_packet_range
+from robosplice.format.packet_ranges import PacketRange, plan_packet_range
 from robosplice.format.video import PacketIndex, read_packet_index
 from robosplice.plan.model import Plan
 

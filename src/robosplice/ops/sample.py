@@ -25,7 +25,7 @@ from robosplice.commit import check_output_target, staged_output
 from robosplice.dataset import Dataset
 from robosplice.engine.meta import write_metadata
 from robosplice.engine.progress import resolve_progress
-from robosplice.engine.video_copy import VideoFileSequence, plan_packet_range
+from robosplice.engine.video_copy import VideoFileSequence
 from robosplice.errors import SelectionError
 from robosplice.format.data import DataFileWriter
 from robosplice.format.episodes import video_columns
@@ -38,6 +38,7 @@ from robosplice.format.info import (
     numeric_feature_names,
     stats_feature_names,
 )
+from robosplice.format.packet_ranges import plan_packet_range
 from robosplice.format.paths import (
     DATA_PATH_TEMPLATE,
     DEFAULT_CHUNKS_SIZE,

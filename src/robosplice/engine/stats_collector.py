@@ -1,0 +1,299 @@
+"""Collect the stats of an edit's output while the engine writes it: per episode, then stats.json.
+
+Carries the source's stats where the output keeps the values they describe and computes them
+where it does not; `engine/run.py` feeds it each output episode's rows and the sampled cameras.
+Writes nothing (`engine/meta.py` writes what it returns).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from robosplice.dataset import Dataset
+from robosplice.engine.frame_stats import image_episode_stats, relative_action_stats
+from robosplice.engine.rows import episode_columns_numpy
+from robosplice.engine.units import FrameStatsUnit
+from robosplice.errors import InvalidDatasetError
+from robosplice.format import info as info_format
+from robosplice.format.episodes import video_columns
+from robosplice.format.info import INDEX_COLUMNS
+from robosplice.format.paths import video_file_path
+from robosplice.format.stats import (
+    QUANTILE_KEYS,
+    DatasetStats,
+    FeatureStats,
+    aggregate_feature_stats,
+    complete_stats_entry,
+    compute_feature_stats,
+)
+from robosplice.format.stats_columns import EpisodeStatsColumns, stats_column_arrays
+from robosplice.plan.model import Plan
+
+logger = logging.getLogger(__name__)
+
+
+class StatsCollector:
+    """Per-episode stats (carried over or computed) and exact dataset stats.
+
+    Numeric stats are carried from the source for whole episodes and computed from the rows
+    otherwise (index columns, added features, trimmed episodes, or `plan.stats.recompute`).
+    Camera stats are carried, except for trimmed episodes and the cameras in
+    `plan.stats.visual`, which are sampled from the written frames (images from the rows as
+    they stream, videos after the video files are closed).
+    """
+
+    def __init__(self, plan: Plan, datasets: list[Dataset]) -> None:
+        self.plan = plan
+        self.datasets = datasets
+        features = plan.info["features"]
+        self.features = features
+        self.stats_names = info_format.stats_feature_names(features)
+        self.numeric_names = info_format.numeric_feature_names(features)
+        self.numeric_values: dict[str, list[np.ndarray]] = {n: [] for n in self.numeric_names}
+        self.episodes: list[DatasetStats] = []
+        # (output episode, video key) whose stats are sampled once the video files are written.
+        self.pending_video: list[tuple[int, str]] = []
+        # Each source's stats/* columns as numpy blocks, made once: an episode's carried stats
+        # are views of them, never rebuilt from Python objects.
+        self._source_stats: dict[int, EpisodeStatsColumns] = {}
+        # Features whose every output episode holds its source episode's values unchanged, with
+        # the source's stats carried: stats.json can then be the source's entry, bit for bit.
+        self.unchanged: dict[str, bool] = dict.fromkeys(self.stats_names, True)
+
+    def _source_episode_stats(self, source: int, episode_index: int) -> DatasetStats:
+        if source not in self._source_stats:
+            table = self.datasets[source].episodes_table
+            names = [n for n in table.column_names if n.startswith("stats/")]
+            self._source_stats[source] = EpisodeStatsColumns(table.select(names))
+        return self._source_stats[source].episode(episode_index)
+
+    def _samples_frames(self, name: str, whole: bool, carried: FeatureStats | None) -> bool:
+        """Whether camera `name` of an episode gets stats from sampled frames.
+
+        Also when the source episode has none (e.g. 0.6.1 `convert_image_to_video_dataset`
+        output): they are rebuilt from the frames.
+        """
+        if info_format.is_depth_feature(self.features[name]):
+            # Depth stats come from the raw depth maps at recording, not from decoded video.
+            return False
+        return name in self.plan.stats.visual or carried is None or not whole
+
+    def _index_unchanged(self, name: str, output: pa.Table, source: pa.Table | None) -> bool:
+        """Whether an index column of the output episode holds the source's values."""
+        if source is None or name not in source.column_names:
+            return False
+        before = source.column(name).to_numpy()
+        after = output.column(name).to_numpy()
+        return before.dtype == after.dtype and np.array_equal(before, after)
+
+    def episode_stats(
+        self, output_index: int, table: pa.Table, source_table: pa.Table | None = None
+    ) -> DatasetStats:
+        """Stats of one output episode; numeric ones also feed the dataset stats.
+
+        `source_table` holds the source rows `table` was made from: an index column whose values
+        did not change (an episode that keeps its number and position) keeps its source stats.
+        """
+        episode = self.plan.episodes[output_index]
+        segment = episode.segment
+        source_stats = self._source_episode_stats(segment.source, segment.episode_index)
+        numeric = episode_columns_numpy(table, self.features)
+        if "timestamp" in numeric:
+            # The recorder's stats see float64 frame_index / fps, not the float32 column.
+            numeric["timestamp"] = numeric["frame_index"] / float(self.plan.info["fps"])
+        kept = episode.whole and segment.step == 1
+        stats: DatasetStats = {}
+        stale = self.plan.stats.stale_episodes
+        for name in self.stats_names:
+            source_name = self.plan.columns.source_name(segment.source, name)
+            carried = source_stats.get(source_name)
+            if (segment.source, segment.episode_index, source_name) in stale:
+                carried = None  # disagrees with the rows: rebuilt
+            if name in self.numeric_names:
+                values = numeric[name]
+                self.numeric_values[name].append(values)
+                recompute = (
+                    self.plan.stats.recompute
+                    or not kept
+                    or carried is None
+                    or name in self.plan.columns.added
+                    or (
+                        name in INDEX_COLUMNS
+                        and not self._index_unchanged(name, table, source_table)
+                    )
+                )
+                if recompute:
+                    self.unchanged[name] = False
+                stats[name] = compute_feature_stats(values) if recompute else carried
+                continue
+            if name in self.plan.videos or not kept:
+                self.unchanged[name] = False  # encoded anew, or frames cut: other values
+            if self._samples_frames(name, episode.whole, carried):
+                self.unchanged[name] = False
+                if self.features[name]["dtype"] == "video":
+                    self.pending_video.append((output_index, name))
+                    if carried is not None:
+                        stats[name] = carried  # placeholder, replaced in add_video_stats
+                    continue
+                sampled = image_episode_stats(
+                    table.column(name), self.datasets[segment.source].root
+                )
+                if sampled is not None:
+                    stats[name] = sampled
+                elif carried is not None:
+                    stats[name] = carried
+            elif carried is not None:
+                stats[name] = carried
+            else:
+                self.unchanged[name] = False  # e.g. a depth camera without stats: left out
+        self.episodes.append(stats)
+        return stats
+
+    def video_stats_units(
+        self, target: Path, rows: list[dict[str, Any]], fps: float
+    ) -> list[FrameStatsUnit]:
+        """One unit per pending (episode, camera): its frames are sampled from the written files."""
+        units = []
+        for output_index, key in self.pending_video:
+            chunk, file, start, _ = video_columns(key)
+            row = rows[output_index]
+            units.append(
+                FrameStatsUnit(
+                    output_index=output_index,
+                    key=key,
+                    path=target / video_file_path(key, (int(row[chunk]), int(row[file]))),
+                    from_timestamp=float(row[start]),
+                    length=int(row["length"]),
+                    fps=fps,
+                )
+            )
+        self.pending_video.clear()
+        return units
+
+    def set_video_stats(self, units: list[FrameStatsUnit], results: list[FeatureStats]) -> None:
+        """Put the sampled cameras' stats in place of the carried placeholders."""
+        for unit, result in zip(units, results, strict=True):
+            self.episodes[unit.output_index][unit.key] = result
+
+    def episode_columns(self) -> dict[str, pa.Array]:
+        """The episodes' stats as `stats/*` columns (one cell per episode), features in feature
+        order."""
+        return stats_column_arrays(
+            [{n: stats[n] for n in self.stats_names if n in stats} for stats in self.episodes]
+        )
+
+    def _keeps_every_episode(self) -> bool:
+        """Whether the output holds each episode of its single source once, whole."""
+        if len(self.datasets) != 1:
+            return False
+        taken = [
+            e.segment.episode_index for e in self.plan.episodes if e.whole and e.segment.step == 1
+        ]
+        return len(taken) == len(self.plan.episodes) and sorted(taken) == list(
+            range(self.datasets[0].num_episodes)
+        )
+
+    def _source_dataset_stats(self) -> DatasetStats:
+        """The single source's stats.json, renamed, when the output keeps all its episodes whole."""
+        if not self._keeps_every_episode():
+            return {}
+        try:
+            stats = self.datasets[0].stats or {}
+        except InvalidDatasetError:  # unreadable stats.json: rebuilt from the episodes
+            return {}
+        stale = self.plan.stats.stale_dataset
+        return {
+            name: stats[self.plan.columns.source_name(0, name)]
+            for name in self.stats_names
+            if self.plan.columns.source_name(0, name) in stats
+            and (0, self.plan.columns.source_name(0, name)) not in stale
+        }
+
+    def carried_stats_json(self) -> dict[str, Any]:
+        """stats.json entries kept exactly as the source wrote them (output names, source order).
+
+        An entry is kept when the output holds every source episode whole, this feature's values
+        are unchanged in each, and the source's entry is complete (min, max, mean, std, count of
+        numbers). Its quantiles are then the source's, whatever method made them.
+        """
+        if self.plan.stats.recompute or not self._keeps_every_episode():
+            return {}
+        raw = self.datasets[0].stats_json
+        output_names = {self.plan.columns.source_name(0, name): name for name in self.stats_names}
+        relative = self.plan.stats.relative_action
+        kept = {}
+        for source_name, entry in raw.items():
+            name = output_names.get(source_name)
+            if name is None or not self.unchanged.get(name) or not complete_stats_entry(entry):
+                continue
+            if (0, source_name) in self.plan.stats.stale_dataset:
+                continue
+            if relative is not None and name == relative.action:
+                continue
+            kept[name] = entry
+        return kept
+
+    def dataset_stats(self) -> DatasetStats:
+        """stats.json: moments aggregated exactly over episodes (parallel variance); quantiles of
+        numeric features computed over all their values, never averaged across episodes.
+
+        A feature no episode has stats for keeps the source's stats.json entry when the output
+        holds every source episode whole (as 0.6.1 `recompute_stats` keeps what it skips).
+        """
+        result: DatasetStats = {}
+        fallback = self._source_dataset_stats()
+        for name in self.stats_names:
+            episodes = [stats[name] for stats in self.episodes if name in stats]
+            if not episodes:
+                if name in fallback:
+                    result[name] = fallback[name]
+                continue
+            shapes = {v.shape for stats in episodes for k, v in stats.items() if k != "count"}
+            if len(shapes) > 1 and name not in self.numeric_names:
+                # Sources disagree on a camera's stat shape (e.g. (3, 1, 1) factory-style depth
+                # stats merged with the recorder's (1, 1, 1)): aggregate in the recorder's shape.
+                channels = int(info_format.feature_shape(self.features[name])[-1])
+                logger.warning(
+                    "%s: episode stats of shapes %s aggregated as (%d, 1, 1)",
+                    name,
+                    sorted(shapes),
+                    channels,
+                )
+                episodes = [_channel_stats(stats, channels) for stats in episodes]
+            merged = aggregate_feature_stats(episodes)
+            values = self.numeric_values.get(name)
+            if values:
+                exact = compute_feature_stats(np.concatenate(values))
+                merged.update({key: exact[key] for key in QUANTILE_KEYS if key in exact})
+            result[name] = merged
+        relative = self.plan.stats.relative_action
+        if relative is not None and self.numeric_values.get(relative.action):
+            result[relative.action] = relative_action_stats(
+                self.numeric_values[relative.action],
+                self.numeric_values[relative.state],
+                chunk_size=relative.chunk_size,
+                mask=relative.mask,
+            )
+        return result
+
+
+def _channel_stats(stats: FeatureStats, channels: int) -> FeatureStats:
+    """A camera's (k, 1, 1) stats as (channels, 1, 1): spread one channel, or pool k into one."""
+    result: FeatureStats = {}
+    for key, value in stats.items():
+        array = np.asarray(value)
+        if key == "count" or array.ndim != 3 or array.shape[0] == channels:
+            result[key] = array
+        elif array.shape[0] == 1:
+            result[key] = np.broadcast_to(array, (channels, *array.shape[1:])).copy()
+        elif channels == 1:
+            pool = {"min": np.min, "max": np.max}.get(key, np.mean)
+            result[key] = pool(array, axis=0, keepdims=True)
+        else:
+            result[key] = array
+    return result
