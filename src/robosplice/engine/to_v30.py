@@ -35,7 +35,13 @@ from robosplice.format.paths import STATS_PATH, video_file_path
 from robosplice.format.schema import column_values, data_schema
 from robosplice.format.tasks import write_tasks
 from robosplice.format.v2_repair import V2Repairs, repair_episode_table
-from robosplice.format.v21 import V2Source, owned_v2_files, v30_info_from_v2
+from robosplice.format.v21 import (
+    V2Source,
+    carried_files,
+    owned_v2_files,
+    v2_extra_layout_files,
+    v30_info_from_v2,
+)
 from robosplice.format.v21_stats import (
     dataset_stats_json,
     stats_columns,
@@ -57,35 +63,12 @@ class ConvertedFiles:
     video_files: tuple[str, ...]
 
 
-def carried_files(root: Path, owned: set[str]) -> list[str]:
-    """Files under `root` the layout does not own (README, meta/modality.json, ...), sorted."""
-    found = []
-    for path in sorted(root.rglob("*")):
-        if not path.is_file():
-            continue
-        relative = path.relative_to(root).as_posix()
-        if relative not in owned:
-            found.append(relative)
-    return found
-
-
 def copy_carried(root: Path, target: Path, relatives: list[str]) -> None:
     """Copy files verbatim from `root` to the same relative paths under `target`."""
     for relative in relatives:
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / relative, destination)
-
-
-def v2_extra_layout_files(source: V2Source) -> list[str]:
-    """Parquet/mp4 files under data/ and videos/ that belong to no episode of the metadata."""
-    owned = owned_v2_files(source)
-    return [
-        relative
-        for relative in carried_files(source.root, owned)
-        if relative.split("/", 1)[0] in ("data", "videos")
-        and relative.endswith((".parquet", ".mp4"))
-    ]
 
 
 def check_v2_files(source: V2Source) -> list[Problem]:

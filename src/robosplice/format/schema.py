@@ -38,6 +38,13 @@ _DTYPE_TO_ARROW: Final = {
 }
 
 
+def dtype_of_arrow(arrow_type: pa.DataType) -> str | None:
+    """The feature dtype of one Arrow element type (None for a type no feature declares)."""
+    if arrow_type == pa.large_string():
+        return "string"
+    return next((d for d, t in _DTYPE_TO_ARROW.items() if t == arrow_type), None)
+
+
 def scalar_arrow_type(dtype: str) -> pa.DataType:
     """Arrow type of one element of a numeric or string feature."""
     try:

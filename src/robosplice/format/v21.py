@@ -348,6 +348,29 @@ def owned_v2_files(source: V2Source) -> set[str]:
     return owned
 
 
+def carried_files(root: Path, owned: set[str]) -> list[str]:
+    """Files under `root` the layout does not own (README, meta/modality.json, ...), sorted."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        if not path.is_file():
+            continue
+        relative = path.relative_to(root).as_posix()
+        if relative not in owned:
+            found.append(relative)
+    return found
+
+
+def v2_extra_layout_files(source: V2Source) -> list[str]:
+    """Parquet/mp4 files under data/ and videos/ that belong to no episode of the metadata."""
+    owned = owned_v2_files(source)
+    return [
+        relative
+        for relative in carried_files(source.root, owned)
+        if relative.split("/", 1)[0] in ("data", "videos")
+        and relative.endswith((".parquet", ".mp4"))
+    ]
+
+
 def fps_value(fps: Any) -> int | float:
     """`fps` as an int when it is integral (v2.0 files hold e.g. 20.0), else as it is."""
     if isinstance(fps, float) and fps.is_integer():

@@ -26,29 +26,14 @@ import pyarrow.parquet as pq
 
 from robosplice.errors import InvalidDatasetError, Problem, VideoError
 from robosplice.format.info import DEFAULT_FEATURES, Features, Info, video_keys
-from robosplice.format.v21 import V2Source, owned_v2_files
+from robosplice.format.schema import dtype_of_arrow
+from robosplice.format.v21 import V2Source, carried_files, owned_v2_files, v2_extra_layout_files
 from robosplice.format.video import read_packet_index
 
 TIMESTAMP_SOURCE: Final = "observation.timestamp_source"
 TIMESTAMP_TOLERANCE_S: Final = 1e-4
 OS_JUNK: Final = (".DS_Store", "Thumbs.db", "desktop.ini")
 _POSITIONAL: Final = ("index", "frame_index", "episode_index")
-_ARROW_DTYPES: Final = {
-    pa.float16(): "float16",
-    pa.float32(): "float32",
-    pa.float64(): "float64",
-    pa.int8(): "int8",
-    pa.int16(): "int16",
-    pa.int32(): "int32",
-    pa.int64(): "int64",
-    pa.uint8(): "uint8",
-    pa.uint16(): "uint16",
-    pa.uint32(): "uint32",
-    pa.uint64(): "uint64",
-    pa.bool_(): "bool",
-    pa.string(): "string",
-    pa.large_string(): "string",
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,7 +114,7 @@ def _feature_of(arrow_type: pa.DataType, first: Any) -> dict[str, Any] | None:
             shape.append(len(sample))
         sample = sample[0] if isinstance(sample, list) and sample else None
         value_type = value_type.value_type
-    dtype = _ARROW_DTYPES.get(value_type)
+    dtype = dtype_of_arrow(value_type)
     if dtype is None:
         return None
     return {"dtype": dtype, "shape": shape or [1], "names": None}
@@ -205,7 +190,7 @@ def scan_v2_repairs(source: V2Source, *, stats_missing: bool = False) -> V2Repai
                 worst_s = max(worst_s, float(off.max()))
     camera_messages: list[str] = []
     dropped, labels = _scan_cameras(source, camera_messages, problems)
-    left_out = _stray_files(source, dropped)
+    left_out = _stray_files(source)
     if problems:
         raise InvalidDatasetError(
             f"{source.root}: {len(problems)} thing(s) cannot be repaired without guessing;"
@@ -328,21 +313,14 @@ def relocate_videos(source: V2Source, folder: str) -> V2Source:
     return dataclasses.replace(source, info=info)
 
 
-def _stray_files(source: V2Source, dropped: list[str]) -> list[str]:
+def _stray_files(source: V2Source) -> list[str]:
     """Episode-like files under data/ and videos/ that no listed episode owns, and OS junk."""
-    owned = owned_v2_files(source)
-    found = []
-    for path in sorted(source.root.rglob("*")):
-        if not path.is_file():
-            continue
-        relative = path.relative_to(source.root).as_posix()
-        if relative in owned:
-            continue
-        top = relative.split("/", 1)[0]
-        episode_like = top in ("data", "videos") and relative.endswith((".parquet", ".mp4"))
-        if episode_like or path.name in OS_JUNK:
-            found.append(relative)
-    return found
+    junk = [
+        relative
+        for relative in carried_files(source.root, owned_v2_files(source))
+        if Path(relative).name in OS_JUNK
+    ]
+    return sorted([*v2_extra_layout_files(source), *junk])
 
 
 def repair_episode_table(

@@ -19,16 +19,17 @@ from robosplice.checks import validate_dataset
 from robosplice.commit import check_output_target, staged_output
 from robosplice.dataset import Dataset
 from robosplice.engine.to_v21 import carried_v3_files, convert_v30_to_v21, unsupported_features
-from robosplice.engine.to_v30 import carried_files, convert_v2_to_v30
+from robosplice.engine.to_v30 import convert_v2_to_v30
 from robosplice.errors import InvalidDatasetError, SelectionError
 from robosplice.format.paths import DEFAULT_DATA_FILE_SIZE_MB, DEFAULT_VIDEO_FILE_SIZE_MB
-from robosplice.format.v2_repair import relocate_videos, scan_v2_repairs
+from robosplice.format.v2_repair import V2Repairs, relocate_videos, scan_v2_repairs
 from robosplice.format.v21 import (
     EPISODES_STATS_JSONL,
     V20,
     V21,
     V30,
     V2Source,
+    carried_files,
     owned_v2_files,
     read_v2_source,
     read_version,
@@ -54,6 +55,7 @@ class ConversionPlan:
     reencode_unaligned: bool
     carried: tuple[str, ...] = ()
     repairs: tuple[str, ...] = ()
+    v2_repairs: V2Repairs | None = field(default=None, repr=False, compare=False)
 
     def describe(self) -> str:
         """Human summary for --dry-run."""
@@ -157,18 +159,17 @@ def plan_convert(
             f"{source} is {version or 'of no version'}; --to v2.1 converts v3.0 datasets"
         )
     repairs: tuple[str, ...] = ()
+    scanned: V2Repairs | None = None
     if to == V30:
         v2 = _read_source(source, repair=repair, videos_dir=videos_dir)
-        episodes, frames, cameras = len(v2.episodes), v2.num_frames, v2.video_keys
-        carried = carried_files(source, owned_v2_files(v2))
         if repair:
             scanned = scan_v2_repairs(v2, stats_missing=_lacks_episode_stats(v2))
             repairs = scanned.messages
             if videos_dir:
                 repairs = (f"videos: read from {videos_dir}/ (--videos-dir)", *repairs)
             v2 = scanned.repaired_source(v2)
-            episodes, frames, cameras = len(v2.episodes), v2.num_frames, v2.video_keys
-            carried = carried_files(source, owned_v2_files(v2))
+        episodes, frames, cameras = len(v2.episodes), v2.num_frames, v2.video_keys
+        carried = carried_files(source, owned_v2_files(v2))
     else:
         v3 = Dataset(source)
         episodes, frames, cameras = v3.num_episodes, v3.num_frames, v3.video_keys
@@ -186,6 +187,7 @@ def plan_convert(
         reencode_unaligned=reencode_unaligned,
         carried=tuple(carried),
         repairs=repairs,
+        v2_repairs=scanned,
     )
 
 
@@ -244,7 +246,7 @@ def convert(
     check_output_target(output, [source], overwrite=overwrite)
     if to == V30:
         v2 = _read_source(source, repair=repair, videos_dir=videos_dir)
-        repairs = scan_v2_repairs(v2, stats_missing=_lacks_episode_stats(v2)) if repair else None
+        repairs = plan.v2_repairs  # scanned once, by the plan
         if repairs:
             v2 = repairs.repaired_source(v2)
         with staged_output(output, replace=overwrite) as staging:
