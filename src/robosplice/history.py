@@ -115,6 +115,25 @@ def read_history(root: Path) -> list[HistoryEntry]:
     return entries
 
 
+def _entry(
+    operation: str,
+    arguments: Any,
+    sources: list[dict[str, str]],
+    output: dict[str, int],
+    now: datetime.datetime | None = None,
+) -> HistoryEntry:
+    moment = (now or datetime.datetime.now(datetime.timezone.utc)).astimezone(datetime.timezone.utc)
+    return {
+        "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "operation": operation,
+        "arguments": json_safe(arguments),
+        "sources": sources,
+        "output": output,
+        "robosplice_version": robosplice_version(),
+        "id": uuid.uuid4().hex,
+    }
+
+
 def history_entry(
     plan: Plan,
     *,
@@ -126,16 +145,21 @@ def history_entry(
     for root in plan.sources:
         if root not in prints:
             prints[root] = fingerprint(root)
-    moment = (now or datetime.datetime.now(datetime.timezone.utc)).astimezone(datetime.timezone.utc)
-    return {
-        "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "operation": plan.operation,
-        "arguments": json_safe(plan.arguments),
-        "sources": [{"root": str(root), "fingerprint": prints[root]} for root in plan.sources],
-        "output": {"episodes": len(plan.episodes), "frames": plan.num_frames},
-        "robosplice_version": robosplice_version(),
-        "id": uuid.uuid4().hex,
-    }
+    return _entry(
+        plan.operation,
+        plan.arguments,
+        [{"root": str(root), "fingerprint": prints[root]} for root in plan.sources],
+        {"episodes": len(plan.episodes), "frames": plan.num_frames},
+        now,
+    )
+
+
+def _write_lines(staging: Path, lines: Sequence[HistoryEntry]) -> None:
+    path = staging / HISTORY_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8"
+    )
 
 
 def write_history(
@@ -159,11 +183,7 @@ def write_history(
     if repairs:
         entry["repairs"] = [json_safe(dict(note)) for note in repairs]
     lines.append(entry)
-    path = staging / HISTORY_PATH
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8"
-    )
+    _write_lines(staging, lines)
     return entry
 
 
@@ -179,20 +199,15 @@ def write_conversion_entry(
 ) -> HistoryEntry:
     """Start the log of a dataset made from a folder that was not v3.0 (no plan, no source log):
     one line saying what was converted, and each repair made on the way."""
-    entry: HistoryEntry = {
-        "time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "operation": operation,
-        "arguments": json_safe(dict(arguments)),
-        "sources": [{"root": str(source), "fingerprint": fingerprint(source)}],
-        "output": {"episodes": episodes, "frames": frames},
-        "robosplice_version": robosplice_version(),
-        "id": uuid.uuid4().hex,
-    }
+    entry = _entry(
+        operation,
+        dict(arguments),
+        [{"root": str(source), "fingerprint": fingerprint(source)}],
+        {"episodes": episodes, "frames": frames},
+    )
     if repairs:
         entry["repairs"] = [{"message": message} for message in repairs]
-    path = staging / HISTORY_PATH
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(entry, ensure_ascii=False) + "\n", encoding="utf-8")
+    _write_lines(staging, [entry])
     return entry
 
 
