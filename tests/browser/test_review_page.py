@@ -289,10 +289,13 @@ def test_doctor_flags_of_planted_defects_show_in_the_episode_list(
     page.settled()
 
     def flags(driver) -> dict[int, str] | None:
-        shown = {
-            int(option.get_attribute("id").rsplit("-", 1)[1]): option.get_attribute("textContent")
-            for option in driver.find_elements(page.by.CSS_SELECTOR, '[role="option"]')
-        }
+        # One script reads every option at once: reading them one WebDriver call at a time could
+        # straddle the re-render that adds the flags (seen on a loaded CI machine).
+        pairs = driver.execute_script(
+            "return [...document.querySelectorAll('[role=\"option\"]')]"
+            ".map((o) => [o.id, o.textContent]);"
+        )
+        shown = {int(ident.rsplit("-", 1)[1]): text for ident, text in pairs}
         return shown if any("⚑" in text for text in shown.values()) else None
 
     from selenium.webdriver.support.ui import WebDriverWait
