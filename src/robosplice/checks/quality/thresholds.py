@@ -40,8 +40,12 @@ class Thresholds:
             moves) are reported as `info`.
         max_spikes: spikes reported per episode and dimension (the rest are counted).
         duplicate_min_s: the shortest overlap (seconds) compared for near-duplicates.
-        duplicate_noise_k / duplicate_rel: two episodes are near-duplicates when every
-            dimension differs by at most max(k · noise, rel · scale) over their common frames.
+        duplicate_noise_k / duplicate_rel / duplicate_feature_rel: two episodes are
+            near-duplicates when every dimension differs by at most max(k · noise, rel · scale,
+            feature_rel · its feature's typical scale) over their common frames. The last term
+            is the floor of sensor noise the white-noise estimate cannot see (low-pass filtered
+            noise, a drift or bias, a coarse encoder's steps): a copy exported with its own such
+            noise still matches, while two demonstrations of one task differ by far more.
         length_k: a length outlier's |log length − median| exceeds this many robust σ...
         length_min_log_sigma: ...with that σ at least this (0.25 ≈ a factor 1.28).
         jitter_s: frame intervals off 1/fps by more than this are jitter (the loader's 1e-4 s).
@@ -63,6 +67,7 @@ class Thresholds:
     duplicate_min_s: float = 1.0
     duplicate_noise_k: float = 8.0
     duplicate_rel: float = 0.002
+    duplicate_feature_rel: float = 0.01
     length_k: float = 4.0
     length_min_log_sigma: float = 0.25
     jitter_s: float = 1e-4
@@ -148,6 +153,8 @@ class DimensionProfile:
         value = np.maximum(
             thresholds.duplicate_noise_k * self.noise, thresholds.duplicate_rel * self.scale
         )
+        if self.feature_scale is not None:
+            value = np.maximum(value, thresholds.duplicate_feature_rel * self.feature_scale)
         return np.maximum(value, 1e-12)
 
 
