@@ -14,7 +14,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from motion_signals import WRIST, findings_of, make_episodes, recording
+from motion_signals import (
+    ENCODER_STEP,
+    WRIST,
+    coarse_encoder,
+    findings_of,
+    make_episodes,
+    recording,
+)
 
 
 def test_a_blip_on_a_joint_that_barely_moves_is_info_and_a_real_spike_a_warning(
@@ -38,6 +45,20 @@ def test_clean_recording_like_motion_gives_no_warning(tmp_path: Path) -> None:
     episodes, _ = make_episodes(seed=5)
     found = findings_of(tmp_path / "d", episodes)
     assert [f for f in found if f["severity"] != "info"] == []
+
+
+def test_a_coarse_encoder_flipping_between_steps_is_no_spike_and_a_real_one_is(
+    tmp_path: Path,
+) -> None:
+    """A 12-bit encoder with sub-step noise: the quiet wrist's readings flip a step and back all
+    the time (one step is 8 % of its range). That is the sensor; a 6-step jump there, or a
+    30-step one (5 % of its range) on a wide joint, is a spike."""
+    episodes, _ = make_episodes(seed=5, sensor=coarse_encoder)
+    episodes[6]["observation.state"][120, WRIST] += 6 * ENCODER_STEP
+    episodes[9]["observation.state"][80, 2] += 30 * ENCODER_STEP
+    spikes = [f for f in findings_of(tmp_path / "d", episodes) if f["check"] == "spike"]
+    found = sorted((f["episode"], f["dimension"], f["frames"], f["severity"]) for f in spikes)
+    assert found == [(6, WRIST, [120, 121], "warning"), (9, 2, [80, 81], "warning")]
 
 
 def test_a_demonstration_exported_twice_with_fresh_sensor_noise_is_a_duplicate(
