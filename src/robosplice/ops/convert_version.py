@@ -34,7 +34,7 @@ from robosplice.format.v21 import (
     read_v2_source,
     read_version,
 )
-from robosplice.history import write_conversion_entry
+from robosplice.history import public_name, write_conversion_entry
 
 TARGET_VERSIONS: Final = (V30, V21)
 
@@ -166,7 +166,8 @@ def plan_convert(
             scanned = scan_v2_repairs(v2, stats_missing=_lacks_episode_stats(v2))
             repairs = scanned.messages
             if videos_dir:
-                repairs = (f"videos: read from {videos_dir}/ (--videos-dir)", *repairs)
+                # The folder by name: the message goes into the (pushed) edit log.
+                repairs = (f"videos: read from {public_name(videos_dir)}/ (--videos-dir)", *repairs)
             v2 = scanned.repaired_source(v2)
         episodes, frames, cameras = len(v2.episodes), v2.num_frames, v2.video_keys
         carried = carried_files(source, owned_v2_files(v2))
