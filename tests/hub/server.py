@@ -62,6 +62,7 @@ class Traffic:
     commits: int = 0
     requests: list[str] = field(default_factory=list)
     received: list[tuple[str, int]] = field(default_factory=list)  # (path, bytes) per upload
+    served: list[tuple[str, int]] = field(default_factory=list)  # (path, bytes) per download
 
     @property
     def uploaded(self) -> int:
@@ -393,6 +394,7 @@ class _Handler(BaseHTTPRequestHandler):
                 headers["X-Linked-Size"] = str(len(data))
             if method == "GET":
                 hub.traffic.downloaded += len(data)
+                hub.traffic.served.append((path, len(data)))
                 return 200, headers, data
             headers["X-Linked-Size"] = str(len(data))
             return 200, headers, b""

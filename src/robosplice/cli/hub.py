@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 from pathlib import Path
@@ -115,6 +116,11 @@ def push_command(
 
 _NOT_DATASET_COMMANDS: Final = frozenset({"pull", "push", "sample", "batch"})
 _META_ONLY_COMMANDS: Final = frozenset({"info"})
+_LAZY_COMMANDS: Final = frozenset(
+    {"delete-episodes", "filter-episodes", "trim-episodes", "split-dataset", "apply"}
+)
+"""Commands that plan from metadata and data: a Hub source is opened without its videos, and
+the video files arrive once the plan names the episodes it reads (ops/_lazy.py)."""
 _OUTPUT_OPTIONS: Final = frozenset({"--output", "-o"})
 
 
@@ -122,7 +128,8 @@ def run_with_hub_paths(app: typer.Typer, argv: list[str]) -> int:
     """Run a command whose SRC or OUT may be `hf://datasets/ORG/NAME[@REV]` (or a Hub URL).
 
     A source is resolved once to a sha and downloaded into huggingface_hub's cache, and the
-    command reads that snapshot (robosplice never writes a source). An output is written to a
+    command reads that snapshot (robosplice never writes a source); for the episode edits,
+    metadata and data first, then only the video files holding the episodes the edit reads. An output is written to a
     fresh local folder, then pushed (`push`: one commit, card kept, tag moved) when the command
     succeeded; when it is the source's repo, a repo that moved since the download is refused.
     Write SRC right after the command (after the recipe for `apply`); OUT after it, or after
@@ -134,13 +141,16 @@ def run_with_hub_paths(app: typer.Typer, argv: list[str]) -> int:
     hub_positions = [i for i, token in enumerate(argv) if i > 0 and is_hub_uri(token)]
     if not hub_positions or argv[0] in _NOT_DATASET_COMMANDS:
         return _run(app, argv)
+    from robosplice.ops._lazy import lazy_sources
+
     try:
-        rewritten, outputs, workdir = _localize(argv, hub_positions)
+        rewritten, outputs, workdir, fetchers = _localize(argv, hub_positions)
     except RobospliceError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 1
     try:
-        code = _run(app, rewritten)
+        with lazy_sources(fetchers):
+            code = _run(app, rewritten)
         if code != 0:
             return code
         for folder, ref in outputs:
@@ -167,19 +177,21 @@ def _run(app: typer.Typer, argv: list[str]) -> int:
 
 def _localize(
     argv: list[str], hub_positions: list[int]
-) -> tuple[list[str], list[tuple[Path, Any]], Path | None]:
-    """argv with Hub sources replaced by cache snapshots and Hub outputs by local folders."""
+) -> tuple[list[str], list[tuple[Path, Any]], Path | None, dict[Path, Any]]:
+    """argv with Hub sources replaced by cache snapshots and Hub outputs by local folders, and
+    the file fetchers of the sources opened from their metadata alone."""
     from robosplice.errors import HubError
     from robosplice.hub import parse_hf_uri
     from robosplice.hub._client import default_endpoint
     from robosplice.hub.provenance import Provenance, write_provenance
-    from robosplice.hub.pull import fetch
+    from robosplice.hub.pull import fetch, fetch_files
 
     command = argv[0]
     source_index = 2 if command == "apply" else 1
     rewritten = list(argv)
     outputs: list[tuple[Path, Any]] = []
     fetched_sources = []
+    fetchers: dict[Path, Any] = {}
     workdir: Path | None = None
     for index in hub_positions:
         ref = parse_hf_uri(argv[index])
@@ -187,7 +199,12 @@ def _localize(
             command != "merge-datasets" and index != source_index
         )
         if not is_output:
-            fetched = fetch(ref, meta_only=command in _META_ONLY_COMMANDS)
+            lazy = command in _LAZY_COMMANDS
+            fetched = fetch(ref, meta_only=command in _META_ONLY_COMMANDS, videos=not lazy)
+            if lazy:
+                fetchers[fetched.snapshot] = functools.partial(
+                    fetch_files, ref, fetched.sha, endpoint=ref.endpoint or default_endpoint()
+                )
             for warning in fetched.warnings:
                 typer.echo(f"warning: {warning}", err=True)
             fetched_sources.append((ref, fetched))
@@ -215,7 +232,7 @@ def _localize(
                 source=f"{source_ref.repo_id}@{fetched.sha[:12]}",
             )
             write_provenance(folder.with_suffix(".source"), provenance)
-    return rewritten, outputs, workdir
+    return rewritten, outputs, workdir, fetchers
 
 
 def _push_output(folder: Path, ref: Any) -> Any:
