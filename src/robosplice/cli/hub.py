@@ -67,7 +67,12 @@ def push_command(
     branch: Annotated[
         str | None, typer.Option("--branch", help="Push to this branch (the tag stays).")
     ] = None,
-    pr: Annotated[bool, typer.Option("--pr", help="Open a pull request instead.")] = False,
+    pr: Annotated[
+        bool,
+        typer.Option(
+            "--pr", help="Open a pull request (refs/pr/N) instead; the branch and tag stay."
+        ),
+    ] = False,
     message: Annotated[str | None, typer.Option("--message", help="Commit message.")] = None,
     private: Annotated[
         bool | None, typer.Option("--private", help="Create the repo private.")
@@ -107,6 +112,11 @@ def push_command(
         typer.echo("dry run: nothing was sent")
     elif result.commit is None or result.commit == result.plan.parent:
         typer.echo("nothing to push: the remote already has this dataset")
+    elif result.pull_request is not None:
+        typer.echo(
+            f"opened pull request {result.pull_request} on {result.plan.repo_id}: commit"
+            f" {result.commit} ({result.pull_request_url}); the branch and tag are unchanged"
+        )
     else:
         typer.echo(f"pushed {result.plan.repo_id}: commit {result.commit}")
     if result.tag_moved is not None:
