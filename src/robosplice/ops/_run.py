@@ -53,7 +53,8 @@ def check_sources(
     each video's packet index). Problems the output repairs or harmlessly carries (see
     `ops/_preflight.py`) are returned as notes; the others refuse the edit, every one of every
     source listed at once. `remote` names, per source, files left on the Hub because the edit
-    does not read them (`ops/_lazy.py`): their absence is not a problem.
+    does not read them (`ops/_lazy.py`): a file the edit does not read cannot make its output
+    wrong, so findings in those files (their absence, here) are not this edit's concern.
 
     Raises:
         InvalidDatasetError: a source has problems that would make the output wrong or
@@ -66,7 +67,7 @@ def check_sources(
         problems = [
             p
             for p in validate_dataset(root, progress=progress)
-            if not repaired(p, plan) and not (p.kind == "missing_file" and p.file in left)
+            if not repaired(p, plan) and p.file not in left
         ]
         if problems:
             found[root] = problems
