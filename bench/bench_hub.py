@@ -13,6 +13,8 @@ given episodes and send the result back to the same repo.
 - the lerobot way: `snapshot_download` (what `hf download` does) → the same edit →
   `upload_folder` + a card upload, as lerobot 0.6.1's `push_to_hub` calls them (its README
   template and the tag move are not replayed; lerobot itself is not needed).
+- `robosplice delete-episodes hf://… hf://…`: the same edit named on the Hub (metadata and data
+  first, then only the video files holding kept episodes; then the push above).
 Also the bytes `pull --episodes` downloads to look at one episode.
 
     python bench/bench_hub.py                        # 60 episodes, delete 3 and the last 3
@@ -22,6 +24,8 @@ Also the bytes `pull --episodes` downloads to look at one episode.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -49,6 +53,8 @@ def run(tmp: Path, episodes: int, deleted: list[int]) -> None:
     from huggingface_hub import HfApi, snapshot_download
 
     from hub.server import FakeHub
+    from robosplice.cli.app import app
+    from robosplice.cli.hub import run_with_hub_paths
     from robosplice.hub import pull, push
     from robosplice.ops.delete import delete_episodes
     from robosplice.ops.repack import repack
@@ -126,6 +132,29 @@ def run(tmp: Path, episodes: int, deleted: list[int]) -> None:
                 end[1] - after_pull[1],
                 f"{hub.traffic.commits - commits} commits; {len(stale)} stale file(s) left;"
                 " card replaced",
+            )
+        )
+        # The edit named on the Hub: metadata and data, then only the kept episodes' videos
+        hub.seed("org/inplace", dataset, extra={"README.md": card})
+        url = f"{hub.url}/datasets/org/inplace"
+        start = moved()
+        served = len(hub.traffic.served)
+        commits = hub.traffic.commits
+        with contextlib.redirect_stdout(io.StringIO()):  # the push plan it prints
+            code = run_with_hub_paths(
+                app, ["delete-episodes", url, url, "--episodes", ",".join(map(str, deleted))]
+            )
+        assert code == 0, code
+        end = moved()
+        videos = [p for p, _ in hub.traffic.served[served:] if p.startswith("videos/")]
+        all_videos = sum(1 for p in dataset.rglob("*.mp4"))
+        rows.append(
+            (
+                "robosplice delete-episodes hf://… hf://… (edit on the Hub)",
+                end[0] - start[0],
+                end[1] - start[1],
+                f"{hub.traffic.commits - commits} commit; {len(videos)} of {all_videos} video"
+                " files downloaded (those holding kept episodes); card kept",
             )
         )
         # Looking at one episode

@@ -6,6 +6,9 @@ time). The official loader reads only the meta files it knows and ignores this f
 (tests/interop checks it). A source's fingerprint is `robosplice.format.fingerprint` (the value a
 recipe made for that source carries); logs written before it was shared hold `sha256:`-prefixed
 hashes of info.json and the episodes files, and are read as they are (nothing compares them).
+The log travels with the dataset (a push uploads it), so it names sources by `public_name`: a
+Hub source as `hf://datasets/ORG/NAME@sha`, a local one by its folder name, never by an
+absolute path (which would publish a user name and home directory).
 This module does not decide what an edit does; it only writes down the plan's account of it.
 """
 
@@ -28,6 +31,7 @@ import numpy as np
 
 from robosplice.format.fingerprint import fingerprint
 from robosplice.format.paths import HISTORY_PATH
+from robosplice.format.untrusted import hub_snapshot
 from robosplice.plan.model import Plan
 
 logger = logging.getLogger(__name__)
@@ -43,8 +47,20 @@ def robosplice_version() -> str:
         return "unknown"
 
 
+def public_name(root: str | PurePath) -> str:
+    """How the log names a dataset folder: `hf://datasets/ORG/NAME@sha` for a Hub cache
+    snapshot, else the folder's name alone (no parent folders, user name or home directory)."""
+    path = Path(root)
+    snapshot = hub_snapshot(path)
+    if snapshot is not None:
+        repo_id, sha = snapshot
+        return f"hf://datasets/{repo_id}@{sha}"
+    return path.name or str(root)
+
+
 def json_safe(value: Any) -> Any:
-    """`value` as plain JSON data: paths → str, regex → pattern, callables → qualified name.
+    """`value` as plain JSON data: paths → str (an absolute one → its `public_name`), regex →
+    pattern, callables → qualified name.
 
     Mappings become objects with string keys, other collections lists (sets sorted), numpy
     values Python numbers, and anything else its `repr`.
@@ -54,7 +70,7 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, float):
         return value if np.isfinite(value) else repr(value)
     if isinstance(value, PurePath):
-        return str(value)
+        return public_name(value) if value.is_absolute() else str(value)
     if isinstance(value, re.Pattern):
         return value.pattern
     if isinstance(value, enum.Enum):
@@ -148,7 +164,7 @@ def history_entry(
     return _entry(
         plan.operation,
         plan.arguments,
-        [{"root": str(root), "fingerprint": prints[root]} for root in plan.sources],
+        [{"root": public_name(root), "fingerprint": prints[root]} for root in plan.sources],
         {"episodes": len(plan.episodes), "frames": plan.num_frames},
         now,
     )
@@ -178,13 +194,29 @@ def write_history(
             key = str(entry.get("id") or json.dumps(entry, sort_keys=True))
             if key not in seen:
                 seen.add(key)
-                lines.append(entry)
+                lines.append(_without_local_roots(entry))
     entry = history_entry(plan)
     if repairs:
         entry["repairs"] = [json_safe(dict(note)) for note in repairs]
     lines.append(entry)
     _write_lines(staging, lines)
     return entry
+
+
+def _without_local_roots(entry: HistoryEntry) -> HistoryEntry:
+    """A carried line with the absolute source paths older logs wrote replaced by public names."""
+    sources = entry.get("sources")
+    if not isinstance(sources, list):
+        return entry
+    cleaned = [
+        {**source, "root": public_name(source["root"])}
+        if isinstance(source, dict)
+        and isinstance(source.get("root"), str)
+        and PurePath(source["root"]).is_absolute()
+        else source
+        for source in sources
+    ]
+    return {**entry, "sources": cleaned}
 
 
 def write_conversion_entry(
@@ -202,7 +234,7 @@ def write_conversion_entry(
     entry = _entry(
         operation,
         dict(arguments),
-        [{"root": str(source), "fingerprint": fingerprint(source)}],
+        [{"root": public_name(source), "fingerprint": fingerprint(source)}],
         {"episodes": episodes, "frames": frames},
     )
     if repairs:

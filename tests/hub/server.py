@@ -62,6 +62,7 @@ class Traffic:
     commits: int = 0
     requests: list[str] = field(default_factory=list)
     received: list[tuple[str, int]] = field(default_factory=list)  # (path, bytes) per upload
+    served: list[tuple[str, int]] = field(default_factory=list)  # (path, bytes) per download
 
     @property
     def uploaded(self) -> int:
@@ -171,7 +172,8 @@ class GitRepo:
     ) -> str:
         """Apply ("add", path, blob bytes) / ("delete", path, None) / ("delete_folder", ...) on
         `branch` as one commit; the branch moves only if it still points at `expected_head`."""
-        head = self.resolve(f"refs/heads/{branch}") if self.refs_has(branch) else None
+        ref = branch if branch.startswith("refs/") else f"refs/heads/{branch}"  # refs/pr/N too
+        head = self.resolve(ref) if self.refs_has(branch) else parent
         if expected_head is not None and expected_head != head:
             raise HubHTTPError(412, "A commit has happened since. Please refresh and try again.")
         with tempfile.TemporaryDirectory() as tmp:
@@ -206,7 +208,7 @@ class GitRepo:
         new = self.git("commit-tree", tree, *parents, "-m", message).decode().strip()
         # Compare-and-swap: refused if the branch moved meanwhile (another commit won the race).
         try:
-            self.git("update-ref", f"refs/heads/{branch}", new, head or "0" * 40)
+            self.git("update-ref", ref, new, head if self.refs_has(branch) else "0" * 40)
         except RuntimeError:
             raise HubHTTPError(
                 412, "A commit has happened since. Please refresh and try again."
@@ -215,7 +217,8 @@ class GitRepo:
         return new
 
     def refs_has(self, branch: str) -> bool:
-        return any(name == f"refs/heads/{branch}" for name, _ in self.refs("heads"))
+        ref = branch if branch.startswith("refs/") else f"refs/heads/{branch}"
+        return any(name == ref for name, _ in self.refs(ref.split("/")[1]))
 
 
 class FakeHub:
@@ -393,6 +396,7 @@ class _Handler(BaseHTTPRequestHandler):
                 headers["X-Linked-Size"] = str(len(data))
             if method == "GET":
                 hub.traffic.downloaded += len(data)
+                hub.traffic.served.append((path, len(data)))
                 return 200, headers, data
             headers["X-Linked-Size"] = str(len(data))
             return 200, headers, b""
@@ -443,9 +447,10 @@ class _Handler(BaseHTTPRequestHandler):
             tags = [
                 {**r, "targetCommit": repo.resolve(r["ref"])} for r in refs("tags", "refs/tags/")
             ]
-            return self._json(
-                {"branches": refs("heads", "refs/heads/"), "tags": tags, "converts": []}
-            )
+            listing = {"branches": refs("heads", "refs/heads/"), "tags": tags, "converts": []}
+            if query.get("include_prs"):
+                listing["pullRequests"] = refs("pr", "")  # the Hub names them by full ref
+            return self._json(listing)
         if rest[0] == "tree":
             sha = repo.resolve(rest[1])
             prefix = "/".join(rest[2:])
@@ -473,9 +478,7 @@ class _Handler(BaseHTTPRequestHandler):
                 files.append({"path": path, "uploadMode": mode, "shouldIgnore": False, "oid": oid})
             return self._json({"files": files})
         if rest[0] == "commit" and method == "POST":
-            if query.get("create_pr"):
-                raise HubHTTPError(400, "pull requests are not implemented by this test server")
-            return self._commit(repo_id, repo, rest[1], body)
+            return self._commit(repo_id, repo, rest[1], body, bool(query.get("create_pr")))
         if rest[0] == "tag" and method == "POST":
             sha = repo.resolve(rest[1])
             tag = json.loads(body)["tag"]
@@ -492,15 +495,22 @@ class _Handler(BaseHTTPRequestHandler):
         raise HubHTTPError(404, f"no route {method} {rest}")
 
     def _commit(
-        self, repo_id: str, repo: GitRepo, branch: str, body: bytes
+        self, repo_id: str, repo: GitRepo, branch: str, body: bytes, create_pr: bool = False
     ) -> tuple[int, dict[str, str], bytes]:
+        """One commit on `branch`; with `create_pr`, on a new `refs/pr/N` opened from
+        `parentCommit` (else the branch head), as the Hub does; the branch stays."""
         lines = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
         header = lines[0]["value"]
         if self.hub.on_commit is not None:  # e.g. another client's commit lands first
             self.hub.on_commit()
         head = repo.resolve(f"refs/heads/{branch}")
         parent = header.get("parentCommit")
-        if parent is not None and parent != head:
+        pr_url = None
+        if create_pr:
+            number = len(repo.refs("pr")) + 1
+            branch, head = f"refs/pr/{number}", repo.resolve(parent or head)
+            pr_url = f"{self.hub.url}/datasets/{repo_id}/discussions/{number}"
+        elif parent is not None and parent != head:
             raise HubHTTPError(412, "A commit has happened since. Please refresh and try again.")
         operations: list[tuple[str, str, Any]] = []
         inline = 0
@@ -528,10 +538,12 @@ class _Handler(BaseHTTPRequestHandler):
         message = header["summary"] + (
             "\n\n" + header["description"] if header.get("description") else ""
         )
-        sha = repo.commit(branch, operations, message, parent, expected_head=head)
+        sha = repo.commit(
+            branch, operations, message, head, expected_head=None if create_pr else head
+        )
         self.hub.traffic.inline_uploaded += inline
         self.hub.traffic.commits += 1
         return self._json(
             {"commitUrl": f"{self.hub.url}/datasets/{repo_id}/commit/{sha}", "commitOid": sha,
-             "pullRequestUrl": None}
+             "pullRequestUrl": pr_url}
         )  # fmt: skip

@@ -161,3 +161,37 @@ def test_push_to_a_new_repo_creates_a_card_without_a_licence(hub, tmp_path):
     licensed = push(edited, "hf://datasets/org/fresh", endpoint=hub.url, license="mit")
     assert "license: mit" in git(hub, "org/fresh", "show", "main:README.md")
     assert [c.action for c in licensed.plan.changes if c.action != "keep"] == []
+
+
+def test_push_as_a_pull_request_leaves_the_branch_and_tag_alone(hub, tmp_path):
+    edited = _edit(hub, tmp_path, [7, 8, 9])
+    main, tag = (
+        git(hub, "org/drawers", "rev-parse", "main"),
+        git(hub, "org/drawers", "rev-parse", "v3.0"),
+    )
+    result = runner.invoke(
+        app, ["push", str(edited), REPO, "--pr", "--endpoint", hub.url, "--message", "drop 7-9"]
+    )
+    assert result.exit_code == 0, result.output
+    # git on the server: a new refs/pr/1 one commit above main; main and the tag unchanged.
+    pr_head = git(hub, "org/drawers", "rev-parse", "refs/pr/1")
+    assert git(hub, "org/drawers", "rev-parse", "main") == main
+    assert git(hub, "org/drawers", "rev-parse", "v3.0") == tag
+    assert git(hub, "org/drawers", "rev-parse", "refs/pr/1^") == main
+    assert git(hub, "org/drawers", "log", "-1", "--format=%s", "refs/pr/1") == "drop 7-9"
+    assert f"opened pull request refs/pr/1 on org/drawers: commit {pr_head}" in result.output
+    assert "tag v3.0" not in result.output
+    assert "open a pull request on org/drawers (from main" in result.output
+    # A fresh download of the PR revision is the edited dataset; the card keeps its licence.
+    fresh = _fresh_download(hub, tmp_path, "refs/pr/1")
+    assert _dataset_digest(fresh) == _dataset_digest(edited)
+    assert validate(fresh) == []
+    assert "license: cc-by-4.0" in (fresh / "README.md").read_text()
+    # A second PR opens refs/pr/2 from main again; the folder is not recorded as pushed, so a
+    # push to main afterwards is not refused as "moved since".
+    again = push(edited, REPO, endpoint=hub.url, create_pr=True)
+    assert again.pull_request == "refs/pr/2"
+    assert git(hub, "org/drawers", "rev-parse", "refs/pr/2^") == main
+    merged = push(edited, REPO, endpoint=hub.url)
+    assert git(hub, "org/drawers", "rev-parse", "main") == merged.commit != main
+    assert git(hub, "org/drawers", "rev-parse", "v3.0^{commit}") == merged.commit

@@ -170,6 +170,29 @@ def load_with_lerobot(
     return dict(items)
 
 
+def load_from_hub(
+    endpoint: str, repo_id: str, revision: str, backend: str, *, python: Path | None = None
+) -> dict[str, np.ndarray]:
+    """Every item of `repo_id`@`revision` as lerobot downloads and loads it from `endpoint`
+    (`LeRobotDataset(repo_id, revision=...)` with HF_ENDPOINT set; no local root)."""
+    py = python or lerobot_python_path()
+    out = (
+        _dump_dir()
+        / f"hub-{hashlib.sha256(repr((repo_id, revision, backend)).encode()).hexdigest()[:16]}.npz"
+    )
+    cmd = [str(py), str(DUMP_SCRIPT), "-", str(out), "--backend", backend, "--repo-id", repo_id]
+    cmd += ["--endpoint", endpoint, "--revision", revision]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=DUMP_TIMEOUT_S, check=False)
+    if proc.returncode != 0 or not out.is_file():
+        raise LerobotLoadError(
+            Path(f"{endpoint}/{repo_id}@{revision}"), backend, proc.returncode, proc.stderr
+        )
+    with np.load(out, allow_pickle=False) as npz:
+        items = {k: npz[k] for k in npz.files}
+    out.unlink()
+    return items
+
+
 def camera_keys(items: dict[str, np.ndarray]) -> list[str]:
     """Camera (image or video) keys recorded in a dump."""
     return [str(k) for k in items["meta/camera_keys"]]

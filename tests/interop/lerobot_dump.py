@@ -3,6 +3,10 @@
 Run with the interop venv's python (lerobot 0.6.1), never imported by pytest:
 
     lerobot_dump.py ROOT OUT.npz --backend pyav|torchcodec [--repo-id X]
+    lerobot_dump.py - OUT.npz --backend pyav|torchcodec --repo-id ORG/NAME --endpoint URL [--revision R]
+
+The second form loads from a served Hub (HF_ENDPOINT=URL, root=None: lerobot downloads the revision
+into its own cache, as `lerobot-train --dataset.repo_id` does).
 
 Why a dump: robosplice's tests run in another interpreter, without torch or lerobot. The dump is the
 loader's exact view of the dataset, item by item, so the pytest side can compare it with plain numpy.
@@ -48,6 +52,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="repo_id passed to LeRobotDataset (default: robosplice-interop/<root name>, not on the Hub)",
     )
+    p.add_argument("--endpoint", default=None, help="load from this Hub endpoint (ROOT is -)")
+    p.add_argument("--revision", default=None, help="revision to load (default: lerobot's)")
     return p.parse_args(argv)
 
 
@@ -73,7 +79,9 @@ def to_numpy(value: Any) -> Any:
     return value
 
 
-def dump(root: Path, out: Path, backend: str, repo_id: str) -> None:
+def dump(
+    root: Path | None, out: Path, backend: str, repo_id: str, revision: str | None = None
+) -> None:
     """Load every item and write the npz (atomically: a partial file never has the final name)."""
     import lerobot
     import numpy as np
@@ -81,7 +89,7 @@ def dump(root: Path, out: Path, backend: str, repo_id: str) -> None:
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     torch.set_num_threads(1)  # the machine is small; the tier runs several of these in sequence
-    ds = LeRobotDataset(repo_id, root=root, video_backend=backend)
+    ds = LeRobotDataset(repo_id, root=root, revision=revision, video_backend=backend)
     camera_keys = list(ds.meta.camera_keys)
     video_keys = list(ds.meta.video_keys)
     n = len(ds)
@@ -132,6 +140,17 @@ def dump(root: Path, out: Path, backend: str, repo_id: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.endpoint is not None:
+        tmp = Path(tempfile.mkdtemp(prefix="robosplice-lerobot-dump-"))
+        try:
+            isolate_hf_environment(tmp)
+            os.environ["HF_HUB_OFFLINE"] = "0"
+            os.environ["HF_ENDPOINT"] = args.endpoint
+            os.environ["HF_HUB_DISABLE_XET"] = "1"  # the served stand-in offers no Xet
+            dump(None, args.out.resolve(), args.backend, args.repo_id, args.revision)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return 0
     root = args.root.resolve()
     if not (root / "meta" / "info.json").is_file():
         # Without this the loader would quietly try the Hub (offline: a confusing error).

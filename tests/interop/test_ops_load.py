@@ -48,6 +48,13 @@ def whole(root: Path, episodes: Sequence[int]) -> list[Segment]:
 
 def assert_loads_as(output: Path, segments: Sequence[Segment], backend: str) -> None:
     """The output's items are the listed source frames, in order, renumbered from 0."""
+    assert_items_are(load_with_lerobot(output, backend), segments, backend)
+
+
+def assert_items_are(
+    out_items: dict[str, np.ndarray], segments: Sequence[Segment], backend: str
+) -> None:
+    """Loaded items are the listed source frames, in order, renumbered from 0."""
     roots = list(dict.fromkeys(root for root, *_ in segments))
     source_items = [load_with_lerobot(root, backend) for root in roots]
     # Concatenate the sources' items so one mapping covers a merge.
@@ -61,8 +68,6 @@ def assert_loads_as(output: Path, segments: Sequence[Segment], backend: str) -> 
         rows.append(offsets[number] + picked)
         lengths.append(picked.size)
     mapping = np.concatenate(rows)
-
-    out_items = load_with_lerobot(output, backend)
     assert int(out_items["meta/len"]) == len(mapping)
     keys = [k for k in source_items[0] if not k.startswith("meta/")]
     combined = {k: np.concatenate([s[k] for s in source_items]) for k in keys}

@@ -31,7 +31,11 @@ def _named(value: int) -> bool:
 
 def test_json_safe_turns_arguments_into_plain_json() -> None:
     value = {
-        "path": Path("/data/pusht"),
+        "path": Path("/home/someone/data/pusht"),
+        "relative": Path("data/pusht"),
+        "snapshot": Path(
+            "/home/someone/.cache/huggingface/hub/datasets--org--pusht/snapshots/ab12"
+        ),
         "regex": re.compile("push.*"),
         "predicate": _named,
         "lambda": lambda row: True,
@@ -42,7 +46,10 @@ def test_json_safe_turns_arguments_into_plain_json() -> None:
     }
     safe = json_safe(value)
     assert json.loads(json.dumps(safe)) == safe
-    assert safe["path"] == "/data/pusht"
+    # Absolute paths are private (the log is pushed): the folder's name, or the Hub repo@sha.
+    assert safe["path"] == "pusht"
+    assert safe["relative"] == "data/pusht"
+    assert safe["snapshot"] == "hf://datasets/org/pusht@ab12"
     assert safe["regex"] == "push.*"
     assert safe["predicate"] == f"{__name__}._named"
     assert safe["lambda"].endswith(
@@ -76,7 +83,9 @@ def test_every_operation_logs_what_produced_it(fixture_dataset, tmp_path: Path) 
         assert TIME.match(entry["time"])
         assert entry["robosplice_version"] == "0.1.0"
         assert {s["fingerprint"] for s in entry["sources"]} == {print_of_source}
-        assert all(s["root"] == str(source.resolve()) for s in entry["sources"])
+        # The log is pushed with the dataset: the folder's name, never its absolute path.
+        assert all(s["root"] == source.name for s in entry["sources"])
+        assert str(tmp_path) not in json.dumps(entry), operation
         assert entry["output"] == {"episodes": output.num_episodes, "frames": output.num_frames}
         assert validate(output) == [], operation
     assert read_history(tmp_path / "filtered")[0]["arguments"]["tasks"] == ["drawer"]
@@ -150,3 +159,16 @@ def test_dry_run_and_refused_edits_log_nothing(fixture_dataset, tmp_path: Path) 
     delete_episodes(source, [0], tmp_path / "out", dry_run=True)
     assert not (tmp_path / "out").exists()
     assert not (Path(source) / "meta" / "robosplice").exists()
+
+
+def test_logs_written_with_absolute_paths_are_cleaned_when_carried(fixture_dataset, tmp_path):
+    source = fixture_dataset("v3_av1_single")
+    first = delete_episodes(source, [0], tmp_path / "first").root
+    log_path = first / "meta/robosplice/history.jsonl"
+    (old,) = read_history(first)
+    old["sources"][0]["root"] = "/home/someone/datasets/v3_av1_single"  # as older versions wrote
+    log_path.write_text(json.dumps(old) + "\n", encoding="utf-8")
+    second = delete_episodes(first, [0], tmp_path / "second").root
+    carried, _ = read_history(second)
+    assert carried["sources"][0]["root"] == "v3_av1_single"
+    assert "/home/someone" not in (second / "meta/robosplice/history.jsonl").read_text()

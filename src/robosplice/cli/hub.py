@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 from pathlib import Path
@@ -66,7 +67,12 @@ def push_command(
     branch: Annotated[
         str | None, typer.Option("--branch", help="Push to this branch (the tag stays).")
     ] = None,
-    pr: Annotated[bool, typer.Option("--pr", help="Open a pull request instead.")] = False,
+    pr: Annotated[
+        bool,
+        typer.Option(
+            "--pr", help="Open a pull request (refs/pr/N) instead; the branch and tag stay."
+        ),
+    ] = False,
     message: Annotated[str | None, typer.Option("--message", help="Commit message.")] = None,
     private: Annotated[
         bool | None, typer.Option("--private", help="Create the repo private.")
@@ -106,6 +112,11 @@ def push_command(
         typer.echo("dry run: nothing was sent")
     elif result.commit is None or result.commit == result.plan.parent:
         typer.echo("nothing to push: the remote already has this dataset")
+    elif result.pull_request is not None:
+        typer.echo(
+            f"opened pull request {result.pull_request} on {result.plan.repo_id}: commit"
+            f" {result.commit} ({result.pull_request_url}); the branch and tag are unchanged"
+        )
     else:
         typer.echo(f"pushed {result.plan.repo_id}: commit {result.commit}")
     if result.tag_moved is not None:
@@ -115,6 +126,11 @@ def push_command(
 
 _NOT_DATASET_COMMANDS: Final = frozenset({"pull", "push", "sample", "batch"})
 _META_ONLY_COMMANDS: Final = frozenset({"info"})
+_LAZY_COMMANDS: Final = frozenset(
+    {"delete-episodes", "filter-episodes", "trim-episodes", "split-dataset", "apply"}
+)
+"""Commands that plan from metadata and data: a Hub source is opened without its videos, and
+the video files arrive once the plan names the episodes it reads (ops/_lazy.py)."""
 _OUTPUT_OPTIONS: Final = frozenset({"--output", "-o"})
 
 
@@ -122,7 +138,8 @@ def run_with_hub_paths(app: typer.Typer, argv: list[str]) -> int:
     """Run a command whose SRC or OUT may be `hf://datasets/ORG/NAME[@REV]` (or a Hub URL).
 
     A source is resolved once to a sha and downloaded into huggingface_hub's cache, and the
-    command reads that snapshot (robosplice never writes a source). An output is written to a
+    command reads that snapshot (robosplice never writes a source); for the episode edits,
+    metadata and data first, then only the video files holding the episodes the edit reads. An output is written to a
     fresh local folder, then pushed (`push`: one commit, card kept, tag moved) when the command
     succeeded; when it is the source's repo, a repo that moved since the download is refused.
     Write SRC right after the command (after the recipe for `apply`); OUT after it, or after
@@ -134,13 +151,16 @@ def run_with_hub_paths(app: typer.Typer, argv: list[str]) -> int:
     hub_positions = [i for i, token in enumerate(argv) if i > 0 and is_hub_uri(token)]
     if not hub_positions or argv[0] in _NOT_DATASET_COMMANDS:
         return _run(app, argv)
+    from robosplice.ops._lazy import lazy_sources
+
     try:
-        rewritten, outputs, workdir = _localize(argv, hub_positions)
+        rewritten, outputs, workdir, fetchers = _localize(argv, hub_positions)
     except RobospliceError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 1
     try:
-        code = _run(app, rewritten)
+        with lazy_sources(fetchers):
+            code = _run(app, rewritten)
         if code != 0:
             return code
         for folder, ref in outputs:
@@ -167,19 +187,21 @@ def _run(app: typer.Typer, argv: list[str]) -> int:
 
 def _localize(
     argv: list[str], hub_positions: list[int]
-) -> tuple[list[str], list[tuple[Path, Any]], Path | None]:
-    """argv with Hub sources replaced by cache snapshots and Hub outputs by local folders."""
+) -> tuple[list[str], list[tuple[Path, Any]], Path | None, dict[Path, Any]]:
+    """argv with Hub sources replaced by cache snapshots and Hub outputs by local folders, and
+    the file fetchers of the sources opened from their metadata alone."""
     from robosplice.errors import HubError
     from robosplice.hub import parse_hf_uri
     from robosplice.hub._client import default_endpoint
     from robosplice.hub.provenance import Provenance, write_provenance
-    from robosplice.hub.pull import fetch
+    from robosplice.hub.pull import fetch, fetch_files
 
     command = argv[0]
     source_index = 2 if command == "apply" else 1
     rewritten = list(argv)
     outputs: list[tuple[Path, Any]] = []
     fetched_sources = []
+    fetchers: dict[Path, Any] = {}
     workdir: Path | None = None
     for index in hub_positions:
         ref = parse_hf_uri(argv[index])
@@ -187,7 +209,12 @@ def _localize(
             command != "merge-datasets" and index != source_index
         )
         if not is_output:
-            fetched = fetch(ref, meta_only=command in _META_ONLY_COMMANDS)
+            lazy = command in _LAZY_COMMANDS
+            fetched = fetch(ref, meta_only=command in _META_ONLY_COMMANDS, videos=not lazy)
+            if lazy:
+                fetchers[fetched.snapshot] = functools.partial(
+                    fetch_files, ref, fetched.sha, endpoint=ref.endpoint or default_endpoint()
+                )
             for warning in fetched.warnings:
                 typer.echo(f"warning: {warning}", err=True)
             fetched_sources.append((ref, fetched))
@@ -215,7 +242,7 @@ def _localize(
                 source=f"{source_ref.repo_id}@{fetched.sha[:12]}",
             )
             write_provenance(folder.with_suffix(".source"), provenance)
-    return rewritten, outputs, workdir
+    return rewritten, outputs, workdir, fetchers
 
 
 def _push_output(folder: Path, ref: Any) -> Any:

@@ -56,9 +56,18 @@ def trusted_roots(root: Path) -> tuple[Path, ...]:
     """
     real = Path(os.path.realpath(root))
     roots = [real]
-    if real.parent.name == "snapshots" and real.parent.parent.name.startswith("datasets--"):
+    if hub_snapshot(real) is not None:
         roots.append(real.parent.parent)
     return tuple(roots)
+
+
+def hub_snapshot(root: Path) -> tuple[str, str] | None:
+    """(repo id, commit sha) when `root` is a huggingface_hub cache snapshot of a dataset
+    (`<cache>/datasets--ORG--NAME/snapshots/<sha>`), else None. Pure: reads only the path."""
+    entry, kind = root.parent.parent.name, root.parent.name
+    if kind != "snapshots" or not entry.startswith("datasets--"):
+        return None
+    return entry.removeprefix("datasets--").replace("--", "/"), root.name
 
 
 def is_inside(path: Path, roots: Iterable[Path]) -> bool:

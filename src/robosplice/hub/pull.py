@@ -24,6 +24,7 @@ from robosplice.format.copying import copy_whole_file
 from robosplice.hub._client import default_endpoint, hub_module, is_offline
 from robosplice.hub.provenance import Provenance, PulledFile, write_provenance
 from robosplice.hub.uri import DEFAULT_TAG, HubRef, parse_hf_uri
+from robosplice.ops._lazy import files_of_episodes
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +150,7 @@ def fetch(
     revision: str | None = None,
     episodes: Sequence[int] | None = None,
     meta_only: bool = False,
+    videos: bool = True,
     endpoint: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     token: str | bool | None = None,
@@ -156,7 +158,8 @@ def fetch(
     """Resolve the revision once and download what the selection needs into the cache.
 
     Readers may open `snapshot` directly (robosplice never writes a source; the untrusted-path
-    check follows its links only into this cache entry); `pull` copies it out.
+    check follows its links only into this cache entry); `pull` copies it out. `videos=False`:
+    metadata and data files only (an edit fetches the videos it reads later, `fetch_files`).
     """
     hub = hub_module()
     ref = parse_hf_uri(repo) if isinstance(repo, str) else repo
@@ -169,20 +172,7 @@ def fetch(
     name = requested or DEFAULT_TAG
 
     def download(revision: str, patterns: list[str] | None) -> Path:
-        try:
-            folder = hub.snapshot_download(
-                ref.repo_id,
-                repo_type="dataset",
-                revision=revision,
-                allow_patterns=patterns,
-                cache_dir=cache_dir,
-                endpoint=endpoint,
-                token=token,
-                local_files_only=is_offline(),
-            )
-        except Exception as exc:
-            raise _translate(exc, ref.repo_id, revision) from exc
-        return Path(folder)
+        return _download(hub, ref, revision, patterns, endpoint, cache_dir, token)
 
     snapshot = download(name, list(META_PATTERNS))
     sha = snapshot.name  # the cache names a snapshot by its commit: the revision, resolved once
@@ -191,17 +181,11 @@ def fetch(
             f"{ref.repo_id}: {name} moved during the pull ({refs[name][:12]} → {sha[:12]}); pull again"
         )
     source = Dataset(snapshot, repo_id=ref.repo_id)
-    needed = _needed_files(source, episodes, meta_only)
-    partial = meta_only or episodes is not None
+    needed = _needed_files(source, episodes, meta_only, videos=videos)
+    partial = meta_only or episodes is not None or not videos
     if not meta_only:
         snapshot = download(sha, [*META_PATTERNS, *needed] if partial else None)
-    missing = [path for path in needed if not (snapshot / path).is_file()]
-    if missing:
-        raise HubError(
-            f"{ref.repo_id}@{sha[:12]}: the download came back without {len(missing)} file(s) the"
-            f" metadata names ({', '.join(missing[:5])}); the repo is incomplete or the cache is"
-            " partial (offline?)"
-        )
+    _check_arrived(snapshot, needed, ref, sha)
     return Fetched(
         snapshot=snapshot,
         sha=sha,
@@ -211,6 +195,60 @@ def fetch(
         refs=refs,
         warnings=warnings,
     )
+
+
+def fetch_files(
+    repo: HubRef,
+    sha: str,
+    paths: Sequence[str],
+    *,
+    endpoint: str,
+    cache_dir: str | os.PathLike[str] | None = None,
+    token: str | bool | None = None,
+) -> Path:
+    """Download `paths` of commit `sha` into its cache snapshot (the one `fetch` returned) and
+    check that every one arrived (the client returns partial snapshots silently)."""
+    snapshot = _download(
+        hub_module(), repo, sha, [*META_PATTERNS, *paths], endpoint, cache_dir, token
+    )
+    _check_arrived(snapshot, paths, repo, sha)
+    return snapshot
+
+
+def _check_arrived(snapshot: Path, paths: Sequence[str], ref: HubRef, sha: str) -> None:
+    missing = [path for path in paths if not (snapshot / path).is_file()]
+    if missing:
+        raise HubError(
+            f"{ref.repo_id}@{sha[:12]}: the download came back without {len(missing)} file(s)"
+            f" the metadata names ({', '.join(missing[:5])}); the repo is incomplete or the"
+            " cache is partial (offline?)"
+        )
+
+
+def _download(
+    hub: Any,
+    ref: HubRef,
+    revision: str,
+    patterns: list[str] | None,
+    endpoint: str,
+    cache_dir: str | os.PathLike[str] | None,
+    token: str | bool | None,
+) -> Path:
+    """huggingface_hub's `snapshot_download` into its cache (offline: from the cache only)."""
+    try:
+        folder = hub.snapshot_download(
+            ref.repo_id,
+            repo_type="dataset",
+            revision=revision,
+            allow_patterns=patterns,
+            cache_dir=cache_dir,
+            endpoint=endpoint,
+            token=token,
+            local_files_only=is_offline(),
+        )
+    except Exception as exc:
+        raise _translate(exc, ref.repo_id, revision) from exc
+    return Path(folder)
 
 
 def _check_revision(
@@ -248,29 +286,23 @@ def _check_revision(
     return {**branches, **tags}
 
 
-def _needed_files(source: Dataset, episodes: Sequence[int] | None, meta_only: bool) -> list[str]:
-    """Relative paths of the data and video files holding `episodes` (all when None)."""
+def _needed_files(
+    source: Dataset, episodes: Sequence[int] | None, meta_only: bool, *, videos: bool = True
+) -> list[str]:
+    """Relative paths of the data (and video) files holding `episodes` (all when None)."""
     if meta_only:
         return []
     records = source.episodes
+    positions = range(len(records))
     if episodes is not None:
-        known = {record.episode_index: record for record in records}
+        known = {record.episode_index: number for number, record in enumerate(records)}
         unknown = sorted(set(episodes) - set(known))
         if unknown:
             raise SelectionError(
                 f"{source.repo_id} has episodes 0–{len(records) - 1}; no episode {unknown}"
             )
-        records = [known[index] for index in sorted(set(episodes))]
-    paths: dict[str, None] = {}
-    for record in records:
-        paths[_relative(source, source.data_path(record.data_position))] = None
-        for key, window in record.videos.items():
-            paths[_relative(source, source.video_path(key, window.position))] = None
-    return list(paths)
-
-
-def _relative(source: Dataset, path: Path) -> str:
-    return path.relative_to(source.root).as_posix()
+        positions = [known[index] for index in sorted(set(episodes))]
+    return files_of_episodes(source, positions, videos=videos)
 
 
 def _snapshot_files(snapshot: Path, needed: list[str] | None) -> list[str]:

@@ -61,6 +61,7 @@ class PushPlan:
     card_after: str
     tag: str | None
     tag_before: str | None
+    pull_request: bool = False
 
     def count(self, action: Action) -> tuple[int, int]:
         """(files, bytes) of one action."""
@@ -78,7 +79,11 @@ class PushPlan:
         return self.count("add")[1] + card
 
     def describe(self) -> str:
-        lines = [f"push to {self.repo_id} ({self.branch}, parent {(self.parent or 'none')[:12]})"]
+        where = f"{self.branch}, parent {(self.parent or 'none')[:12]}"
+        if self.pull_request:
+            lines = [f"open a pull request on {self.repo_id} (from {where})"]
+        else:
+            lines = [f"push to {self.repo_id} ({where})"]
         for action in ("add", "copy", "delete", "keep"):
             files, size = self.count(action)
             lines.append(f"  {action:<6} {files:>5} file(s) {size:>14,} bytes")
@@ -107,11 +112,14 @@ class PushPlan:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PushResult:
-    """The plan, and what happened: the commit (None on a dry run or when nothing changed)."""
+    """The plan, and what happened: the commit (None on a dry run or when nothing changed),
+    and with `create_pr` the pull request's ref (`refs/pr/N`) and URL."""
 
     plan: PushPlan
     commit: str | None
     tag_moved: tuple[str | None, str] | None = None
+    pull_request: str | None = None
+    pull_request_url: str | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -206,13 +214,17 @@ def push(
         card_after=card_after,
         tag=tag,
         tag_before=tag_before,
+        pull_request=create_pr,
     )
     if dry_run:
         return PushResult(plan=plan, commit=None)
     if head is None:
         api.create_repo(ref.repo_id, repo_type="dataset", private=private, exist_ok=True)
         head = _remote_head(hub, api, ref.repo_id, target)
-    commit = _commit(hub, api, ref, plan, root, head, message, create_pr)
+    commit, pr_ref, pr_url = _commit(hub, api, ref, plan, root, head, message, create_pr)
+    if create_pr:
+        # The branch and its tag stay; the folder still equals what it was pulled from.
+        return PushResult(plan=plan, commit=commit, pull_request=pr_ref, pull_request_url=pr_url)
     moved = None
     if tag is not None and commit is not None and tag_before != commit:
         if tag_before is not None:
@@ -309,7 +321,8 @@ def _commit(
     head: str | None,
     message: str | None,
     create_pr: bool,
-) -> str | None:
+) -> tuple[str | None, str | None, str | None]:
+    """The commit made (the head when there is nothing to commit), the PR's ref and URL."""
     operations: list[Any] = []
     for change in plan.changes:
         if change.action == "add":
@@ -323,7 +336,7 @@ def _commit(
     if plan.card_changed:
         operations.append(hub.CommitOperationAdd(CARD_PATH, plan.card_after.encode()))
     if not operations:
-        return head
+        return head, None, None
     summary = message or _default_message(plan)
     try:
         info = api.create_commit(
@@ -344,7 +357,7 @@ def _commit(
                 " nothing was changed: pull again and redo the edit"
             ) from exc
         raise HubError(f"{ref.repo_id}: the commit was refused: {exc}") from exc
-    return str(info.oid)
+    return str(info.oid), info.pr_revision, info.pr_url
 
 
 def _default_message(plan: PushPlan) -> str:

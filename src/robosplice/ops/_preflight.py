@@ -28,6 +28,7 @@ from robosplice.checks.registry import KIND_OF
 from robosplice.dataset import Dataset
 from robosplice.errors import Problem
 from robosplice.format.paths import STATS_PATH
+from robosplice.history import public_name
 from robosplice.plan.model import Plan
 
 __all__ = ["Handling", "Preflight", "SourceNote", "on_edit", "repaired", "triage"]
@@ -49,7 +50,7 @@ class SourceNote:
     def to_json(self) -> dict[str, Any]:
         """The edit log's shape of a note."""
         return {
-            "source": str(self.source),
+            "source": public_name(self.source),
             "file": self.problem.file,
             "loc": self.problem.loc,
             "kind": self.problem.kind,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from robosplice._types import PathLike, ProgressReporter
@@ -15,6 +16,7 @@ from robosplice.engine.backends import Backend, check_execution
 from robosplice.engine.run import execute
 from robosplice.errors import InvalidDatasetError, Problem
 from robosplice.history import write_history
+from robosplice.ops._lazy import fetch_planned_files
 from robosplice.ops._preflight import Preflight, repaired, triage
 from robosplice.plan.model import Plan
 
@@ -39,13 +41,20 @@ def resolve_output_dir(
     return Path(output_dir).expanduser().resolve(), repo_id
 
 
-def check_sources(plan: Plan, *, progress: ProgressReporter | None = None) -> Preflight:
+def check_sources(
+    plan: Plan,
+    *,
+    progress: ProgressReporter | None = None,
+    remote: Mapping[Path, frozenset[str]] | None = None,
+) -> Preflight:
     """Validate every source of `plan` before anything is written (DESIGN.md: Safety).
 
     Runs the checks of `validate` (no decoding: data index and numeric columns, metadata, and
     each video's packet index). Problems the output repairs or harmlessly carries (see
     `ops/_preflight.py`) are returned as notes; the others refuse the edit, every one of every
-    source listed at once.
+    source listed at once. `remote` names, per source, files left on the Hub because the edit
+    does not read them (`ops/_lazy.py`): a file the edit does not read cannot make its output
+    wrong, so findings in those files (their absence, here) are not this edit's concern.
 
     Raises:
         InvalidDatasetError: a source has problems that would make the output wrong or
@@ -54,7 +63,12 @@ def check_sources(plan: Plan, *, progress: ProgressReporter | None = None) -> Pr
     roots = list(dict.fromkeys(plan.sources))
     found: dict[Path, list[Problem]] = {}
     for root in roots:
-        problems = [p for p in validate_dataset(root, progress=progress) if not repaired(p, plan)]
+        left = (remote or {}).get(Path(root), frozenset())
+        problems = [
+            p
+            for p in validate_dataset(root, progress=progress)
+            if not repaired(p, plan) and p.file not in left
+        ]
         if problems:
             found[root] = problems
     preflight = triage(roots, found, plan)
@@ -80,13 +94,18 @@ def check_sources(plan: Plan, *, progress: ProgressReporter | None = None) -> Pr
     )
 
 
-def prepare(plan: Plan, *, progress: ProgressReporter | None = None) -> tuple[Plan, Preflight]:
+def prepare(
+    plan: Plan,
+    *,
+    progress: ProgressReporter | None = None,
+    remote: Mapping[Path, frozenset[str]] | None = None,
+) -> tuple[Plan, Preflight]:
     """Pre-flight `plan`'s sources, report what the output repairs, and return the plan to run.
 
     Every repair and carried warning is logged (the CLI prints warnings) and goes into the
     output's edit log (`write_history(..., repairs=...)`).
     """
-    preflight = check_sources(plan, progress=progress)
+    preflight = check_sources(plan, progress=progress, remote=remote)
     for line in preflight.summary_lines():
         logger.warning("%s", line)
     return preflight.apply(plan), preflight
@@ -123,7 +142,8 @@ def write_plan(
     """
     check_execution(backend, workers)
     check_output_target(output_dir, list(plan.sources), overwrite=overwrite, in_place=in_place)
-    plan, preflight = prepare(plan, progress=progress)
+    remote = fetch_planned_files([plan])  # Hub sources: only the files this plan reads
+    plan, preflight = prepare(plan, progress=progress, remote=remote)
     replaces = output_dir.exists()
     with staged_output(output_dir, replace=overwrite or in_place) as staging:
         execute(plan, staging, progress=progress, backend=backend, workers=workers)

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Literal, overload
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
 from robosplice.dataset import Dataset, open_dataset
 from robosplice.engine.backends import Backend
 from robosplice.errors import RecipeError, SelectionError, SourceMismatchError
+from robosplice.history import public_name
 from robosplice.ops._run import write_plan
 from robosplice.ops.features import plan_modify_features
 from robosplice.ops.stats import plan_recompute_stats
@@ -69,6 +70,15 @@ def _with_tasks(dataset: Dataset, plan: Plan, changes: Mapping[str, Any]) -> Pla
     return dataclasses.replace(plan, episodes=episodes, tasks=tasks, task_maps=(task_map,))
 
 
+def _public_recipe(recipe: Recipe) -> dict[str, Any]:
+    """The recipe as the edit log records it: its source path as a `public_name` when absolute
+    (review writes the folder's absolute path; the log is pushed with the dataset)."""
+    document = recipe.to_json()
+    if PurePath(recipe.source_path).is_absolute():
+        document["source"] = {**document["source"], "path": public_name(recipe.source_path)}
+    return document
+
+
 def plan_apply(dataset: Dataset, recipe: Recipe) -> Plan:
     """The one plan that does every step of `recipe` to `dataset` (no fingerprint check here).
 
@@ -89,7 +99,7 @@ def plan_apply(dataset: Dataset, recipe: Recipe) -> Plan:
         operation="apply",
         settings=settings_of(dataset),
         ranges=ranges,
-        arguments={"recipe": recipe.to_json()},
+        arguments={"recipe": _public_recipe(recipe)},
     )
     removed, renames = folded.removed, folded.renames()
     if removed or renames:

@@ -39,7 +39,7 @@ from robosplice.format.v21 import (
     read_v2_source,
     read_version,
 )
-from robosplice.history import write_conversion_entry
+from robosplice.history import public_name, write_conversion_entry
 
 TARGET_VERSIONS: Final = (V30, V21)
 
@@ -172,7 +172,8 @@ def plan_convert(
             scanned = scan_v2_repairs(v2, stats_missing=_lacks_episode_stats(v2))
             repairs = scanned.messages
             if videos_dir:
-                repairs = (f"videos: read from {videos_dir}/ (--videos-dir)", *repairs)
+                # The folder by name: the message goes into the (pushed) edit log.
+                repairs = (f"videos: read from {public_name(videos_dir)}/ (--videos-dir)", *repairs)
         else:  # derivable and cheap: a plain conversion still writes the stream's codec
             scanned = scan_codec_labels(v2)
             repairs = scanned.messages if scanned else ()

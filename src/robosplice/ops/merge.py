@@ -23,6 +23,7 @@ from robosplice.format.paths import (
     DEFAULT_VIDEO_FILE_SIZE_MB,
 )
 from robosplice.format.video import StreamFacts, read_packet_index
+from robosplice.history import public_name
 from robosplice.ops._run import lerobot_home, write_plan
 from robosplice.plan.model import (
     ColumnChanges,
@@ -203,7 +204,7 @@ def plan_merge(
         info=info,
         settings=settings,
         columns=ColumnChanges(renames=tuple(renames)),
-        arguments={"sources": [str(d.root) for d in datasets], "feature_renames": renames},
+        arguments={"sources": [public_name(d.root) for d in datasets], "feature_renames": renames},
     )
 
 

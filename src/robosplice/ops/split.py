@@ -18,6 +18,7 @@ from robosplice.engine.backends import Backend, check_execution
 from robosplice.engine.run import execute
 from robosplice.errors import SelectionError
 from robosplice.history import write_history
+from robosplice.ops._lazy import fetch_planned_files
 from robosplice.ops._run import lerobot_home, prepare
 from robosplice.ops._select import check_episode_indices, format_indices
 from robosplice.plan.model import Plan
@@ -205,7 +206,8 @@ def split_dataset(
     }
     for target in targets.values():
         check_output_target(target, [source.root], overwrite=overwrite)
-    first, preflight = prepare(next(iter(plans.values())), progress=progress)
+    remote = fetch_planned_files(list(plans.values()))  # Hub sources: what the splits read
+    first, preflight = prepare(next(iter(plans.values())), progress=progress, remote=remote)
     plans = {name: dataclasses.replace(plan, stats=first.stats) for name, plan in plans.items()}
     repairs = [note.to_json() for note in preflight.notes]
     parent = Path(output_dir).expanduser().resolve() if output_dir is not None else None
