@@ -16,6 +16,7 @@ from robosplice.engine.run import execute
 from robosplice.errors import InvalidDatasetError, Problem
 from robosplice.history import write_history
 from robosplice.ops._preflight import Preflight, repaired, triage
+from robosplice.ops._validation_cache import validate_cached
 from robosplice.plan.model import Plan
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ def check_sources(plan: Plan, *, progress: ProgressReporter | None = None) -> Pr
     """Validate every source of `plan` before anything is written (DESIGN.md: Safety).
 
     Runs the checks of `validate` (no decoding: data index and numeric columns, metadata, and
-    each video's packet index). Problems the output repairs or harmlessly carries (see
+    each video's packet index), or reuses what they found in a source unchanged since
+    (`_validation_cache.py`). Problems the output repairs or harmlessly carries (see
     `ops/_preflight.py`) are returned as notes; the others refuse the edit, every one of every
     source listed at once.
 
@@ -54,7 +56,8 @@ def check_sources(plan: Plan, *, progress: ProgressReporter | None = None) -> Pr
     roots = list(dict.fromkeys(plan.sources))
     found: dict[Path, list[Problem]] = {}
     for root in roots:
-        problems = [p for p in validate_dataset(root, progress=progress) if not repaired(p, plan)]
+        found_in_root = validate_cached(root, lambda r: validate_dataset(r, progress=progress))
+        problems = [p for p in found_in_root if not repaired(p, plan)]
         if problems:
             found[root] = problems
     preflight = triage(roots, found, plan)
