@@ -80,6 +80,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line("no unexpected skip")
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test its own robosplice cache: pre-flight findings cached by another test (or by a
+    run of a tool on this machine) never stand in for a check a test patched or planted."""
+    monkeypatch.setenv("ROBOSPLICE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture
 def source_guard() -> Iterator[Callable[[Path], Path]]:
     """Register source folders; after the test each must be byte-identical to before."""

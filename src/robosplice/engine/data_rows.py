@@ -7,6 +7,7 @@ returned for the metadata, and its stats go to the `StatsCollector`. Video is no
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from robosplice._types import ProgressReporter
 from robosplice.engine.rows import transform_episode_rows
 from robosplice.engine.sources import SourceSet
 from robosplice.engine.stats_collector import StatsCollector
-from robosplice.format.data import DataFileWriter
+from robosplice.format.data import DataFileReader, DataFileWriter
 from robosplice.format.info import Features
 from robosplice.format.schema import data_schema
 from robosplice.plan.model import Plan
@@ -111,6 +112,17 @@ def write_data(
         writer.close()
         reporter.finish()
     return rows
+
+
+def read_written(target: Path, paths: Sequence[str]) -> Callable[[list[str]], Iterator[pa.Table]]:
+    """A reader of columns of the data files written at `paths` (relative to `target`), in
+    runs of row groups of bounded size, files in order."""
+
+    def read(columns: list[str]) -> Iterator[pa.Table]:
+        for relative in paths:
+            yield from DataFileReader(target, target / relative).iter_tables(columns)
+
+    return read
 
 
 def data_writer(plan: Plan, target: Path, schema: pa.Schema) -> DataFileWriter:

@@ -3,8 +3,8 @@
 This module drives; the rooms it drives each have one job: `data_rows.py` streams the rows,
 `cameras.py` plans the packet copy of each camera (whole files kept), `units.py` copies it,
 `video_encode.py` encodes, `stats_collector.py` gathers the stats and `meta.py` writes the
-metadata. Memory holds one episode's rows and one episode's packets at a time, plus the numeric
-columns needed for exact dataset stats (no images, no video).
+metadata. Memory holds one episode's rows and one episode's packets at a time; exact dataset
+quantiles read the written numeric columns back (`dataset_quantiles.py`) instead of keeping them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from robosplice.engine.backends import (
     run_units,
 )
 from robosplice.engine.cameras import place_windows, plan_camera_units
-from robosplice.engine.data_rows import data_writer, output_schema, write_data
+from robosplice.engine.data_rows import data_writer, output_schema, read_written, write_data
 from robosplice.engine.meta import write_metadata
 from robosplice.engine.progress import resolve_progress
 from robosplice.engine.sources import SourceSet
@@ -138,7 +138,7 @@ def execute(
         rows=rows,
         stats_columns=stats.episode_columns(),
         tasks=list(plan.tasks),
-        stats=stats.dataset_stats(),
+        stats=stats.dataset_stats(read_written(target, writer.paths_written)),
         carried_stats=stats.carried_stats_json(),
         settings=plan.settings,
     )

@@ -8,13 +8,15 @@ Writes nothing (`engine/meta.py` writes what it returns).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
 
 from robosplice.dataset import Dataset
+from robosplice.engine.dataset_quantiles import DatasetQuantiles
 from robosplice.engine.frame_stats import image_episode_stats, relative_action_stats
 from robosplice.engine.rows import episode_columns_numpy
 from robosplice.engine.units import FrameStatsUnit
@@ -24,7 +26,6 @@ from robosplice.format.episodes import video_columns
 from robosplice.format.info import INDEX_COLUMNS
 from robosplice.format.paths import video_file_path
 from robosplice.format.stats import (
-    QUANTILE_KEYS,
     DatasetStats,
     FeatureStats,
     aggregate_feature_stats,
@@ -35,6 +36,9 @@ from robosplice.format.stats_columns import EpisodeStatsColumns, stats_column_ar
 from robosplice.plan.model import Plan
 
 logger = logging.getLogger(__name__)
+
+WrittenColumns: TypeAlias = Callable[[list[str]], Iterable[pa.Table]]
+"""Reads the named columns of the output's written data files, in batches of rows."""
 
 
 class StatsCollector:
@@ -54,7 +58,12 @@ class StatsCollector:
         self.features = features
         self.stats_names = info_format.stats_feature_names(features)
         self.numeric_names = info_format.numeric_feature_names(features)
-        self.numeric_values: dict[str, list[np.ndarray]] = {n: [] for n in self.numeric_names}
+        # Dataset quantiles from two passes (the rows as they stream, then the written columns);
+        # every value is kept only for relative-action stats, which need whole chunks of rows.
+        self.quantiles = {name: DatasetQuantiles() for name in self.numeric_names}
+        relative = plan.stats.relative_action
+        kept = (relative.action, relative.state) if relative is not None else ()
+        self.numeric_values: dict[str, list[np.ndarray]] = {n: [] for n in kept}
         self.episodes: list[DatasetStats] = []
         # (output episode, video key) whose stats are sampled once the video files are written.
         self.pending_video: list[tuple[int, str]] = []
@@ -71,6 +80,14 @@ class StatsCollector:
             names = [n for n in table.column_names if n.startswith("stats/")]
             self._source_stats[source] = EpisodeStatsColumns(table.select(names))
         return self._source_stats[source].episode(episode_index)
+
+    def _stats_values(self, table: pa.Table) -> dict[str, np.ndarray]:
+        """Numeric columns of `table` as their stats see them."""
+        numeric = episode_columns_numpy(table, self.features)
+        if "timestamp" in numeric and "frame_index" in numeric:
+            # The recorder's stats see float64 frame_index / fps, not the float32 column.
+            numeric["timestamp"] = numeric["frame_index"] / float(self.plan.info["fps"])
+        return numeric
 
     def _samples_frames(self, name: str, whole: bool, carried: FeatureStats | None) -> bool:
         """Whether camera `name` of an episode gets stats from sampled frames.
@@ -102,10 +119,7 @@ class StatsCollector:
         episode = self.plan.episodes[output_index]
         segment = episode.segment
         source_stats = self._source_episode_stats(segment.source, segment.episode_index)
-        numeric = episode_columns_numpy(table, self.features)
-        if "timestamp" in numeric:
-            # The recorder's stats see float64 frame_index / fps, not the float32 column.
-            numeric["timestamp"] = numeric["frame_index"] / float(self.plan.info["fps"])
+        numeric = self._stats_values(table)
         kept = episode.whole and segment.step == 1
         stats: DatasetStats = {}
         stale = self.plan.stats.stale_episodes
@@ -116,7 +130,9 @@ class StatsCollector:
                 carried = None  # disagrees with the rows: rebuilt
             if name in self.numeric_names:
                 values = numeric[name]
-                self.numeric_values[name].append(values)
+                self.quantiles[name].add(values)
+                if name in self.numeric_values:
+                    self.numeric_values[name].append(values)
                 recompute = (
                     self.plan.stats.recompute
                     or not kept
@@ -238,15 +254,38 @@ class StatsCollector:
             kept[name] = entry
         return kept
 
-    def dataset_stats(self) -> DatasetStats:
+    def _count_written(self, names: list[str], written: WrittenColumns) -> None:
+        """The quantiles' second pass: `names`' values read back from the written data files."""
+        if not names:
+            return
+        # timestamp's stats are computed from frame_index (`_stats_values`).
+        extra = ["frame_index"] if "timestamp" in names else []
+        for table in written(list(dict.fromkeys([*names, *extra]))):
+            numeric = self._stats_values(table)
+            for name in names:
+                self.quantiles[name].count(numeric[name])
+
+    def dataset_stats(self, written: WrittenColumns) -> DatasetStats:
         """stats.json: moments aggregated exactly over episodes (parallel variance); quantiles of
         numeric features computed over all their values, never averaged across episodes.
+
+        `written` reads columns of the written data files back in batches (the quantiles'
+        second pass, `engine/dataset_quantiles.py`); entries carried from the source skip it.
 
         A feature no episode has stats for keeps the source's stats.json entry when the output
         holds every source episode whole (as 0.6.1 `recompute_stats` keeps what it skips).
         """
         result: DatasetStats = {}
         fallback = self._source_dataset_stats()
+        carried = self.carried_stats_json()
+        self._count_written(
+            [
+                name
+                for name in self.numeric_names
+                if name not in carried and self.quantiles[name].frames > 0
+            ],
+            written,
+        )
         for name in self.stats_names:
             episodes = [stats[name] for stats in self.episodes if name in stats]
             if not episodes:
@@ -266,10 +305,8 @@ class StatsCollector:
                 )
                 episodes = [_channel_stats(stats, channels) for stats in episodes]
             merged = aggregate_feature_stats(episodes)
-            values = self.numeric_values.get(name)
-            if values:
-                exact = compute_feature_stats(np.concatenate(values))
-                merged.update({key: exact[key] for key in QUANTILE_KEYS if key in exact})
+            if name in self.quantiles and self.quantiles[name].frames and name not in carried:
+                merged.update(self.quantiles[name].quantiles())
             result[name] = merged
         relative = self.plan.stats.relative_action
         if relative is not None and self.numeric_values.get(relative.action):

@@ -34,7 +34,11 @@ __all__ = [
     "downsample_stride",
     "estimate_num_samples",
     "flatten_episode_stats",
+    "histogram_quantiles",
+    "keep_frame_axis",
     "ordered_stat_keys",
+    "quantile_arrays",
+    "quantile_edges",
     "sample_indices",
     "shift_stats",
     "stat_json_value",
@@ -91,10 +95,13 @@ def compute_feature_stats(values: npt.ArrayLike, *, keep_dims: bool | None = Non
     rows = array.reshape(-1, 1) if array.ndim == 1 else array
     stats = _basic_stats(rows, sample_count) if rows.shape[0] < 2 else _histogram_stats(rows)
     stats["count"] = np.array([sample_count])
-    if not keepdims:
-        return stats
+    return keep_frame_axis(stats, array.ndim) if keepdims else stats
+
+
+def keep_frame_axis(stats: FeatureStats, values_ndim: int) -> FeatureStats:
+    """`stats` of values with `values_ndim` axes, reshaped as numpy's `keepdims` would."""
     return {
-        key: value if key == "count" else _keep_frame_axis(value, array.ndim)
+        key: value if key == "count" else _keep_frame_axis(value, values_ndim)
         for key, value in stats.items()
     }
 
@@ -328,9 +335,16 @@ def _histogram_stats(rows: npt.NDArray[Any]) -> FeatureStats:
         _dimension_quantiles(batch[:, dimension], minimum[dimension], maximum[dimension], count)
         for dimension in range(batch.shape[1])
     ]
-    for position, key in enumerate(QUANTILE_KEYS):
-        stats[key] = np.array([quantiles[position] for quantiles in per_dimension])
+    stats.update(quantile_arrays(per_dimension))
     return stats
+
+
+def quantile_arrays(per_dimension: Sequence[Sequence[np.floating[Any]]]) -> FeatureStats:
+    """{q01: array over dimensions, …} from each dimension's `QUANTILES`."""
+    return {
+        key: np.array([quantiles[position] for quantiles in per_dimension])
+        for position, key in enumerate(QUANTILE_KEYS)
+    }
 
 
 def _uint8_histogram_stats(pixels: npt.NDArray[np.uint8]) -> FeatureStats:
@@ -381,12 +395,28 @@ def _dimension_quantiles(
     column: npt.NDArray[Any], minimum: np.floating[Any], maximum: np.floating[Any], count: int
 ) -> list[np.floating[Any]]:
     """Return the histogram quantiles of one dimension, mirroring `_compute_single_quantile`."""
-    # Under NEP 50 a float32 minimum minus 1e-10 stays float32, and so do the edges: keep them so.
-    edges = np.linspace(
-        minimum - _HISTOGRAM_PADDING, maximum + _HISTOGRAM_PADDING, NUM_QUANTILE_BINS + 1
-    )
+    edges = quantile_edges(minimum, maximum)
     histogram = np.zeros(NUM_QUANTILE_BINS)
     histogram += np.histogram(column, bins=edges)[0]
+    return histogram_quantiles(histogram, edges, count)
+
+
+def quantile_edges(minimum: np.floating[Any], maximum: np.floating[Any]) -> npt.NDArray[Any]:
+    """The official quantile bins' edges of one dimension, from its min and max."""
+    # Under NEP 50 a float32 minimum minus 1e-10 stays float32, and so do the edges: keep them so.
+    return np.linspace(
+        minimum - _HISTOGRAM_PADDING, maximum + _HISTOGRAM_PADDING, NUM_QUANTILE_BINS + 1
+    )
+
+
+def histogram_quantiles(
+    histogram: npt.NDArray[Any], edges: npt.NDArray[Any], count: int
+) -> list[np.floating[Any]]:
+    """`QUANTILES` of `count` values from their counts in the bins of `edges` (official rule).
+
+    Histograms of parts of the values add up to the whole's, so this is also the exact
+    one-batch answer for values seen in several passes (`engine/dataset_quantiles.py`).
+    """
     cumulative = np.cumsum(histogram)
     return [_single_quantile(cumulative, edges, quantile * count) for quantile in QUANTILES]
 

@@ -18,6 +18,7 @@ from robosplice.errors import InvalidDatasetError, Problem
 from robosplice.history import write_history
 from robosplice.ops._lazy import fetch_planned_files
 from robosplice.ops._preflight import Preflight, repaired, triage
+from robosplice.ops._validation_cache import validate_cached
 from robosplice.plan.model import Plan
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ def check_sources(
     """Validate every source of `plan` before anything is written (DESIGN.md: Safety).
 
     Runs the checks of `validate` (no decoding: data index and numeric columns, metadata, and
-    each video's packet index). Problems the output repairs or harmlessly carries (see
+    each video's packet index), or reuses what they found in a source unchanged since
+    (`_validation_cache.py`). Problems the output repairs or harmlessly carries (see
     `ops/_preflight.py`) are returned as notes; the others refuse the edit, every one of every
     source listed at once. `remote` names, per source, files left on the Hub because the edit
     does not read them (`ops/_lazy.py`): a file the edit does not read cannot make its output
@@ -64,11 +66,8 @@ def check_sources(
     found: dict[Path, list[Problem]] = {}
     for root in roots:
         left = (remote or {}).get(Path(root), frozenset())
-        problems = [
-            p
-            for p in validate_dataset(root, progress=progress)
-            if not repaired(p, plan) and p.file not in left
-        ]
+        found_in_root = validate_cached(root, lambda r: validate_dataset(r, progress=progress))
+        problems = [p for p in found_in_root if not repaired(p, plan) and p.file not in left]
         if problems:
             found[root] = problems
     preflight = triage(roots, found, plan)
