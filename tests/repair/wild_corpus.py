@@ -330,6 +330,13 @@ def stray_episodes_file(root: Path) -> None:
     shutil.copy(source, source.with_name("file-000 (1).parquet"))
 
 
+def second_episodes_file(root: Path) -> None:
+    """A second episodes file (`file-001.parquet`) listing the same episodes again."""
+    _v3_base(root)
+    source = root / "meta/episodes/chunk-000/file-000.parquet"
+    shutil.copy(source, source.with_name("file-001.parquet"))
+
+
 def plain_tasks_parquet(root: Path) -> None:
     """tasks.parquet with `task_index` and `task` as plain columns (no pandas index)."""
     _v3_base(root)
@@ -694,6 +701,13 @@ CASES: tuple[WildCase, ...] = (
         build=stray_episodes_file,
     ),
     WildCase(
+        name="5_second_episodes_file",
+        klass=5,
+        what="a second episodes file listing the same episodes",
+        version="v3.0",
+        build=second_episodes_file,
+    ),
+    WildCase(
         name="5_plain_tasks_parquet",
         klass=5,
         what="tasks.parquet without a pandas index",
@@ -798,3 +812,75 @@ CASES: tuple[WildCase, ...] = (
 )
 
 CASES_BY_NAME: dict[str, WildCase] = {case.name: case for case in CASES}
+
+
+# ------------------------------------------------------------------------------ reading v3.0 folders
+
+
+REAL_EPISODES = "meta/episodes/chunk-000/file-000.parquet"  # the one each v3.0 builder keeps right
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthoredEpisode:
+    """One episode of a v3.0 folder as its files say, read with pyarrow and PyAV only."""
+
+    row: dict  # its meta/episodes row
+    rows: pa.Table  # its data rows (every data parquet, by episode_index), in order
+    tasks: list[str]  # the task string of each row
+    frames: dict[str, np.ndarray]  # camera -> `length` frames (HWC) from from_timestamp on
+
+
+def read_v3_episodes(root: Path, episodes_files: list[Path] | None = None) -> list[AuthoredEpisode]:
+    """Each episode of the v3.0 folder `root`, following the templates its info.json declares.
+
+    Frames are taken by position: the frame at from_timestamp and the `length - 1` after it.
+    `episodes_files` defaults to every meta/episodes file.
+    """
+    info = _info(root)
+    files = episodes_files or sorted((root / "meta/episodes").glob("*/*.parquet"))
+    rows = [row for path in files for row in pq.read_table(path).to_pylist()]
+    data = pa.concat_tables(
+        [pq.read_table(path) for path in sorted((root / "data").glob("*/*.parquet"))],
+        promote_options="permissive",
+    )
+    tasks_table = pq.read_table(root / "meta/tasks.parquet")
+    text = "task" if "task" in tasks_table.column_names else "__index_level_0__"
+    strings = dict(
+        zip(
+            tasks_table.column("task_index").to_pylist(),
+            tasks_table.column(text).to_pylist(),
+            strict=True,
+        )
+    )
+    cameras = [k for k, f in info["features"].items() if f["dtype"] == "video"]
+    decoded: dict[Path, list[tuple[float, np.ndarray]]] = {}
+    episodes = []
+    for row in rows:
+        mine = data.filter(pc.equal(data.column("episode_index"), row["episode_index"]))
+        length = row["dataset_to_index"] - row["dataset_from_index"]
+        frames = {}
+        for key in cameras:
+            path = root / info["video_path"].format(
+                video_key=key,
+                chunk_index=row[f"videos/{key}/chunk_index"],
+                file_index=row[f"videos/{key}/file_index"],
+            )
+            if path not in decoded:
+                with av.open(str(path)) as container:
+                    stream = container.streams.video[0]
+                    decoded[path] = [
+                        (float(f.pts * stream.time_base), f.to_ndarray(format="rgb24"))
+                        for f in container.decode(stream)
+                    ]
+            times = np.array([t for t, _ in decoded[path]])
+            first = int(np.argmin(np.abs(times - row[f"videos/{key}/from_timestamp"])))
+            frames[key] = np.stack([image for _, image in decoded[path][first : first + length]])
+        episodes.append(
+            AuthoredEpisode(
+                row=row,
+                rows=mine,
+                tasks=[strings[i] for i in mine.column("task_index").to_pylist()],
+                frames=frames,
+            )
+        )
+    return episodes

@@ -8,7 +8,7 @@ from robosplice.checks._common import LOADER as _LOADER
 from robosplice.checks.context import Context, DataSummary, EpisodeRows
 from robosplice.checks.episodes import CORE_EPISODE_COLUMNS
 from robosplice.checks.kinds import Kind, OnEdit, rebuilt
-from robosplice.format.paths import EPISODES_DIR, INFO_PATH, data_file_path
+from robosplice.format.paths import EPISODES_DIR, INFO_PATH, declared_path
 
 __all__ = ["KINDS", "run"]
 
@@ -62,7 +62,7 @@ def _check_against_data(
         listed.add(episode)
         span = summary.spans.get(episode)
         data_file = _position_path(
-            columns["data/chunk_index"][row], columns["data/file_index"][row]
+            ctx.info or {}, columns["data/chunk_index"][row], columns["data/file_index"][row]
         )
         if span is None:
             if summary.complete:
@@ -148,7 +148,7 @@ def _check_totals(
             )
 
 
-def _position_path(chunk: object, file: object) -> str | None:
+def _position_path(info: dict[str, Any], chunk: object, file: object) -> str | None:
     if not isinstance(chunk, int) or not isinstance(file, int):
         return None
-    return data_file_path((chunk, file))
+    return declared_path(info, "data_path", (chunk, file))

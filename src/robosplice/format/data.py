@@ -18,11 +18,13 @@ import pyarrow.parquet as pq
 
 from robosplice.errors import InvalidDatasetError, Problem
 from robosplice.format.paths import (
+    DATA_PATH_TEMPLATE,
     FIRST_POSITION,
     FilePosition,
     data_file_path,
     mebibytes_to_bytes,
     next_position,
+    template_position,
 )
 
 _MAX_WINDOW: Final = 256  # row groups read ahead at most
@@ -97,11 +99,14 @@ def data_files(root: Path) -> list[Path]:
     return sorted((root / "data").glob("*/*.parquet"), key=lambda p: p.relative_to(root).as_posix())
 
 
-def file_positions(root: Path) -> list[tuple[FilePosition, int, int]]:
+def file_positions(
+    root: Path, template: str = DATA_PATH_TEMPLATE
+) -> list[tuple[FilePosition, int, int]]:
     """(chunk, file) and global row range [start, stop) of every data file, in the loader's order.
 
     Read from the Parquet footers only; rebuilds `data/chunk_index`/`file_index` when an
-    episodes file lacks them.
+    episodes file lacks them. Positions are what the dataset's `template` gives each path; a
+    file the template does not name still counts its rows (the loader reads it) but has none.
     """
     result = []
     start = 0
@@ -110,9 +115,9 @@ def file_positions(root: Path) -> list[tuple[FilePosition, int, int]]:
             rows = pq.ParquetFile(path).metadata.num_rows
         except (pa.ArrowInvalid, OSError) as exc:
             raise _corrupt(root, path, exc) from exc
-        chunk = int(path.parent.name.removeprefix("chunk-"))
-        file = int(path.stem.removeprefix("file-"))
-        result.append(((chunk, file), start, start + rows))
+        position = template_position(template, path.relative_to(root).as_posix())
+        if position is not None:
+            result.append((position, start, start + rows))
         start += rows
     return result
 

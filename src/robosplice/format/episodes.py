@@ -11,11 +11,13 @@ import pyarrow.parquet as pq
 
 from robosplice.errors import InvalidDatasetError, Problem
 from robosplice.format.paths import (
+    EPISODES_PATH_TEMPLATE,
     FIRST_POSITION,
     FilePosition,
     episodes_file_path,
     mebibytes_to_bytes,
     next_position,
+    template_position,
 )
 
 EPISODES_FILE_SIZE_MB: Final = 100  # official aggregate/recorder value for episode metadata
@@ -34,9 +36,51 @@ def video_columns(video_key: str) -> tuple[str, str, str, str]:
 
 
 def episodes_files(root: Path) -> list[Path]:
-    """Episode metadata files in the loader's order (sorted relative path)."""
+    """Episode metadata files in the loader's order (sorted relative path), strays left out."""
+    return sort_episodes_files(root)[0]
+
+
+def stray_episodes_files(root: Path) -> list[Path]:
+    """Episodes files that only repeat episodes another file lists (e.g. `file-000 (1).parquet`).
+
+    The loader reads every meta/episodes/*/*.parquet, so such a copy counts episodes twice.
+    """
+    return sort_episodes_files(root)[1]
+
+
+def sort_episodes_files(root: Path) -> tuple[list[Path], list[Path]]:
+    """(episodes files, strays), each in the loader's order.
+
+    A file is a stray when every episode it lists is listed by a file kept before it; files
+    named by the standard template are kept first, then the others in the loader's order. An
+    unreadable file is kept (its reader reports it).
+    """
     base = root / "meta" / "episodes"
-    return sorted(base.glob("*/*.parquet"), key=lambda p: p.relative_to(root).as_posix())
+    found = sorted(base.glob("*/*.parquet"), key=lambda p: p.relative_to(root).as_posix())
+    if len(found) < 2:
+        return found, []
+    ranked = sorted(
+        found,
+        key=lambda p: template_position(EPISODES_PATH_TEMPLATE, p.relative_to(root).as_posix())
+        is None,
+    )
+    listed: set[int] = set()
+    strays: list[Path] = []
+    for path in ranked:
+        episodes = _episode_indices(path)
+        if episodes and episodes <= listed:
+            strays.append(path)
+        else:
+            listed |= episodes or set()
+    return [p for p in found if p not in strays], strays
+
+
+def _episode_indices(path: Path) -> set[int] | None:
+    try:
+        column = pq.read_table(path, columns=["episode_index"]).column(0)
+    except (pa.ArrowException, OSError, KeyError, ValueError):
+        return None
+    return {int(value) for value in column.to_pylist() if value is not None}
 
 
 def read_episodes(root: Path) -> pa.Table:

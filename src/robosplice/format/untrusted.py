@@ -17,7 +17,12 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Final
 
 from robosplice.errors import Problem, UnsafePathError
-from robosplice.format.paths import INFO_PATH
+from robosplice.format.paths import (
+    INFO_PATH,
+    FilePosition,
+    TemplateField,
+    declared_path,
+)
 
 DATASET_DIRS: Final = ("meta", "data", "videos", "images")
 """The folders whose files a reader opens or an edit copies."""
@@ -76,6 +81,22 @@ def resolve_inside(root: Path, relative: str, *, field: str, file: str = INFO_PA
     if reason is not None:
         raise _error(root, [_problem(file, field, relative, reason)])
     return path
+
+
+def resolve_declared(
+    root: Path,
+    info: Mapping[str, Any],
+    field: TemplateField,
+    position: FilePosition,
+    video_key: str = "",
+) -> Path:
+    """The data or video file at `position`, by the template info.json declares, kept inside.
+
+    The one way a reader finds a numbered file (FORMAT.md §1: the loader formats the declared
+    template with an episode row's chunk/file indices); a template that leaves the root is an
+    UnsafePathError naming the field.
+    """
+    return resolve_inside(root, declared_path(info, field, position, video_key), field=field)
 
 
 def check_metadata_paths(root: Path, info: Mapping[str, Any]) -> None:
