@@ -16,7 +16,7 @@ import pyarrow as pa
 from robosplice._types import DatasetLike
 from robosplice.errors import DatasetNotFoundError, InvalidDatasetError, Problem
 from robosplice.format import info as info_format
-from robosplice.format.data import episode_task_indices, file_positions
+from robosplice.format.data import data_files, episode_task_indices, file_positions
 from robosplice.format.episodes import read_episodes, video_columns
 from robosplice.format.leftovers import interrupted_swap_advice
 from robosplice.format.paths import STATS_PATH, FilePosition, declared_template
@@ -159,7 +159,7 @@ class Dataset:
                 for record in records
             ]
         if "data/chunk_index" not in columns or "data/file_index" not in columns:
-            files = file_positions(self.root, declared_template(self.info, "data_path"))
+            files = file_positions(self.root, self.data_template)
             starts = [start for _, start, _ in files]
             records = [
                 dataclasses.replace(
@@ -221,9 +221,16 @@ class Dataset:
     def __len__(self) -> int:
         return self.num_frames
 
+    @functools.cached_property
+    def data_template(self) -> str:
+        """The data_path template the data files follow (`format.paths.declared_template`)."""
+        present = [path.relative_to(self.root).as_posix() for path in data_files(self.root)]
+        return declared_template(self.info, "data_path", present)
+
     def data_path(self, position: FilePosition) -> Path:
         """Absolute path of the data file at `position`, by the info's `data_path` template."""
-        return resolve_declared(self.root, self.info, "data_path", position)
+        info = {**self.info, "data_path": self.data_template}
+        return resolve_declared(self.root, info, "data_path", position)
 
     def video_path(self, video_key: str, position: FilePosition) -> Path:
         """Absolute path of a camera's mp4 at `position`, by the info's `video_path` template."""

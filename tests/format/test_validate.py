@@ -290,9 +290,7 @@ FAULTS = [
     Fault("info_not_json", SINGLE, lambda root: (root / "meta/info.json").write_text("{oops"),
           "invalid_json", "meta/info.json", ""),
     Fault("fps_zero", SINGLE, _info(lambda i: i.update(fps=0)), "bad_field", "meta/info.json", "fps"),
-    # Another spelling of the same files: readers follow it, the tools hard-code the default.
-    Fault("data_path_template", SINGLE,
-          _info(lambda i: i.update(data_path="data/chunk-{chunk_index:03}/file-{file_index:03}.parquet")),
+    Fault("data_path_template", SINGLE, _info(lambda i: i.update(data_path="data/{chunk_index}.parquet")),
           "bad_path_template", "meta/info.json", "data_path"),
     Fault("default_feature_missing", SINGLE, _info(lambda i: i["features"].pop("frame_index")),
           "missing_feature", "meta/info.json", "features.frame_index"),
@@ -566,8 +564,7 @@ def test_missing_action_stats_is_an_error(tmp_path: Path) -> None:
 def test_every_reported_problem_has_its_kinds_severity(tmp_path: Path) -> None:
     severity = {kind.name: kind.severity for kind in KINDS}
     root = copy_fixture(SINGLE, tmp_path)
-    template = "data/chunk-{chunk_index:03}/file-{file_index:03}.parquet"  # the same files
-    _info(lambda i: i.update(total_frames=1, data_path=template))(root)
+    _info(lambda i: i.update(total_frames=1, data_path="data/{chunk_index}.parquet"))(root)
     problems = validate_dataset(root)
     assert {(p.kind, p.severity) for p in problems} == {
         ("wrong_total", "error"),

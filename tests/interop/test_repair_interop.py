@@ -4,7 +4,8 @@ Each case of `tests/repair/wild_corpus.py` that `repair` takes (issue 21's class
 loaded by lerobot 0.6.1's `LeRobotDataset` with both video backends. Expected values come from the
 source files, read here: the k-th row of an episode's parquet, the k-th frame of its mp4 decoded
 with PyAV (by position, not at the source's timestamp), the episode's task string from
-meta/tasks.jsonl. With pyav the frames must be bit-identical; torchcodec converts colours its own
+meta/tasks.jsonl (v3.0 sources: `wild_corpus.read_v3_episodes`, which follows the templates the
+source declares and reads its real episodes file and tasks.parquet). With pyav the frames must be bit-identical; torchcodec converts colours its own
 way, and MPEG-4 Part 2 decoders are not bit-exact across FFmpeg builds (its IDCT is not specified
 to the bit; the lerobot venv's PyAV bundles another build), so there each frame must be nearest to
 the source frame at its position and within a few levels of it.
@@ -21,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 from harness import BACKENDS, camera_keys, load_with_lerobot
 
-from repair.wild_corpus import CASES_BY_NAME, REAL_EPISODES, read_v3_episodes
+from repair.wild_corpus import CASES_BY_NAME, read_v3_episodes
 from robosplice.ops.repair import repair
 
 REPAIRED = (
@@ -144,6 +145,7 @@ V3_REPAIRED = (
     "4_v3_per_episode_files",
     "5_stray_episodes_file",
     "5_second_episodes_file",
+    "5_stale_episodes_file_first",
     "5_plain_tasks_parquet",
     "5_short_to_timestamp",
     "5_bare_episode_rows",
@@ -160,7 +162,7 @@ def test_repaired_v3_dataset_loads_the_authors_rows_tasks_and_frames(
     CASES_BY_NAME[name].build(source)
     repair(source, tmp_path / "out")
     items = load_with_lerobot(tmp_path / "out", backend, python=lerobot_python)
-    authored = read_v3_episodes(source, [source / REAL_EPISODES])
+    authored = read_v3_episodes(source, [source / CASES_BY_NAME[name].episodes_file])
     assert int(items["meta/len"]) == sum(e.rows.num_rows for e in authored)
     assert [str(t) for t in items["task"]] == [t for e in authored for t in e.tasks]
     for column in authored[0].rows.column_names:

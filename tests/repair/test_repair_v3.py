@@ -25,6 +25,7 @@ V3_CASES: tuple[str, ...] = (
     "4_v3_per_episode_files",
     "5_stray_episodes_file",
     "5_second_episodes_file",
+    "5_stale_episodes_file_first",
     "5_plain_tasks_parquet",
     "5_short_to_timestamp",
     "5_bare_episode_rows",
@@ -35,20 +36,21 @@ PLANTED: dict[str, str] = {
     "4_v3_per_episode_files": "bad_path_template",
     "5_stray_episodes_file": "stray_episodes_file",
     "5_second_episodes_file": "stray_episodes_file",
+    "5_stale_episodes_file_first": "stray_episodes_file",
     "5_plain_tasks_parquet": "tasks_no_pandas_index",
     "5_short_to_timestamp": "video_window_duration",
 }
 STANDARD_VIDEO = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
 
 
-def assert_v3_repair_is_the_authors(source: Path, output: Path) -> None:
+def assert_v3_repair_is_the_authors(source: Path, output: Path, episodes_file: str) -> None:
     """Output valid; each episode's rows, task strings and frames are the source's, in order."""
     assert not [p for p in validate(output) if p.severity == "error"]
     out_info = json.loads((output / "meta/info.json").read_text())
     assert out_info["data_path"] == "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
     assert out_info["video_path"] == STANDARD_VIDEO
     fps = out_info["fps"]
-    authored = read_v3_episodes(source, [source / REAL_EPISODES])
+    authored = read_v3_episodes(source, [source / episodes_file])
     written = read_v3_episodes(output)
     assert [e.row["episode_index"] for e in written] == [e.row["episode_index"] for e in authored]
     for theirs, ours in zip(authored, written, strict=True):
@@ -83,7 +85,7 @@ def test_repaired_v3_output_is_the_authors_and_keeps_stats_json(
     repair(source, tmp_path / "out", dry_run=True)
     assert not (tmp_path / "out").exists()
     repair(source, tmp_path / "out")
-    assert_v3_repair_is_the_authors(source, tmp_path / "out")
+    assert_v3_repair_is_the_authors(source, tmp_path / "out", CASES_BY_NAME[name].episodes_file)
     # A repair changes nothing that was right: every episode stays whole, so stats.json is the
     # source's, entry for entry, whatever had to be rebuilt beside it.
     before = json.loads((source / "meta/stats.json").read_text())

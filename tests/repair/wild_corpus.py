@@ -32,6 +32,7 @@ BASE = "v3_av1_single"  # 6 episodes of 40, 25, 55, 31, 47, 36 frames, 2 cameras
 BASE_LENGTHS = (40, 25, 55, 31, 47, 36)
 FPS = 30
 FRONT = "observation.images.front"
+REAL_EPISODES = "meta/episodes/chunk-000/file-000.parquet"  # the right one in a v3.0 case
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,6 +47,7 @@ class WildCase:
         build: writes the dataset under the given (absent) root.
         lengths: the episode lengths the author's files say (what a repair must keep).
         decidable: False when a repair must refuse (and name the way out) rather than guess.
+        episodes_file: (v3.0) the episodes file that matches the data, beside any stray one.
     """
 
     name: str
@@ -56,6 +58,7 @@ class WildCase:
     lengths: tuple[int, ...] = BASE_LENGTHS
     decidable: bool = True
     notes: tuple[str, ...] = field(default=())
+    episodes_file: str = REAL_EPISODES
 
 
 # ------------------------------------------------------------------------------ bases
@@ -335,6 +338,17 @@ def second_episodes_file(root: Path) -> None:
     _v3_base(root)
     source = root / "meta/episodes/chunk-000/file-000.parquet"
     shutil.copy(source, source.with_name("file-001.parquet"))
+
+
+def stale_episodes_file_first(root: Path) -> None:
+    """An older export's episodes file (`file-000`, ranges one row off) before the current one."""
+    _v3_base(root)
+    current = root / "meta/episodes/chunk-000/file-000.parquet"
+    table = pq.read_table(current)
+    current.rename(current.with_name("file-001.parquet"))
+    for name in ("dataset_from_index", "dataset_to_index"):
+        table = _set(table, name, pc.add(table.column(name), 1))
+    pq.write_table(table, current)
 
 
 def plain_tasks_parquet(root: Path) -> None:
@@ -708,6 +722,14 @@ CASES: tuple[WildCase, ...] = (
         build=second_episodes_file,
     ),
     WildCase(
+        name="5_stale_episodes_file_first",
+        klass=5,
+        what="an older episodes file (ranges off) listing the same episodes before the current",
+        version="v3.0",
+        build=stale_episodes_file_first,
+        episodes_file="meta/episodes/chunk-000/file-001.parquet",
+    ),
+    WildCase(
         name="5_plain_tasks_parquet",
         klass=5,
         what="tasks.parquet without a pandas index",
@@ -815,9 +837,6 @@ CASES_BY_NAME: dict[str, WildCase] = {case.name: case for case in CASES}
 
 
 # ------------------------------------------------------------------------------ reading v3.0 folders
-
-
-REAL_EPISODES = "meta/episodes/chunk-000/file-000.parquet"  # the one each v3.0 builder keeps right
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -37,7 +37,7 @@ from robosplice.format.info import (
     data_column_names,
     image_keys,
 )
-from robosplice.format.paths import declared_path
+from robosplice.format.paths import declared_template, format_template
 from robosplice.format.schema import scalar_arrow_type
 from robosplice.format.timing import TOLERANCE_S
 
@@ -113,11 +113,12 @@ def _check_referenced_data_files(ctx: Context, episodes: EpisodeRows, summary: D
     missing: dict[str, list[str]] = {}
     chunks = episodes.columns["data/chunk_index"]
     file_numbers = episodes.columns["data/file_index"]
+    present = [ctx.relative(path) for path in data_files(ctx.root)]
+    template = declared_template(ctx.info or {}, "data_path", present)
     for row in range(episodes.num_rows):
         if chunks[row] is None or file_numbers[row] is None:
             continue
-        position = (int(chunks[row]), int(file_numbers[row]))
-        relative = declared_path(ctx.info or {}, "data_path", position)
+        relative = format_template(template, (int(chunks[row]), int(file_numbers[row])))
         if not (ctx.root / relative).is_file():
             missing.setdefault(relative, []).append(episodes.where(row))
     for relative, where in missing.items():

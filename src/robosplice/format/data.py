@@ -8,6 +8,7 @@ snappy, a new file once the size limit would be crossed (the recorder's estimate
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
@@ -120,6 +121,29 @@ def file_positions(
             result.append((position, start, start + rows))
         start += rows
     return result
+
+
+def episode_spans(root: Path) -> dict[int, tuple[int, int]]:
+    """Each episode's global row range [start, stop) in the data files (loader's order).
+
+    From the `episode_index` column alone; {} when the data cannot be read (no evidence).
+    """
+    spans: dict[int, tuple[int, int]] = {}
+    offset = 0
+    try:
+        for path in data_files(root):
+            for table in DataFileReader(root, path).iter_tables(columns=["episode_index"]):
+                values = table.column(0).to_numpy(zero_copy_only=False)
+                bounds = [0, *(np.flatnonzero(np.diff(values)) + 1).tolist(), len(values)]
+                for start, stop in itertools.pairwise(bounds):
+                    if start < stop:
+                        episode = int(values[start])
+                        first = spans.get(episode, (offset + start, 0))[0]
+                        spans[episode] = (first, offset + stop)
+                offset += len(values)
+    except (InvalidDatasetError, KeyError, TypeError, ValueError):
+        return {}
+    return spans
 
 
 def episode_task_indices(root: Path) -> dict[int, list[int]]:

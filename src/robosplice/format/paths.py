@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Final, Literal
 
 INFO_PATH: Final = "meta/info.json"
@@ -63,22 +63,34 @@ _DEFAULT_TEMPLATES: Final[dict[str, str]] = {
 }
 
 
-def declared_template(info: Mapping[str, Any], field: TemplateField) -> str:
+def declared_template(
+    info: Mapping[str, Any], field: TemplateField, present: Collection[str] | None = None
+) -> str:
     """The `data_path`/`video_path` template info.json declares, or the standard one.
 
-    Readers follow what the dataset declares, as the loader does (it formats the template with
-    an episode row's chunk/file indices): a v3.0 folder may name one file per episode
+    Readers follow what the dataset declares, as the loader does (it formats video_path with an
+    episode row's chunk/file indices): a v3.0 folder may name one file per episode
     (`episode_{file_index:06d}.parquet`). A template that does not format with {chunk_index},
     {file_index} (and {video_key}) is not one; validate reports it, readers use the standard one.
+    The loader finds data files by globbing data/*/*.parquet, not by data_path: given the data
+    files `present` (relative paths), a data_path that names none of them is not followed either.
     Writers always use the standard templates.
     """
+    default = _DEFAULT_TEMPLATES[field]
     template = info.get(field)
     if not isinstance(template, str) or (field == "video_path" and "{video_key" not in template):
-        return _DEFAULT_TEMPLATES[field]
+        return default
     try:
         template.format(video_key="k", chunk_index=0, file_index=0)
     except (KeyError, IndexError, ValueError, AttributeError):
-        return _DEFAULT_TEMPLATES[field]
+        return default
+    if (
+        field == "data_path"
+        and present
+        and template != default
+        and all(template_position(template, path) is None for path in present)
+    ):
+        return default
     return template
 
 
@@ -88,13 +100,17 @@ def format_template(template: str, position: FilePosition, video_key: str = "") 
 
 
 def declared_path(
-    info: Mapping[str, Any], field: TemplateField, position: FilePosition, video_key: str = ""
+    info: Mapping[str, Any],
+    field: TemplateField,
+    position: FilePosition,
+    video_key: str = "",
+    present: Collection[str] | None = None,
 ) -> str:
     """Relative path of the data or video file at `position`, by the declared template (pure).
 
     Readers open it through `untrusted.resolve_declared`, which keeps it inside the dataset.
     """
-    return format_template(declared_template(info, field), position, video_key)
+    return format_template(declared_template(info, field, present), position, video_key)
 
 
 def template_position(template: str, relative: str) -> FilePosition | None:

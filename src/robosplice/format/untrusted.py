@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Final
 
@@ -89,14 +89,16 @@ def resolve_declared(
     field: TemplateField,
     position: FilePosition,
     video_key: str = "",
+    present: Collection[str] | None = None,
 ) -> Path:
     """The data or video file at `position`, by the template info.json declares, kept inside.
 
     The one way a reader finds a numbered file (FORMAT.md §1: the loader formats the declared
     template with an episode row's chunk/file indices); a template that leaves the root is an
-    UnsafePathError naming the field.
+    UnsafePathError naming the field. `present`: the data files there (`declared_template`).
     """
-    return resolve_inside(root, declared_path(info, field, position, video_key), field=field)
+    relative = declared_path(info, field, position, video_key, present)
+    return resolve_inside(root, relative, field=field)
 
 
 def check_metadata_paths(root: Path, info: Mapping[str, Any]) -> None:
