@@ -19,6 +19,8 @@ Layout of the npz:
   meta/lerobot_version  lerobot.__version__
   meta/quant_residual/<camera key>  max |x*255 - round(x*255)| over all frames; ~0 unless the
                         loader returned something other than uint8/255 values
+  meta/stored/<key>     a float64 feature's values in the loader's hf_dataset (its items hold
+                        them as float32: `hf_transform_to_torch` calls torch.tensor on floats)
 
 Any loader error propagates: non-zero exit status and a traceback on stderr.
 """
@@ -117,6 +119,10 @@ def dump(root: Path, out: Path, backend: str, repo_id: str) -> None:
     arrays["meta/lerobot_version"] = np.array(lerobot.__version__)
     for key, r in residual.items():
         arrays[f"meta/quant_residual/{key}"] = np.array(r, dtype=np.float64)
+    for key, feature in ds.meta.features.items():
+        if feature.get("dtype") == "float64":  # items narrow them (torch.tensor of floats)
+            stored = ds.hf_dataset.data.column(key).to_pylist()
+            arrays[f"meta/stored/{key}"] = np.asarray(stored, dtype=np.float64)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial.npz")

@@ -2,8 +2,8 @@
 
     python tests/repair/survey.py [--official] [--work DIR] [--only NAME,...]
 
-For every `wild_corpus.CASES` entry: robosplice `info`, `validate` (errors/warnings) and `convert --to v3.0`
-(or `repack` for v3.0 folders); with `--official`, lerobot 0.6.1's v2.1 → v3.0 converter (on v2.x
+For every `wild_corpus.CASES` and `RECORDED_CASES` entry: robosplice `info`, `validate`
+(errors/warnings) and `convert --to v3.0` (or `repack` for v3.0 folders); with `--official`, lerobot 0.6.1's v2.1 → v3.0 converter (on v2.x
 cases) and its loader (`LeRobotDataset`, pyav) on the converter's output or the v3.0 folder. Each
 cell is `ok` or the first line of the error. Run it to see where `repair` stands.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from wild_corpus import CASES  # noqa: E402
+from wild_corpus import CASES, RECORDED_CASES  # noqa: E402
 
 REPO = HERE.parents[1]
 CLI = str(REPO / ".venv" / "bin" / "robosplice")
@@ -102,7 +102,7 @@ def main() -> int:
     only = set(filter(None, args.only.split(",")))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for case in CASES:
+        for case in (*CASES, *RECORDED_CASES):
             if only and case.name not in only:
                 continue
             work = Path(tmp) / case.name

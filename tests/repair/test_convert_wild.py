@@ -13,9 +13,10 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from wild_corpus import CASES_BY_NAME, WildCase
+from wild_corpus import BASE_LENGTHS, CASES_BY_NAME, INEXACT_TICKS, WildCase
 
 from robosplice.dataset import Dataset
 from robosplice.errors import InvalidDatasetError
@@ -29,6 +30,7 @@ from robosplice.testing import read_episode_table
 CONVERTED_TODAY: tuple[str, ...] = (
     "3_float64_stored",
     "3_groot_annotations",
+    "6_codec_label",
     "4_v21_v3_placeholders",
     "6_channel_first",
     "6_mpeg4_part2",
@@ -47,8 +49,8 @@ REPAIRED_ONLY: tuple[str, ...] = (
     "3_no_frame_index",
     "3_partial_features",
     "3_undeclared_column",
+    "3_float64_inexact",
     "6_camera_without_files",
-    "6_codec_label",
     "7_half_uploaded_chunk",
 )
 BOOKKEEPING = {"index", "episode_index", "frame_index", "task_index", "timestamp"}
@@ -145,7 +147,7 @@ def test_converted_output_is_the_authors_by_position(
     assert_authors_by_position(case, source, Dataset(tmp_path / "out"))
 
 
-@pytest.mark.parametrize("name", [n for n in REPAIRED_ONLY if n != "6_codec_label"])
+@pytest.mark.parametrize("name", REPAIRED_ONLY)
 def test_convert_refuses_what_repair_takes(name: str, tmp_path: Path) -> None:
     CASES_BY_NAME[name].build(tmp_path / "src")
     with pytest.raises(InvalidDatasetError):
@@ -260,3 +262,109 @@ def test_info_reads_a_v2_folder_and_validate_points_at_repair(tmp_path: Path) ->
     assert "robosplice repair" in summary["advice"]
     problems = validate(tmp_path / "src")
     assert any("robosplice repair" in p.message for p in problems), problems
+
+
+def _bits(column) -> np.ndarray:
+    """The float64 bit patterns of a (list) column's values, row-major."""
+    flat = column.combine_chunks()
+    while hasattr(flat, "flatten"):
+        flat = flat.flatten()
+    return np.asarray(flat.to_numpy(zero_copy_only=False), dtype=np.float64).view(np.uint64)
+
+
+def test_values_float32_cannot_hold_are_kept_bit_exact_as_float64(
+    tmp_path: Path, source_guard
+) -> None:
+    """The issue's rule: keep the values exactly; cast only where every value round-trips, else
+    declare what is stored and say which."""
+    CASES_BY_NAME["3_float64_inexact"].build(tmp_path / "src")
+    source = source_guard(tmp_path / "src")
+    with pytest.raises(InvalidDatasetError, match="robosplice repair") as raised:
+        convert(source, tmp_path / "converted", to="v3.0")
+    assert "`observation.state` is stored as list<element: double>" in str(raised.value)
+    assert not (tmp_path / "converted").exists()
+    result = repair(source, tmp_path / "out")
+    said = [m for m in result.plan.repairs if "cannot hold exactly" in m]
+    assert len(said) == 2, result.plan.repairs
+    assert all("declared float64, values kept" in m for m in said)
+    info = json.loads((tmp_path / "out/meta/info.json").read_text())
+    for name in ("observation.state", "action"):
+        assert info["features"][name]["dtype"] == "float64"
+    output = Dataset(tmp_path / "out")
+    for number in range(len(BASE_LENGTHS)):
+        authored = pq.read_table(source / f"data/chunk-000/episode_{number:06d}.parquet")
+        written = read_episode_table(output, number)
+        for name in ("observation.state", "action"):
+            assert np.array_equal(_bits(written.column(name)), _bits(authored.column(name)))
+    assert _bits(read_episode_table(output, 0).column("action"))[0] == np.float64(
+        INEXACT_TICKS
+    ).view(np.uint64)
+    log = _jsonl(tmp_path / "out" / HISTORY_PATH)
+    assert [r["message"] for r in log[-1]["repairs"]] == list(result.plan.repairs)
+
+
+def test_float64_values_float32_holds_exactly_are_cast_and_said(tmp_path: Path) -> None:
+    CASES_BY_NAME["3_float64_stored"].build(tmp_path / "src")
+    result = repair(tmp_path / "src", tmp_path / "out")
+    said = [m for m in result.plan.repairs if "every value exact" in m]
+    assert [m.split("`")[1] for m in said] == ["observation.state", "action"]
+    info = json.loads((tmp_path / "out/meta/info.json").read_text())
+    assert info["features"]["action"]["dtype"] == "float32"
+
+
+def test_convert_writes_the_streams_codec_not_a_wrong_label_and_says_so(
+    tmp_path: Path, source_guard
+) -> None:
+    """Be strict in what you write: the label is derivable, so a plain convert corrects it."""
+    from typer.testing import CliRunner
+
+    from robosplice.cli.app import app
+
+    CASES_BY_NAME["6_codec_label"].build(tmp_path / "src")
+    source = source_guard(tmp_path / "src")
+    key = "observation.images.front"
+    with av.open(str(next(source.glob(f"videos/*/{key}/episode_000000.mp4")))) as container:
+        stream_codec = container.streams.video[0].codec_context.codec.canonical_name
+    declared = json.loads((source / "meta/info.json").read_text())["features"][key]["info"]
+    assert (declared["video.codec"], stream_codec) == ("h264", "av1")
+    run = CliRunner().invoke(app, ["convert", str(source), str(tmp_path / "out"), "--to", "v3.0"])
+    assert run.exit_code == 0, run.output
+    said = [line for line in run.output.splitlines() if line.startswith("corrected:")]
+    assert len(said) == 1, run.output
+    assert key in said[0]
+    assert "labelled 'h264' but its stream is 'av1'" in said[0]
+    info = json.loads((tmp_path / "out/meta/info.json").read_text())
+    assert info["features"][key]["info"]["video.codec"] == stream_codec
+    assert info["features"]["observation.images.wrist"]["info"]["video.codec"] == "av1"
+    assert not [p for p in validate(tmp_path / "out") if p.severity == "error"]
+    log = _jsonl(tmp_path / "out" / HISTORY_PATH)
+    assert log[-1]["operation"] == "convert"
+    assert [r["message"] for r in log[-1]["repairs"]] == [said[0].removeprefix("corrected: ")]
+
+
+def test_float64_capture_times_are_rewritten_and_kept_in_float64(tmp_path: Path) -> None:
+    """Timestamps are the exception to declaring what is stored: `timestamp` is frame_index / fps
+    in the declared float32, and the author's float64 capture times are kept, bit for bit, as
+    `observation.timestamp_source` declared float64."""
+    source = tmp_path / "src"
+    CASES_BY_NAME["1_late_timestamps"].build(source)
+    for path in sorted(source.glob("data/*/episode_*.parquet")):
+        table = pq.read_table(path)
+        k = np.arange(table.num_rows)
+        stamps = pa.array(1712345678.25 + k / 30 + 1e-7 * k**1.5)  # a float64 capture clock
+        index = table.schema.get_field_index("timestamp")
+        pq.write_table(table.set_column(index, "timestamp", stamps), path)
+    result = repair(source, tmp_path / "out")
+    assert any("`timestamp` is stored as float64" in m for m in result.plan.repairs)
+    info = json.loads((tmp_path / "out/meta/info.json").read_text())
+    assert info["features"]["timestamp"]["dtype"] == "float32"
+    assert info["features"][TIMESTAMP_SOURCE]["dtype"] == "float64"
+    output = Dataset(tmp_path / "out")
+    assert not [p for p in validate(output) if p.severity == "error"]
+    for number in range(len(BASE_LENGTHS)):
+        authored = pq.read_table(source / f"data/chunk-000/episode_{number:06d}.parquet")
+        written = read_episode_table(output, number)
+        kept = written.column(TIMESTAMP_SOURCE)
+        assert np.array_equal(_bits(kept), _bits(authored.column("timestamp")))
+        k = np.arange(written.num_rows)
+        assert np.array_equal(written.column("timestamp").to_numpy(), (k / 30).astype(np.float32))

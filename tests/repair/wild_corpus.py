@@ -7,7 +7,9 @@ against it: the episodes that must survive (with their lengths) and the class of
 
 The v2.x bases come from `v21_fixtures.v21_from_v3` (an independent v2.1 writer: one parquet and one
 mp4 per episode, frames re-encoded afresh); the v3.0 bases are copies of the recorder-written
-fixtures. Builders write only under the root they are given.
+fixtures. `RECORDED_CASES` start from datasets the official v2.1 recorder (lerobot 0.3.3) wrote
+(`fixtures/datasets/v21_lerobot033`, made by its `record_v21.py`). Builders write only under the
+root they are given.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class WildCase:
 
     Args:
         name: the case id (`<class>_<what>`).
-        klass: the issue-21 class number (1–8).
+        klass: the issue-21 class number (1–8; 0: a recording as its recorder wrote it).
         what: one line a README table can show.
         version: the version the folder claims.
         build: writes the dataset under the given (absent) root.
@@ -131,6 +133,10 @@ def _set(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
 def wallclock_timestamps(root: Path) -> None:
     """Capture times: jittery steps, first frame at 0.03 s, drifting up to ~2 s by the end."""
     _v21_base(root)
+    _wallclock(root)
+
+
+def _wallclock(root: Path) -> None:
     rng = np.random.default_rng(0)
 
     def edit(number: int, table: pa.Table) -> pa.Table:
@@ -145,7 +151,10 @@ def wallclock_timestamps(root: Path) -> None:
 def late_timestamps(root: Path) -> None:
     """Every timestamp one frame late: the first frame is stamped 1/fps."""
     _v21_base(root)
+    _late(root)
 
+
+def _late(root: Path) -> None:
     def edit(number: int, table: pa.Table) -> pa.Table:
         k = np.arange(1, table.num_rows + 1)
         return _set(table, "timestamp", pa.array((k / FPS).astype(np.float32)))
@@ -159,6 +168,10 @@ def late_timestamps(root: Path) -> None:
 def v21_without_episodes_stats(root: Path) -> None:
     """v2.1 with only a v2.0-style stats.json (no meta/episodes_stats.jsonl)."""
     _v21_base(root)
+    _stats_json_only(root)
+
+
+def _stats_json_only(root: Path) -> None:
     rows = _jsonl(root / "meta/episodes_stats.jsonl")
     merged = {
         name: {k: v for k, v in s.items() if k != "count"} for name, s in rows[0]["stats"].items()
@@ -214,6 +227,44 @@ def float64_stored(root: Path) -> None:
         return table.replace_schema_metadata(None)
 
     _edit_episode_tables(root, edit)
+
+
+INEXACT_TICKS = 2**24 + 1  # an encoder count float32 cannot hold (it rounds to 2**24)
+
+
+def float64_inexact(root: Path) -> None:
+    """float64 values float32 cannot hold, declared float32: `observation.state` off its float32
+    values by 1e-9 (a calibration a pandas pipeline applied in float64), and an int-valued
+    `action` dimension of raw encoder counts above 2**24."""
+    _v21_base(root)
+
+    def edit(number: int, table: pa.Table) -> pa.Table:
+        for name in ("observation.state", "action"):
+            column = table.column(name).combine_chunks()
+            width = len(column[0])
+            values = column.flatten().to_numpy().astype(np.float64).reshape(-1, width)
+            if name == "observation.state":
+                values = values + 1e-9 * (1 + np.arange(values.size).reshape(values.shape))
+            else:
+                values[:, 0] = INEXACT_TICKS + 2 * np.arange(len(values))
+            offsets = pa.array(np.arange(0, values.size + 1, width, dtype=np.int32))
+            flat = pa.array(values.reshape(-1))
+            table = _set(table, name, pa.ListArray.from_arrays(offsets, flat))
+            stats.setdefault(number, {})[name] = {
+                "min": values.min(axis=0).tolist(),
+                "max": values.max(axis=0).tolist(),
+                "mean": values.mean(axis=0).tolist(),
+                "std": values.std(axis=0).tolist(),
+                "count": [len(values)],
+            }
+        return table.replace_schema_metadata(None)
+
+    stats: dict[int, dict] = {}
+    _edit_episode_tables(root, edit)
+    rows = _jsonl(root / "meta/episodes_stats.jsonl")  # the author's stats are of its values
+    for row in rows:
+        row["stats"].update(stats[row["episode_index"]])
+    _write_jsonl(root / "meta/episodes_stats.jsonl", rows)
 
 
 def groot_annotation_tasks(root: Path) -> None:
@@ -612,6 +663,78 @@ def _short(root: Path, lengths: tuple[int, ...]) -> None:
     )
 
 
+# ------------------------------------------------------------------------------ recorded by lerobot 0.3.3
+
+RECORDED_LENGTHS = {"v21_two_cams": (20, 14, 26, 17), "v21_one_cam": (12, 18, 15)}
+
+
+def _recorded(name: str, mutate: Callable[[Path], None] | None = None) -> Callable[[Path], None]:
+    """A dataset the official v2.1 recorder wrote (`fixtures/datasets/v21_lerobot033`), mutated."""
+
+    def build(root: Path) -> None:
+        copy_tree_writable(fixtures_dir() / "v21_lerobot033" / name, root)
+        if mutate is not None:
+            mutate(root)
+
+    return build
+
+
+def _drop_index(root: Path) -> None:
+    _edit_episode_tables(root, lambda _n, t: t.drop_columns(["index"]))
+
+
+RECORDED_CASES: tuple[WildCase, ...] = (
+    WildCase(
+        name="0_recorded_two_cams",
+        klass=0,
+        what="as lerobot 0.3.3 recorded it (2 cameras, 4 episodes)",
+        version="v2.1",
+        build=_recorded("v21_two_cams"),
+        lengths=RECORDED_LENGTHS["v21_two_cams"],
+    ),
+    WildCase(
+        name="0_recorded_one_cam",
+        klass=0,
+        what="as lerobot 0.3.3 recorded it (1 camera, 3 episodes)",
+        version="v2.1",
+        build=_recorded("v21_one_cam"),
+        lengths=RECORDED_LENGTHS["v21_one_cam"],
+    ),
+    WildCase(
+        name="1_recorded_wallclock",
+        klass=1,
+        what="0.3.3 recording, wall-clock timestamps",
+        version="v2.1",
+        build=_recorded("v21_two_cams", _wallclock),
+        lengths=RECORDED_LENGTHS["v21_two_cams"],
+    ),
+    WildCase(
+        name="1_recorded_late",
+        klass=1,
+        what="0.3.3 recording, every timestamp a frame late",
+        version="v2.1",
+        build=_recorded("v21_one_cam", _late),
+        lengths=RECORDED_LENGTHS["v21_one_cam"],
+    ),
+    WildCase(
+        name="2_recorded_no_episodes_stats",
+        klass=2,
+        what="0.3.3 recording, episodes_stats.jsonl removed (stats.json only)",
+        version="v2.1",
+        build=_recorded("v21_one_cam", _stats_json_only),
+        lengths=RECORDED_LENGTHS["v21_one_cam"],
+    ),
+    WildCase(
+        name="3_recorded_no_index",
+        klass=3,
+        what="0.3.3 recording, `index` dropped from the data files",
+        version="v2.1",
+        build=_recorded("v21_two_cams", _drop_index),
+        lengths=RECORDED_LENGTHS["v21_two_cams"],
+    ),
+)
+
+
 # ------------------------------------------------------------------------------ the corpus
 
 
@@ -678,6 +801,13 @@ CASES: tuple[WildCase, ...] = (
         what="float64 stored where float32 is declared",
         version="v2.1",
         build=float64_stored,
+    ),
+    WildCase(
+        name="3_float64_inexact",
+        klass=3,
+        what="float64 values float32 cannot hold (1e-9 offsets, counts > 2**24), declared float32",
+        version="v2.1",
+        build=float64_inexact,
     ),
     WildCase(
         name="3_groot_annotations",
@@ -833,7 +963,7 @@ CASES: tuple[WildCase, ...] = (
     ),
 )
 
-CASES_BY_NAME: dict[str, WildCase] = {case.name: case for case in CASES}
+CASES_BY_NAME: dict[str, WildCase] = {case.name: case for case in (*CASES, *RECORDED_CASES)}
 
 
 # ------------------------------------------------------------------------------ reading v3.0 folders

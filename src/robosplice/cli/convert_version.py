@@ -24,6 +24,7 @@ def render_conversion(result: ConversionPlan | ConversionResult) -> str:
         f"wrote {result.root} ({plan.target_version}): {plan.episodes} episodes,"
         f" {plan.frames} frames"
     ]
+    lines += [f"corrected: {message}" for message in plan.repairs]
     if result.carried:
         lines.append(f"carried as is: {', '.join(result.carried)}")
     if result.reencoded:

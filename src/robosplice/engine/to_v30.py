@@ -32,10 +32,10 @@ from robosplice.format.episodes import video_columns, write_episodes
 from robosplice.format.info import Features
 from robosplice.format.packet_ranges import plan_packet_range
 from robosplice.format.paths import STATS_PATH, video_file_path
-from robosplice.format.schema import column_values, data_schema
+from robosplice.format.schema import column_values, data_schema, dtype_of_arrow
 from robosplice.format.tasks import write_tasks
 from robosplice.format.timing import TOLERANCE_S
-from robosplice.format.v2_repair import V2Repairs, repair_episode_table
+from robosplice.format.v2_repair import V2Repairs, inexact_values, repair_episode_table
 from robosplice.format.v21 import (
     V2Source,
     carried_files,
@@ -175,6 +175,7 @@ def cast_rows(table: pa.Table, schema: pa.Schema, features: Features, where: str
     for field in schema:
         column = table.column(field.name)
         if column.type != field.type:
+            _refuse_inexact_cast(column, field, where)
             try:
                 column = column.cast(field.type)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -184,6 +185,20 @@ def cast_rows(table: pa.Table, schema: pa.Schema, features: Features, where: str
                 column = pa.chunked_array([nest_flat(flat, field.type, values.shape[1:])])
         arrays.append(column)
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _refuse_inexact_cast(column: pa.ChunkedArray, field: pa.Field, where: str) -> None:
+    """A cast to the declared dtype must keep every value (issue 21: nothing silently lost)."""
+    declared = dtype_of_arrow(leaf_type(field.type))
+    if declared is None or declared in ("bool", "string"):
+        return
+    wrong = inexact_values(column, declared)
+    if len(wrong):
+        raise InvalidDatasetError(
+            f"{where}: `{field.name}` is stored as {column.type} and {len(wrong)} of its values"
+            f" (e.g. {wrong[0].item()!r}) do not survive the cast to the declared {declared};"
+            " nothing was written. 'robosplice repair' declares what is stored and keeps them"
+        )
 
 
 def convert_v2_to_v30(

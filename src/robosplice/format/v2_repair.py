@@ -4,12 +4,14 @@ The rule (issue 21): the output says what the author's files unambiguously say. 
 video frames by position; what follows from position is derived (`index`, `frame_index`,
 `episode_index`, `task_index` of a one-task episode, `timestamp` = frame_index / fps); columns the
 author wrote but did not declare are declared from their stored Arrow types; and nothing the
-author wrote is lost: timestamps that are rewritten are kept as `observation.timestamp_source`.
+author wrote is lost: timestamps that are rewritten are kept as `observation.timestamp_source`,
+and a column stored in another dtype than declared is cast only where every value survives the
+cast (else the stored dtype is declared).
 
-`scan_v2_repairs` reads the info, each episode file's schema and its timestamp column (nothing
-else), and says every repair once per class with a count; `repair_episode_table` applies them to
-one episode's rows. What cannot be decided (an episode with several tasks and no `task_index`) is
-refused, naming the episode and the way out.
+`scan_v2_repairs` reads the info, each episode file's schema, its timestamp column and any column
+stored in another dtype than declared (nothing else), and says every repair once per class with a
+count; `repair_episode_table` applies them to one episode's rows. What cannot be decided (an
+episode with several tasks and no `task_index`) is refused, naming the episode and the way out.
 """
 
 from __future__ import annotations
@@ -43,8 +45,11 @@ class V2Repairs:
     Args:
         declared: features added to info.json (bookkeeping entries it lacked, undeclared columns).
         derived: bookkeeping columns some episode files lack, rebuilt from position.
-        rewrite_timestamps: timestamps are not frame_index / fps: rewritten, the stored ones kept
-            as `observation.timestamp_source`.
+        rewrite_timestamps: timestamps are not frame_index / fps (or not exactly the declared
+            dtype): rewritten, the stored ones kept as `observation.timestamp_source` in their
+            stored dtype (`timestamp_dtype`).
+        redeclared: features whose stored values the declared dtype cannot hold exactly,
+            declared as stored instead (name -> stored dtype).
         derive_stats: per-episode stats are rebuilt from the rows (no episodes_stats.jsonl).
         messages: one line per repair class, for --dry-run, the report and the edit log.
     """
@@ -52,6 +57,8 @@ class V2Repairs:
     declared: dict[str, dict[str, Any]] = field(default_factory=dict)
     derived: frozenset[str] = frozenset()
     rewrite_timestamps: bool = False
+    timestamp_dtype: str | None = None
+    redeclared: dict[str, str] = field(default_factory=dict)
     derive_stats: bool = False
     dropped_cameras: tuple[str, ...] = ()
     codec_labels: dict[str, str] = field(default_factory=dict)
@@ -67,9 +74,14 @@ class V2Repairs:
         features: Features = fixed["features"]
         for name, feature in self.declared.items():
             features.setdefault(name, feature)
+        for name, dtype in self.redeclared.items():
+            features[name] = {**features[name], "dtype": dtype}
         if self.rewrite_timestamps and TIMESTAMP_SOURCE not in features:
-            stored = features.get("timestamp", DEFAULT_FEATURES["timestamp"])
-            features[TIMESTAMP_SOURCE] = {"dtype": stored["dtype"], "shape": [1], "names": None}
+            stored = (
+                self.timestamp_dtype
+                or features.get("timestamp", DEFAULT_FEATURES["timestamp"])["dtype"]
+            )
+            features[TIMESTAMP_SOURCE] = {"dtype": stored, "shape": [1], "names": None}
         for key in self.dropped_cameras:
             features.pop(key, None)
         for key, codec in self.codec_labels.items():
@@ -120,6 +132,43 @@ def _feature_of(arrow_type: pa.DataType, first: Any) -> dict[str, Any] | None:
     return {"dtype": dtype, "shape": shape or [1], "names": None}
 
 
+def _leaf_type(arrow_type: pa.DataType) -> pa.DataType:
+    """The element type under every list level (and extension storage) of `arrow_type`."""
+    while True:
+        if isinstance(arrow_type, pa.ExtensionType):
+            arrow_type = arrow_type.storage_type
+        elif (
+            pa.types.is_list(arrow_type)
+            or pa.types.is_large_list(arrow_type)
+            or pa.types.is_fixed_size_list(arrow_type)
+        ):
+            arrow_type = arrow_type.value_type
+        else:
+            return arrow_type
+
+
+def inexact_values(column: pa.ChunkedArray | pa.Array, dtype: str) -> np.ndarray:
+    """The stored values of `column` that do not survive a cast to `dtype` and back (empty when
+    the cast is exact: every value, sign of zero and NaN included, round-trips)."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    while True:
+        if isinstance(array, pa.ExtensionArray):
+            array = array.storage
+        elif isinstance(array, (pa.ListArray, pa.LargeListArray, pa.FixedSizeListArray)):
+            array = array.flatten()
+        else:
+            break
+    values = np.asarray(array.drop_null().to_numpy(zero_copy_only=False))
+    with np.errstate(over="ignore", invalid="ignore"):
+        back = values.astype(np.dtype(dtype)).astype(values.dtype)
+    same = (back == values) | (
+        np.isnan(back) & np.isnan(values) if values.dtype.kind == "f" else False
+    )
+    if values.dtype.kind == "f":
+        same &= np.signbit(back) == np.signbit(values)
+    return values[~same]
+
+
 def _count(n: int, what: str) -> str:
     return f"{n} episode{'s' if n != 1 else ''} {what}"
 
@@ -136,6 +185,7 @@ def scan_v2_repairs(source: V2Source, *, stats_missing: bool = False) -> V2Repai
     undeclared: dict[str, str] = {}
     late_or_jittery = 0
     worst_s = 0.0
+    mismatched: dict[str, _StoredAs] = {}
     problems: list[Problem] = []
     fps = float(source.info["fps"])
     for name in DEFAULT_FEATURES:
@@ -181,6 +231,7 @@ def scan_v2_repairs(source: V2Source, *, stats_missing: bool = False) -> V2Repai
                 continue
             declared[name] = feature
             undeclared[name] = f"{feature['dtype']} {feature['shape']}"
+        _scan_dtypes(path, schema, features, mismatched)
         if "timestamp" in schema.names:
             stamps = pq.read_table(path, columns=["timestamp"]).column(0).to_numpy()
             expected = np.arange(len(stamps)) / fps
@@ -213,6 +264,9 @@ def scan_v2_repairs(source: V2Source, *, stats_missing: bool = False) -> V2Repai
             f"data: {_count(late_or_jittery, 'have timestamps that are not frame_index / fps')}"
             f" (up to {worst_s:.3f} s off); rewritten, the stored ones kept as `{TIMESTAMP_SOURCE}`"
         )
+    redeclared, timestamp_dtype, inexact_timestamps = _resolve_dtypes(
+        features, mismatched, messages
+    )
     messages += camera_messages
     strays = [p for p in left_out if Path(p).name not in OS_JUNK]
     if strays:
@@ -231,13 +285,97 @@ def scan_v2_repairs(source: V2Source, *, stats_missing: bool = False) -> V2Repai
     return V2Repairs(
         declared=declared,
         derived=frozenset(lacking),
-        rewrite_timestamps=bool(late_or_jittery),
+        rewrite_timestamps=bool(late_or_jittery) or inexact_timestamps,
+        timestamp_dtype=timestamp_dtype,
+        redeclared=redeclared,
         derive_stats=stats_missing,
         dropped_cameras=tuple(dropped),
         codec_labels=labels,
         left_out=tuple(left_out),
         messages=tuple(messages),
     )
+
+
+@dataclass(slots=True)
+class _StoredAs:
+    """How one declared feature is stored where its dtype differs from the declared one."""
+
+    stored: set[str] = field(default_factory=set)
+    episodes: int = 0
+    inexact_episodes: int = 0
+    example: tuple[int | float, str] | None = None  # a value the declared dtype cannot hold
+
+
+def _is_numeric(dtype: object) -> bool:
+    try:
+        return isinstance(dtype, str) and np.dtype(dtype).kind in "iuf"
+    except TypeError:
+        return False
+
+
+def _scan_dtypes(
+    path: Path, schema: pa.Schema, features: Features, mismatched: dict[str, _StoredAs]
+) -> None:
+    """Note each declared numeric column of one episode file stored in another dtype, and
+    whether its values survive the cast to the declared dtype."""
+    for name in schema.names:
+        declared = (features.get(name) or {}).get("dtype")
+        if not _is_numeric(declared):
+            continue
+        stored = dtype_of_arrow(_leaf_type(schema.field(name).type))
+        if stored is None or stored == declared or not _is_numeric(stored):
+            continue
+        entry = mismatched.setdefault(name, _StoredAs())
+        entry.stored.add(stored)
+        entry.episodes += 1
+        column = pq.ParquetFile(path).read(columns=[name], use_threads=False).column(0)
+        wrong = inexact_values(column, str(declared))
+        if len(wrong):
+            entry.inexact_episodes += 1
+            if entry.example is None:
+                entry.example = (wrong[0].item(), path.name)
+
+
+def _resolve_dtypes(
+    features: Features, mismatched: dict[str, _StoredAs], messages: list[str]
+) -> tuple[dict[str, str], str | None, bool]:
+    """Where stored and declared dtypes differ, keep the values exactly (issue 21): cast to the
+    declared dtype only where every value round-trips, else declare what is stored. Timestamps
+    are the exception: they are rewritten as frame_index / fps in the declared dtype and the
+    stored ones kept as `observation.timestamp_source` in their stored dtype.
+
+    Returns the features to redeclare, the stored timestamp dtype and whether the stored
+    timestamps must be kept because the declared dtype cannot hold them."""
+    redeclared: dict[str, str] = {}
+    timestamp_dtype: str | None = None
+    inexact_timestamps = False
+    for name, entry in mismatched.items():
+        declared = features[name]["dtype"]
+        stored = str(np.result_type(*sorted(entry.stored)))
+        if name == "timestamp":
+            timestamp_dtype = stored
+        if not entry.inexact_episodes:
+            messages.append(
+                f"data: `{name}` is stored as {stored} in {_count(entry.episodes, '').rstrip()}"
+                f" where info.json declares {declared}; cast to {declared} (every value exact)"
+            )
+            continue
+        value, where = entry.example or (float("nan"), "?")
+        cannot = (
+            f"data: `{name}` is stored as {stored} in {_count(entry.episodes, '').rstrip()}"
+            f" where info.json declares {declared}, with values {declared} cannot hold exactly in"
+            f" {entry.inexact_episodes} (e.g. {value!r} in {where})"
+        )
+        if name == "timestamp":
+            inexact_timestamps = True
+            messages.append(
+                f"{cannot}; written as frame_index / fps, the stored ones kept as"
+                f" `{TIMESTAMP_SOURCE}` ({stored})"
+            )
+            continue
+        redeclared[name] = stored
+        messages.append(f"{cannot}; declared {stored}, values kept")
+    return redeclared, timestamp_dtype, inexact_timestamps
 
 
 def _scan_cameras(
@@ -274,18 +412,44 @@ def _scan_cameras(
                 " (nothing to lose)"
             )
             continue
-        try:
-            codec = read_packet_index(present[0]).facts.codec
-        except (VideoError, OSError):
-            continue  # the copy reports unreadable videos, naming each
-        declared = (source.features[key].get("info") or {}).get("video.codec")
-        if declared is not None and declared != codec:
-            labels[key] = codec
-            messages.append(
-                f"info.json: camera `{key}` is labelled {declared!r} but its stream is {codec!r};"
-                " label corrected"
-            )
+        correction = _codec_correction(source, key, present[0])
+        if correction is not None:
+            labels[key] = correction[0]
+            messages.append(correction[1])
     return dropped, labels
+
+
+def _codec_correction(source: V2Source, key: str, path: Path) -> tuple[str, str] | None:
+    """(the stream's codec, what to say) when info.json labels camera `key` otherwise."""
+    try:
+        codec = read_packet_index(path).facts.codec
+    except (VideoError, OSError):
+        return None  # the copy reports unreadable videos, naming each
+    declared = (source.features[key].get("info") or {}).get("video.codec")
+    if declared is None or declared == codec:
+        return None
+    return codec, (
+        f"info.json: camera `{key}` is labelled {declared!r} but its stream is {codec!r};"
+        " label corrected"
+    )
+
+
+def scan_codec_labels(source: V2Source) -> V2Repairs | None:
+    """The codec labels a plain `convert` corrects (None when every label is right): the label
+    is derivable from the stream, and an output that repeats a wrong one fails `validate`. The
+    stream of each camera's first episode file is read; the copy checks the others."""
+    labels: dict[str, str] = {}
+    messages: list[str] = []
+    for key in video_keys(source.features):
+        paths = (source.video_path(key, e.episode_index) for e in source.episodes)
+        first = next((path for path in paths if path.is_file()), None)
+        correction = None if first is None else _codec_correction(source, key, first)
+        if correction is not None:
+            labels[key] = correction[0]
+            messages.append(correction[1])
+    if not labels:
+        return None
+    return V2Repairs(codec_labels=labels, messages=tuple(messages))
 
 
 def _same_named_elsewhere(source: V2Source, key: str, paths: list[Path]) -> list[tuple[str, int]]:

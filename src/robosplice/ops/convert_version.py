@@ -22,7 +22,12 @@ from robosplice.engine.to_v21 import carried_v3_files, convert_v30_to_v21, unsup
 from robosplice.engine.to_v30 import convert_v2_to_v30
 from robosplice.errors import InvalidDatasetError, SelectionError
 from robosplice.format.paths import DEFAULT_DATA_FILE_SIZE_MB, DEFAULT_VIDEO_FILE_SIZE_MB
-from robosplice.format.v2_repair import V2Repairs, relocate_videos, scan_v2_repairs
+from robosplice.format.v2_repair import (
+    V2Repairs,
+    relocate_videos,
+    scan_codec_labels,
+    scan_v2_repairs,
+)
 from robosplice.format.v21 import (
     EPISODES_STATS_JSONL,
     V20,
@@ -140,7 +145,8 @@ def plan_convert(
     """Read the source's metadata and describe the conversion (nothing is written).
 
     With `repair`, a v2.x source is scanned for what its author's converter left out or wrote
-    differently (`format.v2_repair`); the plan lists each repair.
+    differently (`format.v2_repair`); the plan lists each repair. Without it, only a codec label
+    that disagrees with the stream is corrected (and listed).
 
     Raises:
         SelectionError: `to` is not a version robosplice converts to from this source.
@@ -167,6 +173,10 @@ def plan_convert(
             repairs = scanned.messages
             if videos_dir:
                 repairs = (f"videos: read from {videos_dir}/ (--videos-dir)", *repairs)
+        else:  # derivable and cheap: a plain conversion still writes the stream's codec
+            scanned = scan_codec_labels(v2)
+            repairs = scanned.messages if scanned else ()
+        if scanned is not None:
             v2 = scanned.repaired_source(v2)
         episodes, frames, cameras = len(v2.episodes), v2.num_frames, v2.video_keys
         carried = carried_files(source, owned_v2_files(v2))
@@ -256,12 +266,12 @@ def convert(
                 data_files_size_in_mb=data_files_size_in_mb,
                 video_files_size_in_mb=video_files_size_in_mb,
                 progress=progress,
-                repairs=repairs,
+                repairs=repairs if repair else None,  # a plain convert derives no rows
             )
-            if repair:
+            if repair or plan.repairs:
                 write_conversion_entry(
                     staging,
-                    operation="repair",
+                    operation="repair" if repair else "convert",
                     source=source,
                     arguments={"from": v2.version},
                     episodes=plan.episodes,

@@ -34,14 +34,21 @@ class Thresholds:
             this many robust σ of that dimension's departures...
         spike_rel: ...and by more than this fraction of the dimension's scale, while the
             neighbours agree with each other to within half the departure.
+        spike_steps: ...and by more than this many steps of the dimension's resolution (the
+            smallest change its readings make, a coarse encoder's step): readings that flip a
+            step or two and back are the sensor's sub-step noise, not a spike.
         spike_warn_rel / spike_feature_rel: a spike is a warning when it is at least this
             fraction of its dimension's scale, or of its feature's typical scale (the median
             over the feature's live dimensions); smaller ones (a blip on a joint that barely
             moves) are reported as `info`.
         max_spikes: spikes reported per episode and dimension (the rest are counted).
         duplicate_min_s: the shortest overlap (seconds) compared for near-duplicates.
-        duplicate_noise_k / duplicate_rel: two episodes are near-duplicates when every
-            dimension differs by at most max(k · noise, rel · scale) over their common frames.
+        duplicate_noise_k / duplicate_rel / duplicate_feature_rel: two episodes are
+            near-duplicates when every dimension differs by at most max(k · noise, rel · scale,
+            feature_rel · its feature's typical scale) over their common frames. The last term
+            is the floor of sensor noise the white-noise estimate cannot see (low-pass filtered
+            noise, a drift or bias, a coarse encoder's steps): a copy exported with its own such
+            noise still matches, while two demonstrations of one task differ by far more.
         length_k: a length outlier's |log length − median| exceeds this many robust σ...
         length_min_log_sigma: ...with that σ at least this (0.25 ≈ a factor 1.28).
         jitter_s: frame intervals off 1/fps by more than this are jitter (the loader's 1e-4 s).
@@ -57,12 +64,14 @@ class Thresholds:
     min_idle_s: float = 0.5
     spike_k: float = 12.0
     spike_rel: float = 0.02
+    spike_steps: float = 2.5
     spike_warn_rel: float = 0.05
     spike_feature_rel: float = 0.02
     max_spikes: int = 5
     duplicate_min_s: float = 1.0
     duplicate_noise_k: float = 8.0
     duplicate_rel: float = 0.002
+    duplicate_feature_rel: float = 0.01
     length_k: float = 4.0
     length_min_log_sigma: float = 0.25
     jitter_s: float = 1e-4
@@ -110,6 +119,7 @@ class DimensionProfile:
     minimum: np.ndarray
     maximum: np.ndarray
     feature_scale: np.ndarray | None = None  # per dimension: its feature's typical scale
+    resolution: np.ndarray | None = None  # per dimension: the smallest change of its readings
 
     def with_feature_scales(self, features: list[str]) -> DimensionProfile:
         """The profile with each dimension's feature scale: the median scale of the live
@@ -141,6 +151,8 @@ class DimensionProfile:
         value = np.maximum(
             thresholds.spike_k * self.departure_sigma, thresholds.spike_rel * self.scale
         )
+        if self.resolution is not None:
+            value = np.maximum(value, thresholds.spike_steps * self.resolution)
         return np.where(self.dead, np.inf, np.maximum(value, 1e-12))
 
     def duplicate_tolerance(self, thresholds: Thresholds) -> np.ndarray:
@@ -148,6 +160,8 @@ class DimensionProfile:
         value = np.maximum(
             thresholds.duplicate_noise_k * self.noise, thresholds.duplicate_rel * self.scale
         )
+        if self.feature_scale is not None:
+            value = np.maximum(value, thresholds.duplicate_feature_rel * self.feature_scale)
         return np.maximum(value, 1e-12)
 
 
@@ -158,6 +172,7 @@ class ProfileBuilder:
         self.width = width
         self.ranges: list[np.ndarray] = []
         self.second: list[np.ndarray] = []
+        self.steps: list[np.ndarray] = []
         self.minimum = np.full(width, np.inf)
         self.maximum = np.full(width, -np.inf)
 
@@ -173,6 +188,8 @@ class ProfileBuilder:
         self.ranges.append(high - low)
         second = values[2:] - 2 * values[1:-1] + values[:-2]
         self.second.append(np.median(np.abs(second), axis=0))
+        change = np.abs(np.diff(values, axis=0))
+        self.steps.append(np.where(change > 0, change, np.inf).min(axis=0))
 
     def finish(self) -> DimensionProfile:
         """The profile over every observed episode."""
@@ -192,7 +209,9 @@ class ProfileBuilder:
         scale = np.percentile(ranges, 95, axis=0)
         scale = np.where(scale > 0, scale, spread)  # moves in only a few episodes
         dead = spread <= 1e-9 * np.maximum(1.0, np.abs(self.maximum))
+        steps = np.median(np.stack(self.steps), axis=0)  # one odd episode does not set it
         return DimensionProfile(
+            resolution=np.where(np.isfinite(steps), steps, 0.0),
             scale=scale,
             noise=MAD_TO_SIGMA * second / math.sqrt(6.0),
             departure_sigma=MAD_TO_SIGMA * second / 2.0,
