@@ -16,13 +16,13 @@ import pyarrow as pa
 from robosplice._types import DatasetLike
 from robosplice.errors import DatasetNotFoundError, InvalidDatasetError, Problem
 from robosplice.format import info as info_format
-from robosplice.format.data import episode_task_indices, file_positions
+from robosplice.format.data import data_files, episode_task_indices, file_positions
 from robosplice.format.episodes import read_episodes, video_columns
 from robosplice.format.leftovers import interrupted_swap_advice
-from robosplice.format.paths import STATS_PATH, FilePosition, data_file_path, video_file_path
+from robosplice.format.paths import STATS_PATH, FilePosition, declared_template
 from robosplice.format.stats import DatasetStats, stats_from_json
 from robosplice.format.tasks import read_tasks
-from robosplice.format.untrusted import check_metadata_paths, check_tree, resolve_inside
+from robosplice.format.untrusted import check_metadata_paths, check_tree, resolve_declared
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,7 +159,7 @@ class Dataset:
                 for record in records
             ]
         if "data/chunk_index" not in columns or "data/file_index" not in columns:
-            files = file_positions(self.root)
+            files = file_positions(self.root, self.data_template)
             starts = [start for _, start, _ in files]
             records = [
                 dataclasses.replace(
@@ -221,34 +221,20 @@ class Dataset:
     def __len__(self) -> int:
         return self.num_frames
 
+    @functools.cached_property
+    def data_template(self) -> str:
+        """The data_path template the data files follow (`format.paths.declared_template`)."""
+        present = [path.relative_to(self.root).as_posix() for path in data_files(self.root)]
+        return declared_template(self.info, "data_path", present)
+
     def data_path(self, position: FilePosition) -> Path:
-        """Absolute path of the data file at `position`."""
-        return resolve_inside(self.root, data_file_path(position), field="data_path")
+        """Absolute path of the data file at `position`, by the info's `data_path` template."""
+        info = {**self.info, "data_path": self.data_template}
+        return resolve_declared(self.root, info, "data_path", position)
 
     def video_path(self, video_key: str, position: FilePosition) -> Path:
-        """Absolute path of a camera's mp4 at `position`, using the info's template."""
-        template = self.info.get("video_path") or ""
-        if template:
-            try:
-                relative = str(template).format(
-                    video_key=video_key, chunk_index=position[0], file_index=position[1]
-                )
-            except (KeyError, IndexError, ValueError) as exc:
-                raise InvalidDatasetError(
-                    f"{self.root / 'meta/info.json'}: video_path {template!r} is not a path"
-                    " template with {video_key}, {chunk_index} and {file_index}",
-                    [
-                        Problem(
-                            file="meta/info.json",
-                            loc="video_path",
-                            kind="bad_field",
-                            message=f"cannot format {template!r} ({exc!r})",
-                        )
-                    ],
-                ) from exc
-        else:
-            relative = video_file_path(video_key, position)
-        return resolve_inside(self.root, relative, field="video_path")
+        """Absolute path of a camera's mp4 at `position`, by the info's `video_path` template."""
+        return resolve_declared(self.root, self.info, "video_path", position, video_key)
 
 
 def parse_episode_records(table: pa.Table, video_keys: list[str]) -> list[EpisodeRecord]:

@@ -4,7 +4,8 @@ Each case of `tests/repair/wild_corpus.py` that `repair` takes (issue 21's class
 loaded by lerobot 0.6.1's `LeRobotDataset` with both video backends. Expected values come from the
 source files, read here: the k-th row of an episode's parquet, the k-th frame of its mp4 decoded
 with PyAV (by position, not at the source's timestamp), the episode's task string from
-meta/tasks.jsonl. With pyav the frames must be bit-identical; torchcodec converts colours its own
+meta/tasks.jsonl (v3.0 sources: `wild_corpus.read_v3_episodes`, which follows the templates the
+source declares and reads its real episodes file and tasks.parquet). With pyav the frames must be bit-identical; torchcodec converts colours its own
 way, and MPEG-4 Part 2 decoders are not bit-exact across FFmpeg builds (its IDCT is not specified
 to the bit; the lerobot venv's PyAV bundles another build), so there each frame must be nearest to
 the source frame at its position and within a few levels of it.
@@ -21,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 from harness import BACKENDS, camera_keys, load_with_lerobot
 
-from repair.wild_corpus import CASES_BY_NAME
+from repair.wild_corpus import CASES_BY_NAME, read_v3_episodes
 from robosplice.ops.repair import repair
 
 REPAIRED = (
@@ -126,19 +127,61 @@ def test_repaired_dataset_loads_the_authors_rows_and_frames(
         got = items[column].astype(np.float64).reshape(values.shape)
         assert np.array_equal(got, values), column
     for key in camera_keys(items):
-        want = np.asarray(expected[f"camera:{key}"])
-        got = items[key]
-        assert got.shape == want.shape, key
-        if backend == "pyav" and name != "6_mpeg4_part2":
-            assert np.array_equal(got, want), key
+        exact = backend == "pyav" and name != "6_mpeg4_part2"
+        _assert_frames(items[key], np.asarray(expected[f"camera:{key}"]), key, exact=exact)
+
+
+def _assert_frames(got: np.ndarray, want: np.ndarray, key: str, *, exact: bool) -> None:
+    """Loaded frames (CHW) are the source's at the same positions: bit for bit when `exact`."""
+    assert got.shape == want.shape, key
+    if exact:
+        assert np.array_equal(got, want), key
+        return
+    flat_got = got.reshape(len(got), -1).astype(np.int16)
+    flat_want = want.reshape(len(want), -1).astype(np.int16)
+    assert np.abs(flat_got - flat_want).mean(axis=1).max() < 4, key
+    for k in range(len(got)):  # nearest source frame is the one at the same position
+        lo, hi = max(0, k - 3), min(len(want), k + 4)
+        distances = np.abs(flat_want[lo:hi] - flat_got[k]).mean(axis=1)
+        assert lo + int(np.argmin(distances)) == k or distances.min() == distances[k - lo], (
+            key,
+            k,
+        )
+
+
+V3_REPAIRED = (
+    "4_v3_per_episode_files",
+    "5_stray_episodes_file",
+    "5_second_episodes_file",
+    "5_stale_episodes_file_first",
+    "5_plain_tasks_parquet",
+    "5_short_to_timestamp",
+    "5_bare_episode_rows",
+)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", V3_REPAIRED)
+def test_repaired_v3_dataset_loads_the_authors_rows_tasks_and_frames(
+    name: str, backend: str, tmp_path: Path, lerobot_python: Path
+) -> None:
+    """v3.0 sources other converters wrote: rows, task strings and frames by position."""
+    source = tmp_path / "src"
+    CASES_BY_NAME[name].build(source)
+    repair(source, tmp_path / "out")
+    items = load_with_lerobot(tmp_path / "out", backend, python=lerobot_python)
+    authored = read_v3_episodes(source, [source / CASES_BY_NAME[name].episodes_file])
+    assert int(items["meta/len"]) == sum(e.rows.num_rows for e in authored)
+    assert [str(t) for t in items["task"]] == [t for e in authored for t in e.tasks]
+    for column in authored[0].rows.column_names:
+        if column in BOOKKEEPING:
             continue
-        flat_got = got.reshape(len(got), -1).astype(np.int16)
-        flat_want = want.reshape(len(want), -1).astype(np.int16)
-        assert np.abs(flat_got - flat_want).mean(axis=1).max() < 4, key
-        for k in range(len(got)):  # nearest source frame is the one at the same position
-            lo, hi = max(0, k - 3), min(len(want), k + 4)
-            distances = np.abs(flat_want[lo:hi] - flat_got[k]).mean(axis=1)
-            assert lo + int(np.argmin(distances)) == k or distances.min() == distances[k - lo], (
-                key,
-                k,
-            )
+        want = np.concatenate(
+            [np.asarray(e.rows.column(column).to_pylist(), dtype=np.float64) for e in authored]
+        )
+        got = items[column].astype(np.float64).reshape(want.shape)
+        assert np.array_equal(got, want), column
+    assert sorted(camera_keys(items)) == sorted(authored[0].frames)
+    for key in camera_keys(items):
+        want = np.concatenate([e.frames[key] for e in authored]).transpose(0, 3, 1, 2)
+        _assert_frames(items[key], want, key, exact=backend == "pyav")

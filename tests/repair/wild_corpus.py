@@ -34,6 +34,7 @@ BASE = "v3_av1_single"  # 6 episodes of 40, 25, 55, 31, 47, 36 frames, 2 cameras
 BASE_LENGTHS = (40, 25, 55, 31, 47, 36)
 FPS = 30
 FRONT = "observation.images.front"
+REAL_EPISODES = "meta/episodes/chunk-000/file-000.parquet"  # the right one in a v3.0 case
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +49,7 @@ class WildCase:
         build: writes the dataset under the given (absent) root.
         lengths: the episode lengths the author's files say (what a repair must keep).
         decidable: False when a repair must refuse (and name the way out) rather than guess.
+        episodes_file: (v3.0) the episodes file that matches the data, beside any stray one.
     """
 
     name: str
@@ -58,6 +60,7 @@ class WildCase:
     lengths: tuple[int, ...] = BASE_LENGTHS
     decidable: bool = True
     notes: tuple[str, ...] = field(default=())
+    episodes_file: str = REAL_EPISODES
 
 
 # ------------------------------------------------------------------------------ bases
@@ -379,6 +382,24 @@ def stray_episodes_file(root: Path) -> None:
     _v3_base(root)
     source = root / "meta/episodes/chunk-000/file-000.parquet"
     shutil.copy(source, source.with_name("file-000 (1).parquet"))
+
+
+def second_episodes_file(root: Path) -> None:
+    """A second episodes file (`file-001.parquet`) listing the same episodes again."""
+    _v3_base(root)
+    source = root / "meta/episodes/chunk-000/file-000.parquet"
+    shutil.copy(source, source.with_name("file-001.parquet"))
+
+
+def stale_episodes_file_first(root: Path) -> None:
+    """An older export's episodes file (`file-000`, ranges one row off) before the current one."""
+    _v3_base(root)
+    current = root / "meta/episodes/chunk-000/file-000.parquet"
+    table = pq.read_table(current)
+    current.rename(current.with_name("file-001.parquet"))
+    for name in ("dataset_from_index", "dataset_to_index"):
+        table = _set(table, name, pc.add(table.column(name), 1))
+    pq.write_table(table, current)
 
 
 def plain_tasks_parquet(root: Path) -> None:
@@ -824,6 +845,21 @@ CASES: tuple[WildCase, ...] = (
         build=stray_episodes_file,
     ),
     WildCase(
+        name="5_second_episodes_file",
+        klass=5,
+        what="a second episodes file listing the same episodes",
+        version="v3.0",
+        build=second_episodes_file,
+    ),
+    WildCase(
+        name="5_stale_episodes_file_first",
+        klass=5,
+        what="an older episodes file (ranges off) listing the same episodes before the current",
+        version="v3.0",
+        build=stale_episodes_file_first,
+        episodes_file="meta/episodes/chunk-000/file-001.parquet",
+    ),
+    WildCase(
         name="5_plain_tasks_parquet",
         klass=5,
         what="tasks.parquet without a pandas index",
@@ -928,3 +964,72 @@ CASES: tuple[WildCase, ...] = (
 )
 
 CASES_BY_NAME: dict[str, WildCase] = {case.name: case for case in (*CASES, *RECORDED_CASES)}
+
+
+# ------------------------------------------------------------------------------ reading v3.0 folders
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthoredEpisode:
+    """One episode of a v3.0 folder as its files say, read with pyarrow and PyAV only."""
+
+    row: dict  # its meta/episodes row
+    rows: pa.Table  # its data rows (every data parquet, by episode_index), in order
+    tasks: list[str]  # the task string of each row
+    frames: dict[str, np.ndarray]  # camera -> `length` frames (HWC) from from_timestamp on
+
+
+def read_v3_episodes(root: Path, episodes_files: list[Path] | None = None) -> list[AuthoredEpisode]:
+    """Each episode of the v3.0 folder `root`, following the templates its info.json declares.
+
+    Frames are taken by position: the frame at from_timestamp and the `length - 1` after it.
+    `episodes_files` defaults to every meta/episodes file.
+    """
+    info = _info(root)
+    files = episodes_files or sorted((root / "meta/episodes").glob("*/*.parquet"))
+    rows = [row for path in files for row in pq.read_table(path).to_pylist()]
+    data = pa.concat_tables(
+        [pq.read_table(path) for path in sorted((root / "data").glob("*/*.parquet"))],
+        promote_options="permissive",
+    )
+    tasks_table = pq.read_table(root / "meta/tasks.parquet")
+    text = "task" if "task" in tasks_table.column_names else "__index_level_0__"
+    strings = dict(
+        zip(
+            tasks_table.column("task_index").to_pylist(),
+            tasks_table.column(text).to_pylist(),
+            strict=True,
+        )
+    )
+    cameras = [k for k, f in info["features"].items() if f["dtype"] == "video"]
+    decoded: dict[Path, list[tuple[float, np.ndarray]]] = {}
+    episodes = []
+    for row in rows:
+        mine = data.filter(pc.equal(data.column("episode_index"), row["episode_index"]))
+        length = row["dataset_to_index"] - row["dataset_from_index"]
+        frames = {}
+        for key in cameras:
+            path = root / info["video_path"].format(
+                video_key=key,
+                chunk_index=row[f"videos/{key}/chunk_index"],
+                file_index=row[f"videos/{key}/file_index"],
+            )
+            if path not in decoded:
+                with av.open(str(path)) as container:
+                    stream = container.streams.video[0]
+                    decoded[path] = [
+                        (float(f.pts * stream.time_base), f.to_ndarray(format="rgb24"))
+                        for f in container.decode(stream)
+                    ]
+            times = np.array([t for t, _ in decoded[path]])
+            first = int(np.argmin(np.abs(times - row[f"videos/{key}/from_timestamp"])))
+            frames[key] = np.stack([image for _, image in decoded[path][first : first + length]])
+        episodes.append(
+            AuthoredEpisode(
+                row=row,
+                rows=mine,
+                tasks=[strings[i] for i in mine.column("task_index").to_pylist()],
+                frames=frames,
+            )
+        )
+    return episodes

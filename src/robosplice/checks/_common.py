@@ -11,13 +11,13 @@ from typing_extensions import TypeIs
 from robosplice.checks.kinds import Kind
 from robosplice.errors import Problem
 
-# FORMAT.md §3.4: the loader's default tolerance_s, for video pts and data timestamps alike.
-TOLERANCE_S: Final = 1e-4
 REQUIRED_STAT_KEYS: Final = ("min", "max", "mean", "std", "count")
 PARQUET_ERRORS: Final = (pa.ArrowException, OSError, ValueError)
 # Reasons shared by many kinds' severities.
 LOADER: Final = "the official loader fails on it"
 WRONG: Final = "the loader returns wrong frames or values"
+# The fix of what another converter wrote and `repair` derives (issue 21).
+REPAIR_FIX: Final = "'robosplice repair SRC OUT' writes a standard copy"
 
 
 def problem_maker(*kinds: Iterable[Kind]) -> Callable[..., Problem]:
@@ -58,13 +58,3 @@ def height_width(feature: Mapping[str, Any]) -> tuple[int, int] | None:
     if isinstance(names, list) and names and names[0] in ("channel", "channels"):
         return int(shape[1]), int(shape[2])
     return int(shape[0]), int(shape[1])
-
-
-def is_video_template(template: object) -> bool:
-    if not isinstance(template, str):
-        return False
-    try:
-        template.format(video_key="k", chunk_index=0, file_index=0)
-    except (KeyError, IndexError, ValueError):
-        return False
-    return "{video_key" in template

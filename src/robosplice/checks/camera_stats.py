@@ -26,7 +26,7 @@ from robosplice.format.data import data_files
 from robosplice.format.episodes import episodes_files, video_columns
 from robosplice.format.frames import decode_window
 from robosplice.format.info import image_keys, is_depth_feature, video_keys
-from robosplice.format.paths import STATS_PATH, VIDEO_PATH_TEMPLATE
+from robosplice.format.paths import STATS_PATH, declared_path
 from robosplice.format.stats import (
     FeatureStats,
     aggregate_feature_stats,
@@ -200,7 +200,6 @@ def _video_stats(ctx: Context, key: str, episodes: EpisodeRows | None) -> dict[i
     fps = ctx.fps
     if episodes is None or fps is None:
         return {}
-    template = (ctx.info or {}).get("video_path") or VIDEO_PATH_TEMPLATE
     chunk, file, start = video_columns(key)[:3]
     stats: dict[int, FeatureStats] = {}
     for row in range(episodes.num_rows):
@@ -210,8 +209,8 @@ def _video_stats(ctx: Context, key: str, episodes: EpisodeRows | None) -> dict[i
         stop = episodes.columns["dataset_to_index"][row]
         if episode is None or None in cells or first is None or stop is None or stop <= first:
             continue
-        path = ctx.root / template.format(
-            video_key=key, chunk_index=int(cells[0]), file_index=int(cells[1])
+        path = ctx.root / declared_path(
+            ctx.info or {}, "video_path", (int(cells[0]), int(cells[1])), key
         )
         length = int(stop) - int(first)
         wanted = sample_indices(length)

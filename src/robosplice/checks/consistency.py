@@ -8,7 +8,8 @@ from robosplice.checks._common import LOADER as _LOADER
 from robosplice.checks.context import Context, DataSummary, EpisodeRows
 from robosplice.checks.episodes import CORE_EPISODE_COLUMNS
 from robosplice.checks.kinds import Kind, OnEdit, rebuilt
-from robosplice.format.paths import EPISODES_DIR, INFO_PATH, data_file_path
+from robosplice.format.data import data_files
+from robosplice.format.paths import EPISODES_DIR, INFO_PATH, declared_template, format_template
 
 __all__ = ["KINDS", "run"]
 
@@ -53,6 +54,8 @@ def _check_against_data(
     if episodes is None:
         return
     columns = episodes.columns
+    present = [ctx.relative(path) for path in data_files(ctx.root)]
+    template = declared_template(ctx.info or {}, "data_path", present)
     listed: set[int] = set()
     for row in range(episodes.num_rows):
         episode = episodes.episode_index(row)
@@ -62,7 +65,7 @@ def _check_against_data(
         listed.add(episode)
         span = summary.spans.get(episode)
         data_file = _position_path(
-            columns["data/chunk_index"][row], columns["data/file_index"][row]
+            template, columns["data/chunk_index"][row], columns["data/file_index"][row]
         )
         if span is None:
             if summary.complete:
@@ -148,7 +151,7 @@ def _check_totals(
             )
 
 
-def _position_path(chunk: object, file: object) -> str | None:
+def _position_path(template: str, chunk: object, file: object) -> str | None:
     if not isinstance(chunk, int) or not isinstance(file, int):
         return None
-    return data_file_path((chunk, file))
+    return format_template(template, (chunk, file))

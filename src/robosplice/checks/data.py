@@ -20,7 +20,6 @@ import pyarrow.parquet as pq
 from robosplice.checks._common import LOADER as _LOADER
 from robosplice.checks._common import (
     PARQUET_ERRORS,
-    TOLERANCE_S,
     height_width,
     list_episodes,
     short,
@@ -38,8 +37,9 @@ from robosplice.format.info import (
     data_column_names,
     image_keys,
 )
-from robosplice.format.paths import data_file_path
+from robosplice.format.paths import declared_template, format_template
 from robosplice.format.schema import scalar_arrow_type
+from robosplice.format.timing import TOLERANCE_S
 
 __all__ = ["KINDS", "run"]
 
@@ -113,10 +113,12 @@ def _check_referenced_data_files(ctx: Context, episodes: EpisodeRows, summary: D
     missing: dict[str, list[str]] = {}
     chunks = episodes.columns["data/chunk_index"]
     file_numbers = episodes.columns["data/file_index"]
+    present = [ctx.relative(path) for path in data_files(ctx.root)]
+    template = declared_template(ctx.info or {}, "data_path", present)
     for row in range(episodes.num_rows):
         if chunks[row] is None or file_numbers[row] is None:
             continue
-        relative = data_file_path((int(chunks[row]), int(file_numbers[row])))
+        relative = format_template(template, (int(chunks[row]), int(file_numbers[row])))
         if not (ctx.root / relative).is_file():
             missing.setdefault(relative, []).append(episodes.where(row))
     for relative, where in missing.items():

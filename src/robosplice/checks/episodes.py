@@ -9,12 +9,12 @@ from typing import Any, Final
 
 import pyarrow.parquet as pq
 
-from robosplice.checks._common import PARQUET_ERRORS, REQUIRED_STAT_KEYS
+from robosplice.checks._common import PARQUET_ERRORS, REPAIR_FIX, REQUIRED_STAT_KEYS, short
 from robosplice.checks._common import WRONG as _WRONG
 from robosplice.checks.context import Context, EpisodeRows
-from robosplice.checks.kinds import Decision, EditFacts, Kind, OnEdit, always
+from robosplice.checks.kinds import Decision, EditFacts, Kind, OnEdit, always, rebuilt
 from robosplice.errors import Problem
-from robosplice.format.episodes import episodes_files, video_columns
+from robosplice.format.episodes import sort_episodes_files, video_columns
 from robosplice.format.info import (
     VISUAL_DTYPES,
     Features,
@@ -61,6 +61,10 @@ KINDS: Final[tuple[Kind, ...]] = (
          why="the loader works without it (lerobot's own convert_image_to_video writes such"
          " files); robosplice rebuilds it in its outputs",
          on_edit=OnEdit(decide=_missing_column_on_edit)),
+    Kind(name="stray_episodes_file", severity="error",
+         meaning="an episodes file lists only episodes another episodes file lists",
+         why="the loader reads every meta/episodes/*/*.parquet and counts them twice",
+         on_edit=OnEdit(decide=rebuilt("left out; the episodes are read from the other file"))),
     Kind(name="bad_episode_index", severity="error",
          meaning="episode rows do not run 0..E-1 in order across files",
          why=f"{_WRONG}: episode rows are read by position"),
@@ -89,7 +93,16 @@ def run(ctx: Context) -> None:
 
 def _check_episodes(ctx: Context, features: Features) -> EpisodeRows | None:
     """Read and check the episode rows on their own; None if the core columns are missing."""
-    files = episodes_files(ctx.root)
+    files, strays = sort_episodes_files(ctx.root)
+    for path in strays:
+        ctx.report(
+            ctx.relative(path),
+            "",
+            "stray_episodes_file",
+            "expected each episode in one episodes file, got a file whose every episode"
+            f" {short([ctx.relative(p) for p in files])} already lists (the loader reads both"
+            f" and counts them twice); delete it, or {REPAIR_FIX} without it",
+        )
     if not files:
         ctx.report(
             EPISODES_DIR,

@@ -9,22 +9,26 @@ import json
 from typing import Any, Final
 
 from robosplice.checks._common import LOADER as _LOADER
-from robosplice.checks._common import is_number, is_video_template, problem_maker
+from robosplice.checks._common import REPAIR_FIX, is_number, problem_maker
 from robosplice.checks.context import KINDS as COMMON_KINDS
 from robosplice.checks.context import Context
 from robosplice.checks.kinds import Decision, EditFacts, Kind, OnEdit
 from robosplice.errors import Problem
 from robosplice.format.info import DEFAULT_FEATURES, VISUAL_DTYPES, Features
-from robosplice.format.paths import DATA_PATH_TEMPLATE, INFO_PATH, VIDEO_PATH_TEMPLATE
+from robosplice.format.paths import (
+    DATA_PATH_TEMPLATE,
+    INFO_PATH,
+    VIDEO_PATH_TEMPLATE,
+    declared_template,
+)
 from robosplice.format.untrusted import metadata_path_problems, tree_problems
 
 __all__ = ["KINDS", "run", "validate_info"]
 
 
 def _path_template_on_edit(problem: Problem, facts: EditFacts) -> Decision:
-    if problem.loc == "data_path":
-        return "refused", ""  # robosplice reads data files at the default paths only
-    return "rebuilt", "the output uses the default video_path template"
+    # Readers follow the declared templates (format.paths.declared_template); writers are strict.
+    return "rebuilt", f"the output uses the standard {problem.loc} template"
 
 
 KINDS: Final[tuple[Kind, ...]] = (
@@ -236,7 +240,7 @@ def _template_problems(info: dict[str, Any], features: dict[str, Any]) -> list[P
                 loc="data_path",
                 kind="bad_path_template",
                 message=f"expected {DATA_PATH_TEMPLATE!r} (the loader globs data/*/*.parquet and"
-                f" the tools hard-code it), got {data_path!r}",
+                f" the tools hard-code it), got {data_path!r}; {REPAIR_FIX}",
             )
         )
     has_video = any(isinstance(f, dict) and f.get("dtype") == "video" for f in features.values())
@@ -255,14 +259,15 @@ def _template_problems(info: dict[str, Any], features: dict[str, Any]) -> list[P
         )
     elif video_path != VIDEO_PATH_TEMPLATE:
         # The loader formats video_path itself: one that does not format cannot load.
-        usable = is_video_template(video_path)
+        usable = declared_template(info, "video_path") == video_path
         problems.append(
             _problem(
                 file=INFO_PATH,
                 loc="video_path",
                 kind="bad_path_template" if usable else "bad_field",
                 message=f"expected {VIDEO_PATH_TEMPLATE!r} (the tools hard-code it), got"
-                f" {video_path!r}" + ("" if usable else " (it does not even format)"),
+                f" {video_path!r}"
+                + (f"; {REPAIR_FIX}" if usable else " (it does not even format)"),
             )
         )
     return problems

@@ -8,7 +8,7 @@ from typing import Any, Final
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from robosplice.checks._common import PARQUET_ERRORS
+from robosplice.checks._common import PARQUET_ERRORS, REPAIR_FIX
 from robosplice.checks._common import WRONG as _WRONG
 from robosplice.checks.context import Context
 from robosplice.checks.kinds import Kind, OnEdit, rebuilt
@@ -79,8 +79,8 @@ def _check_tasks(ctx: Context) -> list[str] | None:
             "",
             "tasks_no_pandas_index",
             f"expected pandas metadata with the task string as index ({text_column!r}), got"
-            f" {got}; without it dataset[i]['task'] is an integer, not the string; rewrite"
-            " the file with pandas (DataFrame indexed by task) or robosplice",
+            f" {got}; without it dataset[i]['task'] is an integer, not the string;"
+            f" {REPAIR_FIX}",
         )
     text_type = table.schema.field(text_column).type
     if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)):

@@ -15,19 +15,19 @@ import numpy.typing as npt
 
 from robosplice.checks._common import LOADER as _LOADER
 from robosplice.checks._common import (
-    TOLERANCE_S,
+    REPAIR_FIX,
     height_width,
     is_number,
-    is_video_template,
     list_episodes,
 )
 from robosplice.checks._common import WRONG as _WRONG
 from robosplice.checks.context import Context, EpisodeRows
-from robosplice.checks.kinds import Kind
+from robosplice.checks.kinds import Kind, OnEdit, rebuilt
 from robosplice.errors import RobospliceError
 from robosplice.format.episodes import video_columns
 from robosplice.format.info import Features, video_keys
-from robosplice.format.paths import VIDEO_PATH_TEMPLATE
+from robosplice.format.paths import declared_path
+from robosplice.format.timing import TOLERANCE_S
 from robosplice.format.video import PacketIndex, read_packet_index
 
 __all__ = ["KINDS", "run"]
@@ -41,7 +41,10 @@ KINDS: Final[tuple[Kind, ...]] = (
          " the official merge picks concatenation by the declared codec"),
     Kind(name="video_window_duration", severity="error",
          meaning="to_timestamp - from_timestamp is not length / fps",
-         why="the official tools cut and concatenate videos by these windows"),
+         why="the official tools cut and concatenate videos by these windows",
+         # The frames are checked at from + k / fps for k < length (and for overlap up to
+         # from + length / fps): when they are there, the window's end follows from its start.
+         on_edit=OnEdit(decide=rebuilt("to_timestamp = from_timestamp + length / fps"))),
     Kind(name="video_window_start", severity="error",
          meaning="no frame lies at from_timestamp (within 1e-4 s)",
          why=f"{_LOADER} (FrameTimestampError)"),
@@ -93,12 +96,6 @@ def _check_videos(
     """Per video file: exists, demuxes, agrees with the feature, holds each episode's window."""
     if episodes is None:
         return
-    declared = info.get("video_path")
-    template = (
-        declared
-        if isinstance(declared, str) and is_video_template(declared)
-        else VIDEO_PATH_TEMPLATE
-    )
     windows: dict[tuple[str, str], list[_Window]] = {}
     for key in video_keys(features):
         if key in episodes.skipped_video_keys:
@@ -119,9 +116,7 @@ def _check_videos(
                     f" got {cells}",
                 )
                 continue
-            relative = template.format(
-                video_key=key, chunk_index=int(cells[0]), file_index=int(cells[1])
-            )
+            relative = declared_path(info, "video_path", (int(cells[0]), int(cells[1])), key)
             windows.setdefault((key, relative), []).append(
                 _Window(
                     episode=episodes.where(row),
@@ -166,10 +161,15 @@ def _check_video_file(
     _check_stream(ctx, key, relative, index, feature)
     frames = _DisplayFrames(index)
     # Windows that do not start on a frame are reported already; overlap would repeat it.
-    aligned = [w for w in windows if _check_window(ctx, key, relative, frames, w, fps)]
+    off: list[_Window] = []
+    aligned = [w for w in windows if _check_window(ctx, key, relative, frames, w, fps, off)]
+    _report_durations(ctx, key, relative, off, fps)
     ordered = sorted(aligned, key=lambda w: w.from_timestamp)
     for before, after in itertools.pairwise(ordered):
-        if after.from_timestamp < before.to_timestamp - TOLERANCE_S:
+        # The frames an edit reads end at from + length / fps (a short to_timestamp is derived):
+        # a window whose length reaches into the next one's frames overlaps it too.
+        end = max(before.to_timestamp, before.from_timestamp + before.frames / fps)
+        if after.from_timestamp < end - TOLERANCE_S:
             ctx.report(
                 relative,
                 after.episode,
@@ -228,10 +228,46 @@ def _check_stream(
             )
 
 
+def _report_durations(
+    ctx: Context, key: str, relative: str, off: list[_Window], fps: float
+) -> None:
+    """One finding per file for windows whose to - from is not length / fps (with the count)."""
+    if not off:
+        return
+    first = off[0]
+    start = first.from_timestamp
+    got = f"{first.to_timestamp - start:.6f} s ([{start:.6f}, {first.to_timestamp:.6f}))"
+    if len(off) > 1:
+        shortfalls = {round((w.frames / fps - (w.to_timestamp - w.from_timestamp)) * fps, 3)
+                      for w in off}  # fmt: skip
+        by = (
+            f"{next(iter(shortfalls)):g} frame(s) short in each"
+            if len(shortfalls) == 1
+            else "by varying amounts"
+        )
+        got = f"{by} of {len(off)} episodes ({first.episode}: {got})"
+    ctx.report(
+        relative,
+        first.episode if len(off) == 1 else list_episodes([w.episode for w in off]),
+        "video_window_duration",
+        f"{key}: expected to_timestamp - from_timestamp = {first.frames}/{fps:g} ="
+        f" {first.frames / fps:.6f} s (length / fps), got {got}; where the frames are at"
+        f" from_timestamp + k / fps, {REPAIR_FIX} with the windows' ends derived",
+    )
+
+
 def _check_window(
-    ctx: Context, key: str, relative: str, frames: _DisplayFrames, window: _Window, fps: float
+    ctx: Context,
+    key: str,
+    relative: str,
+    frames: _DisplayFrames,
+    window: _Window,
+    fps: float,
+    off: list[_Window],
 ) -> bool:
     """FORMAT.md §2.3.6: `frames` frames at from + k/fps, within 1e-4 s, and to - from.
+
+    A window whose to - from is not length / fps is added to `off` (reported once per file).
 
     Returns:
         Whether the window starts on a frame.
@@ -241,14 +277,7 @@ def _check_window(
     start = window.from_timestamp
     duration_ok = abs((window.to_timestamp - start) - window.frames / fps) <= TOLERANCE_S
     if not duration_ok:
-        ctx.report(
-            relative,
-            window.episode,
-            "video_window_duration",
-            f"{key}: expected to_timestamp - from_timestamp = {window.frames}/{fps:g} ="
-            f" {window.frames / fps:.6f} s (length / fps), got"
-            f" {window.to_timestamp - start:.6f} s ([{start:.6f}, {window.to_timestamp:.6f}))",
-        )
+        off.append(window)
     if frames.count == 0:
         ctx.report(relative, window.episode, "video_too_short", f"{key}: the file has no frames")
         return False

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from robosplice.format import info as info_format
 from robosplice.format.episodes import video_columns, write_episodes
-from robosplice.format.paths import STATS_PATH
+from robosplice.format.paths import DATA_PATH_TEMPLATE, STATS_PATH, VIDEO_PATH_TEMPLATE
 from robosplice.format.stats import DatasetStats, stats_to_json
 from robosplice.format.stats_columns import stats_column_type
 from robosplice.format.tasks import write_tasks
@@ -85,8 +85,9 @@ def write_metadata(
     info["data_files_size_in_mb"] = settings.data_files_size_in_mb
     info["video_files_size_in_mb"] = settings.video_files_size_in_mb
     info["splits"] = {"train": f"0:{len(rows)}"}
-    if not video_keys:
-        info["video_path"] = None
+    # Files are written at the standard paths whatever templates a source declared.
+    info["data_path"] = DATA_PATH_TEMPLATE
+    info["video_path"] = VIDEO_PATH_TEMPLATE if video_keys else None
     info_format.write_info(target, info)
     as_json = stats_to_json(stats)
     carried = dict(carried_stats or {})

@@ -10,7 +10,7 @@ import pyarrow as pa
 from robosplice.dataset import Dataset, EpisodeRecord
 from robosplice.errors import InvalidDatasetError, Problem
 from robosplice.format.data import DataFileReader
-from robosplice.format.paths import FilePosition, data_file_path
+from robosplice.format.paths import FilePosition
 from robosplice.format.video import PacketIndex, PacketReader, read_packet_index
 
 
@@ -38,7 +38,7 @@ class SourceSet:
                     f"{path}: data file referenced by the episodes metadata is missing",
                     [
                         Problem(
-                            file=data_file_path(position),
+                            file=path.relative_to(dataset.root).as_posix(),
                             loc="",
                             kind="missing_file",
                             message="referenced by meta/episodes but not on disk",
@@ -64,7 +64,7 @@ class SourceSet:
             or index_column[first] != record.dataset_from_index
             or index_column[first + record.length - 1] != record.dataset_to_index - 1
         ):
-            relative = data_file_path(record.data_position)
+            relative = reader.path.relative_to(reader.root).as_posix()
             raise InvalidDatasetError(
                 f"episode {episode_index}: rows index {record.dataset_from_index}.."
                 f"{record.dataset_to_index - 1} are not all in {relative}",

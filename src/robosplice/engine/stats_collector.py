@@ -133,24 +133,27 @@ class StatsCollector:
                 self.quantiles[name].add(values)
                 if name in self.numeric_values:
                     self.numeric_values[name].append(values)
-                recompute = (
+                changed = (
                     self.plan.stats.recompute
                     or not kept
-                    or carried is None
                     or name in self.plan.columns.added
                     or (
                         name in INDEX_COLUMNS
                         and not self._index_unchanged(name, table, source_table)
                     )
                 )
-                if recompute:
+                # Stats rebuilt only because the source lacks them describe the same values:
+                # stats.json stays the source's (issue 21: a repair changes nothing that was right).
+                recompute = changed or carried is None
+                if changed:
                     self.unchanged[name] = False
                 stats[name] = compute_feature_stats(values) if recompute else carried
                 continue
             if name in self.plan.videos or not kept:
                 self.unchanged[name] = False  # encoded anew, or frames cut: other values
             if self._samples_frames(name, episode.whole, carried):
-                self.unchanged[name] = False
+                if name in self.plan.stats.visual:
+                    self.unchanged[name] = False
                 if self.features[name]["dtype"] == "video":
                     self.pending_video.append((output_index, name))
                     if carried is not None:

@@ -34,6 +34,7 @@ from robosplice.format.packet_ranges import plan_packet_range
 from robosplice.format.paths import STATS_PATH, video_file_path
 from robosplice.format.schema import column_values, data_schema, dtype_of_arrow
 from robosplice.format.tasks import write_tasks
+from robosplice.format.timing import TOLERANCE_S
 from robosplice.format.v2_repair import V2Repairs, inexact_values, repair_episode_table
 from robosplice.format.v21 import (
     V2Source,
@@ -49,9 +50,6 @@ from robosplice.format.v21_stats import (
     v20_episode_stats,
 )
 from robosplice.format.video import PacketIndex, PacketReader, read_packet_index
-
-# The v2.1 loader's tolerance between a frame's timestamp and its video pts.
-TOLERANCE_S = 1e-4
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,6 +8,7 @@ snappy, a new file once the size limit would be crossed (the recorder's estimate
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
@@ -18,11 +19,13 @@ import pyarrow.parquet as pq
 
 from robosplice.errors import InvalidDatasetError, Problem
 from robosplice.format.paths import (
+    DATA_PATH_TEMPLATE,
     FIRST_POSITION,
     FilePosition,
     data_file_path,
     mebibytes_to_bytes,
     next_position,
+    template_position,
 )
 
 _MAX_WINDOW: Final = 256  # row groups read ahead at most
@@ -97,11 +100,14 @@ def data_files(root: Path) -> list[Path]:
     return sorted((root / "data").glob("*/*.parquet"), key=lambda p: p.relative_to(root).as_posix())
 
 
-def file_positions(root: Path) -> list[tuple[FilePosition, int, int]]:
+def file_positions(
+    root: Path, template: str = DATA_PATH_TEMPLATE
+) -> list[tuple[FilePosition, int, int]]:
     """(chunk, file) and global row range [start, stop) of every data file, in the loader's order.
 
     Read from the Parquet footers only; rebuilds `data/chunk_index`/`file_index` when an
-    episodes file lacks them.
+    episodes file lacks them. Positions are what the dataset's `template` gives each path; a
+    file the template does not name still counts its rows (the loader reads it) but has none.
     """
     result = []
     start = 0
@@ -110,11 +116,34 @@ def file_positions(root: Path) -> list[tuple[FilePosition, int, int]]:
             rows = pq.ParquetFile(path).metadata.num_rows
         except (pa.ArrowInvalid, OSError) as exc:
             raise _corrupt(root, path, exc) from exc
-        chunk = int(path.parent.name.removeprefix("chunk-"))
-        file = int(path.stem.removeprefix("file-"))
-        result.append(((chunk, file), start, start + rows))
+        position = template_position(template, path.relative_to(root).as_posix())
+        if position is not None:
+            result.append((position, start, start + rows))
         start += rows
     return result
+
+
+def episode_spans(root: Path) -> dict[int, tuple[int, int]]:
+    """Each episode's global row range [start, stop) in the data files (loader's order).
+
+    From the `episode_index` column alone; {} when the data cannot be read (no evidence).
+    """
+    spans: dict[int, tuple[int, int]] = {}
+    offset = 0
+    try:
+        for path in data_files(root):
+            for table in DataFileReader(root, path).iter_tables(columns=["episode_index"]):
+                values = table.column(0).to_numpy(zero_copy_only=False)
+                bounds = [0, *(np.flatnonzero(np.diff(values)) + 1).tolist(), len(values)]
+                for start, stop in itertools.pairwise(bounds):
+                    if start < stop:
+                        episode = int(values[start])
+                        first = spans.get(episode, (offset + start, 0))[0]
+                        spans[episode] = (first, offset + stop)
+                offset += len(values)
+    except (InvalidDatasetError, KeyError, TypeError, ValueError):
+        return {}
+    return spans
 
 
 def episode_task_indices(root: Path) -> dict[int, list[int]]:

@@ -10,12 +10,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from robosplice.errors import InvalidDatasetError, Problem
+from robosplice.format.data import episode_spans
 from robosplice.format.paths import (
+    EPISODES_PATH_TEMPLATE,
     FIRST_POSITION,
     FilePosition,
     episodes_file_path,
     mebibytes_to_bytes,
     next_position,
+    template_position,
 )
 
 EPISODES_FILE_SIZE_MB: Final = 100  # official aggregate/recorder value for episode metadata
@@ -34,9 +37,58 @@ def video_columns(video_key: str) -> tuple[str, str, str, str]:
 
 
 def episodes_files(root: Path) -> list[Path]:
-    """Episode metadata files in the loader's order (sorted relative path)."""
+    """Episode metadata files in the loader's order (sorted relative path), strays left out
+    (`sort_episodes_files`)."""
+    return sort_episodes_files(root)[0]
+
+
+def sort_episodes_files(root: Path) -> tuple[list[Path], list[Path]]:
+    """(episodes files, strays), each in the loader's order.
+
+    A stray only repeats episodes another file lists (a copy `file-000 (1).parquet`, an older
+    export beside the current one): the loader reads every meta/episodes/*/*.parquet and would
+    count them twice. Of files listing the same episodes, the one kept is the one whose row
+    ranges match the data files, then the one the standard template names, then the first in
+    the loader's order. An unreadable file is kept (its reader reports it).
+    """
     base = root / "meta" / "episodes"
-    return sorted(base.glob("*/*.parquet"), key=lambda p: p.relative_to(root).as_posix())
+    found = sorted(base.glob("*/*.parquet"), key=lambda p: p.relative_to(root).as_posix())
+    ranges = {path: _episode_ranges(path) for path in found}
+    counted = [episode for r in ranges.values() for episode in (r or {})]
+    if len(counted) == len(set(counted)):
+        return found, []
+    spans = episode_spans(root)
+
+    def rank(path: Path) -> tuple[bool, bool]:
+        rows = ranges[path]
+        matches = rows is not None and all(spans.get(e) == span for e, span in rows.items())
+        named = template_position(EPISODES_PATH_TEMPLATE, path.relative_to(root).as_posix())
+        return not matches, named is None
+
+    listed: set[int] = set()
+    strays: list[Path] = []
+    for path in sorted(found, key=rank):
+        episodes = set(ranges[path] or ())
+        if episodes and episodes <= listed:
+            strays.append(path)
+        else:
+            listed |= episodes
+    return [p for p in found if p not in strays], strays
+
+
+def _episode_ranges(path: Path) -> dict[int, tuple[int, int]] | None:
+    """episode_index → (dataset_from_index, dataset_to_index) of a file's rows; None if unreadable."""
+    names = ["episode_index", "dataset_from_index", "dataset_to_index"]
+    try:
+        table = pq.read_table(path, columns=names)
+    except (pa.ArrowException, OSError, KeyError, ValueError):
+        return None
+    episodes, starts, stops = (table.column(name).to_pylist() for name in names)
+    return {
+        int(e): (int(a), int(b))
+        for e, a, b in zip(episodes, starts, stops, strict=True)
+        if None not in (e, a, b)
+    }
 
 
 def read_episodes(root: Path) -> pa.Table:

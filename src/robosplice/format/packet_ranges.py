@@ -14,10 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from robosplice.errors import VideoError
+from robosplice.format.timing import TOLERANCE_S
 from robosplice.format.video import PacketIndex
-
-# The loader's default tolerance; a source window further off than this would not load either.
-WINDOW_TOLERANCE_S = 1e-4
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,7 +56,7 @@ def plan_packet_range(
         raise VideoError(f"{where}: no frames at from_timestamp {from_timestamp:.6f}s")
     first_display = min(candidates, key=lambda p: abs(int(sorted_pts[p]) - target))
     offset_s = abs(float(sorted_pts[first_display] * time_base) - from_timestamp)
-    if offset_s > WINDOW_TOLERANCE_S:
+    if offset_s > TOLERANCE_S:
         raise VideoError(
             f"{where}: from_timestamp {from_timestamp:.6f}s is {offset_s:.6f}s from the nearest"
             " frame; the official loader could not read this episode either"

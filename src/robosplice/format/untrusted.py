@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Final
 
 from robosplice.errors import Problem, UnsafePathError
-from robosplice.format.paths import INFO_PATH
+from robosplice.format.paths import (
+    INFO_PATH,
+    FilePosition,
+    TemplateField,
+    declared_path,
+)
 
 DATASET_DIRS: Final = ("meta", "data", "videos", "images")
 """The folders whose files a reader opens or an edit copies."""
@@ -85,6 +90,24 @@ def resolve_inside(root: Path, relative: str, *, field: str, file: str = INFO_PA
     if reason is not None:
         raise _error(root, [_problem(file, field, relative, reason)])
     return path
+
+
+def resolve_declared(
+    root: Path,
+    info: Mapping[str, Any],
+    field: TemplateField,
+    position: FilePosition,
+    video_key: str = "",
+    present: Collection[str] | None = None,
+) -> Path:
+    """The data or video file at `position`, by the template info.json declares, kept inside.
+
+    The one way a reader finds a numbered file (FORMAT.md §1: the loader formats the declared
+    template with an episode row's chunk/file indices); a template that leaves the root is an
+    UnsafePathError naming the field. `present`: the data files there (`declared_template`).
+    """
+    relative = declared_path(info, field, position, video_key, present)
+    return resolve_inside(root, relative, field=field)
 
 
 def check_metadata_paths(root: Path, info: Mapping[str, Any]) -> None:

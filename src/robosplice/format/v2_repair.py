@@ -29,11 +29,11 @@ import pyarrow.parquet as pq
 from robosplice.errors import InvalidDatasetError, Problem, VideoError
 from robosplice.format.info import DEFAULT_FEATURES, Features, Info, video_keys
 from robosplice.format.schema import dtype_of_arrow
+from robosplice.format.timing import TOLERANCE_S
 from robosplice.format.v21 import V2Source, carried_files, owned_v2_files, v2_extra_layout_files
 from robosplice.format.video import read_packet_index
 
 TIMESTAMP_SOURCE: Final = "observation.timestamp_source"
-TIMESTAMP_TOLERANCE_S: Final = 1e-4
 OS_JUNK: Final = (".DS_Store", "Thumbs.db", "desktop.ini")
 _POSITIONAL: Final = ("index", "frame_index", "episode_index")
 
@@ -236,7 +236,7 @@ def scan_v2_repairs(source: V2Source, *, stats_missing: bool = False) -> V2Repai
             stamps = pq.read_table(path, columns=["timestamp"]).column(0).to_numpy()
             expected = np.arange(len(stamps)) / fps
             off = np.abs(stamps.astype(np.float64) - expected)
-            if len(off) and off.max() > TIMESTAMP_TOLERANCE_S:
+            if len(off) and off.max() > TOLERANCE_S:
                 late_or_jittery += 1
                 worst_s = max(worst_s, float(off.max()))
     camera_messages: list[str] = []

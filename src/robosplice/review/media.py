@@ -23,7 +23,6 @@ import pyarrow.parquet as pq
 
 from robosplice.dataset import Dataset
 from robosplice.errors import VideoError
-from robosplice.format.paths import data_file_path
 from robosplice.format.video import PacketReader, PacketWriter, StreamFacts
 from robosplice.ops.preview import episode_packets
 
@@ -156,7 +155,7 @@ def encode_png(pixels: np.ndarray) -> bytes:
 def still_of_image(dataset: Dataset, episode: int, camera: str, frame: int) -> bytes:
     """The stored bytes (PNG/JPEG) of `frame` of `episode` of an image camera."""
     record = dataset.episodes[episode]
-    path = dataset.root / data_file_path(record.data_position)
+    path = dataset.data_path(record.data_position)
     global_index = record.dataset_from_index + frame
     table = pq.read_table(path, columns=[camera, "index"], filters=[("index", "=", global_index)])
     table = table.filter(pc.equal(table.column("index"), global_index))

@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 
 from robosplice.dataset import Dataset
 from robosplice.format.info import feature_shape, flat_dimension_names
-from robosplice.format.paths import data_file_path
 
 # Bookkeeping columns, not signals.
 INDEX_COLUMNS: Final = frozenset(
@@ -52,7 +51,7 @@ def episode_series(dataset: Dataset, episode: int) -> list[dict[str, Any]]:
     names = plotted_features(dataset.features)
     if not names:
         return []
-    path = dataset.root / data_file_path(record.data_position)
+    path = dataset.data_path(record.data_position)
     start, stop = record.dataset_from_index, record.dataset_to_index
     table = pq.read_table(
         path,
