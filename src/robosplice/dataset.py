@@ -65,6 +65,9 @@ class Dataset:
             )
         check_tree(self.root)  # a symlink out of the folder is refused before any read
         self.repo_id = repo_id or f"local/{self.root.name}"
+        # Each numbered file resolved (and checked inside the root) once: an edit asks for the
+        # same few files once per episode and camera, and each check follows every symlink.
+        self._resolved: dict[tuple[str, str, FilePosition], Path] = {}
 
     def __repr__(self) -> str:
         return f"Dataset({str(self.root)!r})"
@@ -229,12 +232,20 @@ class Dataset:
 
     def data_path(self, position: FilePosition) -> Path:
         """Absolute path of the data file at `position`, by the info's `data_path` template."""
-        info = {**self.info, "data_path": self.data_template}
-        return resolve_declared(self.root, info, "data_path", position)
+        key = ("data_path", "", tuple(position))
+        if key not in self._resolved:
+            info = {**self.info, "data_path": self.data_template}
+            self._resolved[key] = resolve_declared(self.root, info, "data_path", position)
+        return self._resolved[key]
 
     def video_path(self, video_key: str, position: FilePosition) -> Path:
         """Absolute path of a camera's mp4 at `position`, by the info's `video_path` template."""
-        return resolve_declared(self.root, self.info, "video_path", position, video_key)
+        key = ("video_path", video_key, tuple(position))
+        if key not in self._resolved:
+            self._resolved[key] = resolve_declared(
+                self.root, self.info, "video_path", position, video_key
+            )
+        return self._resolved[key]
 
 
 def parse_episode_records(table: pa.Table, video_keys: list[str]) -> list[EpisodeRecord]:
