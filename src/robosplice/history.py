@@ -179,13 +179,19 @@ def _write_lines(staging: Path, lines: Sequence[HistoryEntry]) -> None:
 
 
 def write_history(
-    staging: Path, plan: Plan, *, repairs: Sequence[Mapping[str, Any]] = ()
+    staging: Path,
+    plan: Plan,
+    *,
+    repairs: Sequence[Mapping[str, Any]] = (),
+    stats: Mapping[str, Any] | None = None,
 ) -> HistoryEntry:
     """Write the output's log into `staging`: the sources' lines, then this edit's. Returns it.
 
     Lines shared by several sources (datasets split from one parent, a dataset merged with
     itself) are kept once, by `id`. `repairs` (the pre-flight notes: what the edit rebuilt or
-    carried from its sources, ops/_preflight.py) go into this edit's line under "repairs".
+    carried from its sources, ops/_preflight.py) go into this edit's line under "repairs";
+    `stats` (how stats.json was made: entries kept from the source, quantiles computed anew and
+    by which method; `ExecutionResult.stats_record`) under "stats".
     """
     lines: list[HistoryEntry] = []
     seen: set[str] = set()
@@ -198,6 +204,8 @@ def write_history(
     entry = history_entry(plan)
     if repairs:
         entry["repairs"] = [json_safe(dict(note)) for note in repairs]
+    if stats:
+        entry["stats"] = json_safe(dict(stats))
     lines.append(entry)
     _write_lines(staging, lines)
     return entry

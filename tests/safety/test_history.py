@@ -172,3 +172,32 @@ def test_logs_written_with_absolute_paths_are_cleaned_when_carried(fixture_datas
     carried, _ = read_history(second)
     assert carried["sources"][0]["root"] == "v3_av1_single"
     assert "/home/someone" not in (second / "meta/robosplice/history.jsonl").read_text()
+
+
+def test_the_log_says_how_stats_json_was_made(fixture_dataset, tmp_path: Path) -> None:
+    """Entries kept bit for bit are named, and so are the quantiles computed anew with their
+    method: those are the quantiles of every output value at once (checked here from the written
+    rows), not lerobot's average of per-episode quantiles."""
+    import pyarrow.parquet as pq
+
+    from robosplice.format.stats import compute_feature_stats
+
+    source = fixture_dataset("v3_av1_single")
+    source_stats = json.loads((Path(source) / "meta/stats.json").read_text())
+    repacked = repack(source, tmp_path / "repacked")
+    record = read_history(repacked.root)[-1]["stats"]
+    assert set(record["kept_from_source"]) == set(source_stats)
+    assert "quantiles_recomputed" not in record
+    assert json.loads((repacked.root / "meta/stats.json").read_text()) == source_stats
+
+    deleted = delete_episodes(source, [0, 2], tmp_path / "deleted")
+    record = read_history(deleted.root)[-1]["stats"]
+    assert record["kept_from_source"] == []
+    assert {"action", "observation.state"} <= set(record["quantiles_recomputed"])
+    assert "every value of the output at once" in record["quantile_method"]
+    written = json.loads((deleted.root / "meta/stats.json").read_text())
+    rows = pq.read_table(sorted((deleted.root / "data").rglob("*.parquet")), columns=["action"])
+    action = np.stack(rows.column("action").to_numpy(zero_copy_only=False))
+    expected = compute_feature_stats(action)
+    for key in ("q01", "q10", "q50", "q90", "q99"):
+        assert written["action"][key] == expected[key].tolist(), key

@@ -26,6 +26,12 @@ from robosplice.format.stats import (
     quantile_edges,
 )
 
+QUANTILE_METHOD = (
+    f"q01-q99 of every value of the output at once, from the recorder's {NUM_QUANTILE_BINS}-bin"
+    " histogram between the dataset's min and max (lerobot's aggregate_stats averages each"
+    " episode's quantiles instead)"
+)
+
 
 def _as_batch(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Values as `compute_feature_stats` bins them: (rows, last axis), promoted to a float."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from robosplice._types import ProgressReporter
 from robosplice.dataset import Dataset
@@ -43,6 +44,7 @@ class ExecutionResult:
     num_episodes: int
     num_frames: int
     video_bytes_copied: int
+    stats_record: dict[str, Any]  # how stats.json was made, for the edit log (StatsCollector)
 
 
 # Work below these sizes runs in this process unless a backend is asked for: a pool's start-up
@@ -150,4 +152,5 @@ def execute(
         num_episodes=len(rows),
         num_frames=num_frames,
         video_bytes_copied=bytes_copied,
+        stats_record=stats.stats_record(),
     )

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from robosplice.dataset import Dataset
-from robosplice.engine.dataset_quantiles import DatasetQuantiles
+from robosplice.engine.dataset_quantiles import QUANTILE_METHOD, DatasetQuantiles
 from robosplice.engine.frame_stats import image_episode_stats, relative_action_stats
 from robosplice.engine.rows import episode_columns_numpy
 from robosplice.engine.units import FrameStatsUnit
@@ -232,6 +232,22 @@ class StatsCollector:
             if self.plan.columns.source_name(0, name) in stats
             and (0, self.plan.columns.source_name(0, name)) not in stale
         }
+
+    def stats_record(self) -> dict[str, Any]:
+        """How stats.json was made, for the edit log (issue 21: say which quantile method an
+        edit used): the entries kept bit for bit from the source, and those whose quantiles were
+        computed anew. Call after `dataset_stats`."""
+        carried = self.carried_stats_json()
+        recomputed = [
+            name
+            for name in self.numeric_names
+            if name not in carried and name in self.quantiles and self.quantiles[name].frames
+        ]
+        record: dict[str, Any] = {"kept_from_source": sorted(carried)}
+        if recomputed:
+            record["quantiles_recomputed"] = sorted(recomputed)
+            record["quantile_method"] = QUANTILE_METHOD
+        return record
 
     def carried_stats_json(self) -> dict[str, Any]:
         """stats.json entries kept exactly as the source wrote them (output names, source order).

@@ -145,8 +145,13 @@ def write_plan(
     plan, preflight = prepare(plan, progress=progress, remote=remote)
     replaces = output_dir.exists()
     with staged_output(output_dir, replace=overwrite or in_place) as staging:
-        execute(plan, staging, progress=progress, backend=backend, workers=workers)
-        write_history(staging, plan, repairs=[note.to_json() for note in preflight.notes])
+        result = execute(plan, staging, progress=progress, backend=backend, workers=workers)
+        write_history(
+            staging,
+            plan,
+            repairs=[note.to_json() for note in preflight.notes],
+            stats=result.stats_record,
+        )
         if replaces:
             check_replacement(plan, staging, output_dir, progress=progress, preflight=preflight)
     return Dataset(output_dir, repo_id=repo_id)

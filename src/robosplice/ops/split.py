@@ -216,12 +216,14 @@ def split_dataset(
         check_output_target(parent, [source.root])
         with staged_output(parent, replace=False) as staging:
             for name, plan in plans.items():
-                execute(plan, staging / name, progress=progress, backend=backend, workers=workers)
-                write_history(staging / name, plan, repairs=repairs)
+                result = execute(
+                    plan, staging / name, progress=progress, backend=backend, workers=workers
+                )
+                write_history(staging / name, plan, repairs=repairs, stats=result.stats_record)
     else:
         with contextlib.ExitStack() as stack:
             for name, plan in plans.items():
                 staging = stack.enter_context(staged_output(targets[name], replace=overwrite))
-                execute(plan, staging, progress=progress, backend=backend, workers=workers)
-                write_history(staging, plan, repairs=repairs)
+                result = execute(plan, staging, progress=progress, backend=backend, workers=workers)
+                write_history(staging, plan, repairs=repairs, stats=result.stats_record)
     return {name: Dataset(targets[name], repo_id=f"{source.repo_id}_{name}") for name in plans}
