@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from robosplice.cli._edit import Edit, EditArgs, edit_command
+from robosplice.cli._parse import parse_episode_list
 
 if TYPE_CHECKING:
     from robosplice.ops.convert_version import ConversionPlan, ConversionResult
@@ -45,12 +46,21 @@ def repair_command(
             " video_path names.",
         ),
     ] = None,
+    drop_episodes: Annotated[
+        str | None,
+        typer.Option(
+            "--drop-episodes",
+            help="Leave these episodes out, e.g. 3,7 (the way out when an episode's rows and"
+            " video frames differ in number).",
+        ),
+    ] = None,
 ) -> Edit[ConversionPlan | ConversionResult]:
     """Make any LeRobot folder a valid v3.0 dataset, keeping what its author wrote (each repair
     is listed; what cannot be decided is refused)."""
     from robosplice.ops.repair import repair
 
     def edit(args: EditArgs) -> Any:
-        return repair(source, output, videos_dir=videos_dir, **args)
+        dropped = parse_episode_list(drop_episodes) if drop_episodes else ()
+        return repair(source, output, videos_dir=videos_dir, drop_episodes=dropped, **args)
 
     return edit

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -173,8 +174,13 @@ def _count(n: int, what: str) -> str:
     return f"{n} episode{'s' if n != 1 else ''} {what}"
 
 
-def scan_v2_repairs(source: V2Source, *, stats_missing: bool = False) -> V2Repairs:
-    """Find every repair `source` needs, reading schemas and timestamps only.
+def scan_v2_repairs(
+    source: V2Source, *, stats_missing: bool = False, unpaired: Collection[int] = ()
+) -> V2Repairs:
+    """Find every repair `source` needs, reading schemas, timestamps and packet indexes only.
+
+    `unpaired`: episodes whose rows and video frames may disagree in number (repair leaves them
+    out afterwards: `--drop-episodes`); any other such episode is refused with both counts.
 
     Raises:
         InvalidDatasetError: a repair cannot be decided (all such problems listed).
@@ -241,6 +247,7 @@ def scan_v2_repairs(source: V2Source, *, stats_missing: bool = False) -> V2Repai
                 worst_s = max(worst_s, float(off.max()))
     camera_messages: list[str] = []
     dropped, labels = _scan_cameras(source, camera_messages, problems)
+    problems += _unpaired_frames(source, dropped, frozenset(unpaired))
     left_out = _stray_files(source)
     if problems:
         raise InvalidDatasetError(
@@ -417,6 +424,42 @@ def _scan_cameras(
             labels[key] = correction[0]
             messages.append(correction[1])
     return dropped, labels
+
+
+def _unpaired_frames(
+    source: V2Source, dropped: list[str], excused: frozenset[int]
+) -> list[Problem]:
+    """Episodes whose video holds another number of frames than the episode has rows: which
+    row goes with which frame cannot be decided, so each is named with both counts and the
+    way out. A camera without files (dropped) and a missing file (the copy names it) are not
+    this check's; an unreadable one is left to the copy too."""
+    problems = []
+    for key in video_keys(source.features):
+        if key in dropped:
+            continue
+        for episode in source.episodes:
+            path = source.video_path(key, episode.episode_index)
+            if episode.episode_index in excused or not path.is_file():
+                continue
+            try:
+                frames = len(read_packet_index(path).pts)
+            except (VideoError, OSError):
+                continue
+            if frames != episode.length:
+                problems.append(
+                    Problem(
+                        file=path.relative_to(source.root).as_posix(),
+                        loc=f"episode {episode.episode_index}",
+                        kind="unpaired_frames",
+                        message=(
+                            f"{episode.length} rows but `{key}` holds {frames} frames: which"
+                            " row goes with which frame"
+                            " cannot be decided; leave the episode out with --drop-episodes"
+                            f" {episode.episode_index}"
+                        ),
+                    )
+                )
+    return problems
 
 
 def _codec_correction(source: V2Source, key: str, path: Path) -> tuple[str, str] | None:

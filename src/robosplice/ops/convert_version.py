@@ -10,6 +10,7 @@ staging folder and published atomically; the source is never written.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -141,6 +142,7 @@ def plan_convert(
     reencode_unaligned: bool = False,
     repair: bool = False,
     videos_dir: str | None = None,
+    unpaired: Collection[int] = (),
 ) -> ConversionPlan:
     """Read the source's metadata and describe the conversion (nothing is written).
 
@@ -169,7 +171,7 @@ def plan_convert(
     if to == V30:
         v2 = _read_source(source, repair=repair, videos_dir=videos_dir)
         if repair:
-            scanned = scan_v2_repairs(v2, stats_missing=_lacks_episode_stats(v2))
+            scanned = scan_v2_repairs(v2, stats_missing=_lacks_episode_stats(v2), unpaired=unpaired)
             repairs = scanned.messages
             if videos_dir:
                 # The folder by name: the message goes into the (pushed) edit log.
@@ -221,6 +223,7 @@ def convert(
     reencode_unaligned: bool = False,
     repair: bool = False,
     videos_dir: str | None = None,
+    unpaired: Collection[int] = (),
     overwrite: bool = False,
     dry_run: bool = False,
     progress: ProgressReporter | None = None,
@@ -229,6 +232,8 @@ def convert(
 
     `to="v3.0"` takes a v2.1 or v2.0 source; `to="v2.1"` a v3.0 source. Returns the plan when
     `dry_run`, else a `ConversionResult` (`.root`, `.carried` files, `.reencoded` episodes).
+    `unpaired` (with `repair`): episodes whose rows and frames may disagree in number, because
+    the caller leaves them out afterwards (`repair(..., drop_episodes=...)`).
 
     Raises:
         SelectionError: wrong direction for the source's version.
@@ -251,6 +256,7 @@ def convert(
         reencode_unaligned=reencode_unaligned,
         repair=repair,
         videos_dir=videos_dir,
+        unpaired=unpaired,
     )
     if dry_run:
         return plan
