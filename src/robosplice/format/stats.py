@@ -416,7 +416,7 @@ def _sorted_quantiles(
 
     The histogram's cumulative count at bin k is the number of values below edge k + 1 (the last
     edge inclusive), found by `searchsorted` as `np.histogram` finds it; only the few bins the
-    quantiles look at are counted, so the answer is the histogram's, bit for bit, ~5x faster.
+    quantiles look at are counted, so the answer is the histogram's, bit for bit, ~3x faster.
     `ordered` and `edges` share a dtype; the edges are finite and increase.
     """
     below = int(ordered.searchsorted(edges[0], "left"))
