@@ -426,3 +426,73 @@ def test_depth_stats_are_not_divided_by_255() -> None:
     colour = compute_image_stats(frames)
     assert depth["max"].shape == (1, 1, 1)
     np.testing.assert_allclose(depth["mean"][0] / 255.0, colour["mean"][0], rtol=1e-6)
+
+
+def _official_quantiles(values: np.ndarray) -> dict[str, np.ndarray]:
+    """0.6.1 `RunningQuantileStats` quantiles after one update, written out from its source: a
+    5000-bin `np.histogram` per dimension, then `_compute_single_quantile` on its cumsum."""
+    batch = values.reshape(-1, values.shape[-1]) if values.ndim > 1 else values.reshape(-1, 1)
+    batch = batch.astype(np.result_type(batch.dtype, np.float32), copy=False)
+    minimum, maximum = np.min(batch, axis=0), np.max(batch, axis=0)
+    per_dimension = []
+    for dimension in range(batch.shape[1]):
+        edges = np.linspace(minimum[dimension] - 1e-10, maximum[dimension] + 1e-10, 5001)
+        histogram = np.zeros(5000)
+        histogram += np.histogram(batch[:, dimension], bins=edges)[0]
+        cumulative = np.cumsum(histogram)
+        answers = []
+        for quantile in (0.01, 0.10, 0.50, 0.90, 0.99):
+            target = quantile * batch.shape[0]
+            index = int(np.searchsorted(cumulative, target))
+            if index == 0:
+                answers.append(edges[0])
+            elif index >= len(cumulative):
+                answers.append(edges[-1])
+            elif cumulative[index] == cumulative[index - 1]:
+                answers.append(edges[index])
+            else:
+                before = cumulative[index - 1]
+                fraction = (target - before) / (cumulative[index] - before)
+                answers.append(edges[index] + fraction * (edges[index + 1] - edges[index]))
+        per_dimension.append(answers)
+    return {key: np.array([d[i] for d in per_dimension]) for i, key in enumerate(QUANTILE_KEYS)}
+
+
+def _bookkeeping_columns(length: int) -> dict[str, np.ndarray]:
+    """Index columns as an edit writes them: renumbered, shifted, constant, repeated, divided."""
+    frames = np.arange(length, dtype=np.int64)
+    rng = np.random.default_rng(length)
+    return {
+        "frame_index": frames,
+        "index": frames + 12_345,
+        "index far": frames + (2**24 - 3),  # past float32's exact integers
+        "index huge": frames + 10**12,
+        "episode_index": np.full(length, 1_919, dtype=np.int64),
+        "task_index": rng.integers(0, 3, length),
+        "timestamp": frames / 30.0,
+        "timestamp float32": (frames / 29.97).astype(np.float32),
+        "float32 on edges": np.linspace(-1.0, 1.0, 5001, dtype=np.float32)[
+            rng.integers(0, 5001, length)
+        ],
+        "float32 pose": rng.normal(size=(length, 2, 3)).astype(np.float32),
+    }
+
+
+@pytest.mark.parametrize("length", [2, 3, 99, 100, 101, 250, 4_999, 5_000, 5_001, 70_001])
+def test_quantiles_are_the_official_histograms_bit_for_bit(length: int) -> None:
+    # compute_feature_stats counts only the bins its quantiles read: the answer must still be
+    # the full histogram's, dtype and every bit (episode stats are written from it).
+    for column, values in _bookkeeping_columns(length).items():
+        actual = compute_feature_stats(values)
+        for key, expected in _official_quantiles(values).items():
+            got = np.asarray(actual[key]).reshape(-1)
+            assert got.dtype == expected.dtype, f"{column} {key} at {length} frames"
+            assert got.tobytes() == expected.tobytes(), f"{column} {key} at {length} frames"
+
+
+def test_one_frame_quantiles_are_the_value() -> None:
+    for column, values in _bookkeeping_columns(1).items():
+        stats = compute_feature_stats(values)
+        for key in QUANTILE_KEYS:
+            expected = values[0].reshape(-1)
+            np.testing.assert_array_equal(stats[key].reshape(-1), expected, err_msg=column)

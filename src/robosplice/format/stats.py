@@ -9,7 +9,8 @@ callers hand it arrays and rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, TypeAlias
 
 import numpy as np
@@ -396,9 +397,53 @@ def _dimension_quantiles(
 ) -> list[np.floating[Any]]:
     """Return the histogram quantiles of one dimension, mirroring `_compute_single_quantile`."""
     edges = quantile_edges(minimum, maximum)
+    if (
+        column.dtype == edges.dtype
+        and np.isfinite(edges[0])
+        and np.isfinite(edges[-1])
+        and not np.any(edges[1:] < edges[:-1])  # np.histogram raises on these: let it
+    ):
+        return _sorted_quantiles(np.sort(column), edges, count)
     histogram = np.zeros(NUM_QUANTILE_BINS)
     histogram += np.histogram(column, bins=edges)[0]
     return histogram_quantiles(histogram, edges, count)
+
+
+def _sorted_quantiles(
+    ordered: npt.NDArray[Any], edges: npt.NDArray[Any], count: int
+) -> list[np.floating[Any]]:
+    """`histogram_quantiles` of sorted values, without building the 5000-bin histogram.
+
+    The histogram's cumulative count at bin k is the number of values below edge k + 1 (the last
+    edge inclusive), found by `searchsorted` as `np.histogram` finds it; only the few bins the
+    quantiles look at are counted, so the answer is the histogram's, bit for bit, ~3x faster.
+    `ordered` and `edges` share a dtype; the edges are finite and increase.
+    """
+    below = int(ordered.searchsorted(edges[0], "left"))
+    last = int(ordered.searchsorted(edges[-1], "right")) - below
+
+    def cumulative(bin_index: int) -> np.float64:
+        if bin_index == NUM_QUANTILE_BINS - 1:
+            return np.float64(last)
+        return np.float64(int(ordered.searchsorted(edges[bin_index + 1], "left")) - below)
+
+    answers = []
+    for quantile in QUANTILES:
+        target = quantile * count
+        # The first bin whose cumulative count reaches `target` (`np.searchsorted` on the
+        # histogram's cumsum): counts are whole, so it is the first to hold ceil(target) values.
+        needed = max(math.ceil(target), 0)
+        bin_index = NUM_QUANTILE_BINS
+        if needed == 0:
+            bin_index = 0
+        elif needed + below <= len(ordered):
+            # Below edge i lie >= `needed` values exactly when the needed-th value is below it.
+            edge = int(edges.searchsorted(ordered[needed + below - 1], "right"))
+            bin_index = max(edge, 1) - 1
+        if bin_index >= NUM_QUANTILE_BINS - 1 and last >= needed:
+            bin_index = NUM_QUANTILE_BINS - 1
+        answers.append(_bin_quantile(edges, bin_index, cumulative, target))
+    return answers
 
 
 def quantile_edges(minimum: np.floating[Any], maximum: np.floating[Any]) -> npt.NDArray[Any]:
@@ -430,17 +475,28 @@ def _single_quantile(
     0.6.1: the dtype of the quantile array, and so the rounding of image quantiles / 255, follows.
     """
     bin_index = int(np.searchsorted(cumulative, target))
+    return _bin_quantile(edges, bin_index, lambda index: cumulative[index], target)
+
+
+def _bin_quantile(
+    edges: npt.NDArray[Any],
+    bin_index: int,
+    cumulative: Callable[[int], Any],
+    target: float,
+) -> np.floating[Any]:
+    """The official answer once the bin reaching `target` is known (`cumulative(k)`: the count up
+    to bin k)."""
     value: np.floating[Any]
     if bin_index == 0:
         # FORMAT.md §4.1: the first bin holds the target already, so the answer is min - 1e-10.
         value = edges[0]
-    elif bin_index >= len(cumulative):
+    elif bin_index >= len(edges) - 1:
         value = edges[-1]
-    elif cumulative[bin_index] == cumulative[bin_index - 1]:
+    elif cumulative(bin_index) == cumulative(bin_index - 1):
         value = edges[bin_index]
     else:
-        count_before = cumulative[bin_index - 1]
-        fraction = (target - count_before) / (cumulative[bin_index] - count_before)
+        count_before = cumulative(bin_index - 1)
+        fraction = (target - count_before) / (cumulative(bin_index) - count_before)
         value = edges[bin_index] + fraction * (edges[bin_index + 1] - edges[bin_index])
     return value
 
