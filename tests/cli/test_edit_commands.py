@@ -46,6 +46,25 @@ def test_validate_exit_codes(fixture_dataset, tmp_path):
     assert (row["kind"], row["severity"], row["loc"]) == ("wrong_total", "error", "total_frames")
 
 
+def test_validate_says_a_kind_with_many_instances_once_with_its_count(fixture_dataset, tmp_path):
+    """Six missing video files: three named, then one line with the count; --json has all six."""
+    root = tmp_path / "gone"
+    run("repack", fixture_dataset("v3_av1_multifile"), root)
+    gone = sorted(root.glob("videos/*/*/*.mp4"))
+    assert len(gone) >= 6
+    for path in gone:
+        path.unlink()
+    result = run("validate", root)
+    assert result.exit_code == 1
+    named = [line for line in result.output.splitlines() if "[missing_file]" in line]
+    assert len(named) == 4, result.output
+    assert f"… {len(gone) - 3} more error(s) of this kind ({len(gone)} in all)" in named[-1]
+    rows = json.loads(run("validate", root, "--json").output)
+    assert sorted(r["file"] for r in rows if r["kind"] == "missing_file") == sorted(
+        p.relative_to(root).as_posix() for p in gone
+    )
+
+
 def test_validate_exits_0_on_warnings_unless_strict(fixture_dataset, tmp_path):
     root = tmp_path / "warned"
     run("repack", fixture_dataset("v3_av1_single"), root)
