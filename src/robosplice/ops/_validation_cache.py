@@ -19,19 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import robosplice
+from robosplice._cache import cache_home
 from robosplice.errors import Problem
 
 logger = logging.getLogger(__name__)
 
 _FORMAT = 1
-
-
-def cache_home() -> Path:
-    """robosplice's cache folder: `$ROBOSPLICE_CACHE_DIR`, else `$XDG_CACHE_HOME/robosplice`,
-    else `~/.cache/robosplice`."""
-    if "ROBOSPLICE_CACHE_DIR" in os.environ:
-        return Path(os.environ["ROBOSPLICE_CACHE_DIR"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "robosplice"
 
 
 def _tree_listing(root: Path, digest: Any, suffix: str = "") -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import av
 
+from robosplice._cache import cache_home
 from robosplice.dataset import Dataset
 from robosplice.errors import (
     OutputExistsError,
@@ -42,10 +43,7 @@ from robosplice.review.series import episode_series, plotted_features
 def cache_root() -> Path:
     """Where reviews keep clips and pending edits: `$ROBOSPLICE_CACHE_DIR/review`, else
     `$XDG_CACHE_HOME/robosplice/review`, else `~/.cache/robosplice/review`."""
-    if "ROBOSPLICE_CACHE_DIR" in os.environ:
-        return Path(os.environ["ROBOSPLICE_CACHE_DIR"]).expanduser() / "review"
-    base = Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser()
-    return base / "robosplice" / "review"
+    return cache_home() / "review"
 
 
 # Edit actions the page sends, and whether each names an episode.
