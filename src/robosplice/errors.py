@@ -53,6 +53,16 @@ class Problem:
         where = f"{self.file}: {self.loc}" if self.loc else self.file
         return f"{self.severity}: {where}: {self.message} [{self.kind}]"
 
+    def to_json(self) -> dict[str, str]:
+        """`validate --json`'s shape of a problem (`Problem(**shape)` reads it back)."""
+        return {
+            "file": self.file,
+            "loc": self.loc,
+            "kind": self.kind,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
 
 class RobospliceError(Exception):
     """Base class of every error robosplice raises on purpose."""

@@ -20,17 +20,7 @@ def render_problems(root: Path, problems: Sequence[Problem], *, as_json: bool) -
     SHOWN_PER_KIND instances summarised) or a JSON list of every problem."""
     ordered = sorted(problems, key=lambda p: SEVERITIES.index(p.severity))
     if as_json:
-        rows = [
-            {
-                "file": p.file,
-                "loc": p.loc,
-                "kind": p.kind,
-                "severity": p.severity,
-                "message": p.message,
-            }
-            for p in ordered
-        ]
-        return json.dumps(rows, indent=2)
+        return json.dumps([p.to_json() for p in ordered], indent=2)
     if not problems:
         return f"{root}: valid"
     counts = [

@@ -73,16 +73,7 @@ def validate_cached(root: Path, validate: Callable[[Path], list[Problem]]) -> li
     record = {
         "root": str(root.resolve()),
         "fingerprint": fingerprint,
-        "problems": [
-            {
-                "file": p.file,
-                "loc": p.loc,
-                "kind": p.kind,
-                "message": p.message,
-                "severity": p.severity,
-            }
-            for p in problems
-        ],
+        "problems": [p.to_json() for p in problems],
     }
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
