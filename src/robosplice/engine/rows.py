@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from robosplice.errors import SelectionError
 from robosplice.format.info import Features, feature_shape
-from robosplice.format.schema import column_values
+from robosplice.format.schema import column_values, leaf_type
 from robosplice.plan.model import ColumnChanges
 
 
@@ -44,13 +44,6 @@ def _as_arrow(values: np.ndarray, field: pa.Field, rows: int, name: str) -> pa.A
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
     return pa.array(values, type=field_type)
-
-
-def leaf_type(data_type: pa.DataType) -> pa.DataType:
-    """The value type under every list level of `data_type`."""
-    while pa.types.is_list(data_type) or pa.types.is_fixed_size_list(data_type):
-        data_type = data_type.value_type
-    return data_type
 
 
 def nest_flat(flat: pa.Array, data_type: pa.DataType, shape: tuple[int, ...]) -> pa.Array:

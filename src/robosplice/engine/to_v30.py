@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from robosplice._types import ProgressReporter
 from robosplice.engine.meta import episodes_schema
 from robosplice.engine.progress import resolve_progress
-from robosplice.engine.rows import leaf_type, nest_flat
+from robosplice.engine.rows import nest_flat
 from robosplice.engine.video_copy import VideoFileSequence
 from robosplice.errors import InvalidDatasetError, Problem, VideoError
 from robosplice.format import info as info_format
@@ -32,7 +32,7 @@ from robosplice.format.episodes import video_columns, write_episodes
 from robosplice.format.info import Features
 from robosplice.format.packet_ranges import plan_packet_range
 from robosplice.format.paths import STATS_PATH, video_file_path
-from robosplice.format.schema import column_values, data_schema, dtype_of_arrow
+from robosplice.format.schema import column_values, data_schema, dtype_of_arrow, leaf_type
 from robosplice.format.tasks import write_tasks
 from robosplice.format.timing import TOLERANCE_S
 from robosplice.format.v2_repair import V2Repairs, inexact_values, repair_episode_table

@@ -38,6 +38,21 @@ _DTYPE_TO_ARROW: Final = {
 }
 
 
+def leaf_type(arrow_type: pa.DataType) -> pa.DataType:
+    """The element type under every list level (and extension storage) of `arrow_type`."""
+    while True:
+        if isinstance(arrow_type, pa.ExtensionType):
+            arrow_type = arrow_type.storage_type
+        elif (
+            pa.types.is_list(arrow_type)
+            or pa.types.is_large_list(arrow_type)
+            or pa.types.is_fixed_size_list(arrow_type)
+        ):
+            arrow_type = arrow_type.value_type
+        else:
+            return arrow_type
+
+
 def dtype_of_arrow(arrow_type: pa.DataType) -> str | None:
     """The feature dtype of one Arrow element type (None for a type no feature declares)."""
     if arrow_type == pa.large_string():

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from robosplice.errors import InvalidDatasetError, Problem, VideoError
 from robosplice.format.info import DEFAULT_FEATURES, Features, Info, video_keys
-from robosplice.format.schema import dtype_of_arrow
+from robosplice.format.schema import dtype_of_arrow, leaf_type
 from robosplice.format.timing import TOLERANCE_S
 from robosplice.format.v21 import V2Source, carried_files, owned_v2_files, v2_extra_layout_files
 from robosplice.format.video import read_packet_index
@@ -131,21 +131,6 @@ def _feature_of(arrow_type: pa.DataType, first: Any) -> dict[str, Any] | None:
     if dtype is None:
         return None
     return {"dtype": dtype, "shape": shape or [1], "names": None}
-
-
-def _leaf_type(arrow_type: pa.DataType) -> pa.DataType:
-    """The element type under every list level (and extension storage) of `arrow_type`."""
-    while True:
-        if isinstance(arrow_type, pa.ExtensionType):
-            arrow_type = arrow_type.storage_type
-        elif (
-            pa.types.is_list(arrow_type)
-            or pa.types.is_large_list(arrow_type)
-            or pa.types.is_fixed_size_list(arrow_type)
-        ):
-            arrow_type = arrow_type.value_type
-        else:
-            return arrow_type
 
 
 def inexact_values(column: pa.ChunkedArray | pa.Array, dtype: str) -> np.ndarray:
@@ -329,7 +314,7 @@ def _scan_dtypes(
         declared = (features.get(name) or {}).get("dtype")
         if not _is_numeric(declared):
             continue
-        stored = dtype_of_arrow(_leaf_type(schema.field(name).type))
+        stored = dtype_of_arrow(leaf_type(schema.field(name).type))
         if stored is None or stored == declared or not _is_numeric(stored):
             continue
         entry = mismatched.setdefault(name, _StoredAs())
