@@ -8,7 +8,7 @@ Writes nothing (`engine/meta.py` writes what it returns).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -238,16 +238,21 @@ class StatsCollector:
         edit used): the entries kept bit for bit from the source, and those whose quantiles were
         computed anew. Call after `dataset_stats`."""
         carried = self.carried_stats_json()
-        recomputed = [
-            name
-            for name in self.numeric_names
-            if name not in carried and name in self.quantiles and self.quantiles[name].frames
-        ]
+        recomputed = self._recomputed_quantiles(carried)
         record: dict[str, Any] = {"kept_from_source": sorted(carried)}
         if recomputed:
             record["quantiles_recomputed"] = sorted(recomputed)
             record["quantile_method"] = QUANTILE_METHOD
         return record
+
+    def _recomputed_quantiles(self, carried: Mapping[str, Any]) -> list[str]:
+        """Numeric features whose stats.json quantiles are computed anew: not carried from the
+        source, and with values."""
+        return [
+            name
+            for name in self.numeric_names
+            if name not in carried and self.quantiles[name].frames
+        ]
 
     def carried_stats_json(self) -> dict[str, Any]:
         """stats.json entries kept exactly as the source wrote them (output names, source order).
@@ -296,15 +301,8 @@ class StatsCollector:
         """
         result: DatasetStats = {}
         fallback = self._source_dataset_stats()
-        carried = self.carried_stats_json()
-        self._count_written(
-            [
-                name
-                for name in self.numeric_names
-                if name not in carried and self.quantiles[name].frames > 0
-            ],
-            written,
-        )
+        recomputed = self._recomputed_quantiles(self.carried_stats_json())
+        self._count_written(recomputed, written)
         for name in self.stats_names:
             episodes = [stats[name] for stats in self.episodes if name in stats]
             if not episodes:
@@ -324,7 +322,7 @@ class StatsCollector:
                 )
                 episodes = [_channel_stats(stats, channels) for stats in episodes]
             merged = aggregate_feature_stats(episodes)
-            if name in self.quantiles and self.quantiles[name].frames and name not in carried:
+            if name in recomputed:
                 merged.update(self.quantiles[name].quantiles())
             result[name] = merged
         relative = self.plan.stats.relative_action
