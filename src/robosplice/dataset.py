@@ -16,10 +16,10 @@ import pyarrow as pa
 from robosplice._types import DatasetLike
 from robosplice.errors import DatasetNotFoundError, InvalidDatasetError, Problem
 from robosplice.format import info as info_format
-from robosplice.format.data import data_files, episode_task_indices, file_positions
+from robosplice.format.data import data_template, episode_task_indices, file_positions
 from robosplice.format.episodes import read_episodes, video_columns
 from robosplice.format.leftovers import interrupted_swap_advice
-from robosplice.format.paths import STATS_PATH, FilePosition, declared_template
+from robosplice.format.paths import STATS_PATH, FilePosition
 from robosplice.format.stats import DatasetStats, stats_from_json
 from robosplice.format.tasks import read_tasks
 from robosplice.format.untrusted import check_metadata_paths, check_tree, resolve_declared
@@ -227,8 +227,7 @@ class Dataset:
     @functools.cached_property
     def data_template(self) -> str:
         """The data_path template the data files follow (`format.paths.declared_template`)."""
-        present = [path.relative_to(self.root).as_posix() for path in data_files(self.root)]
-        return declared_template(self.info, "data_path", present)
+        return data_template(self.root, self.info)
 
     def data_path(self, position: FilePosition) -> Path:
         """Absolute path of the data file at `position`, by the info's `data_path` template."""

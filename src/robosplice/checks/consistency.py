@@ -8,8 +8,8 @@ from robosplice.checks._common import LOADER as _LOADER
 from robosplice.checks.context import Context, DataSummary, EpisodeRows
 from robosplice.checks.episodes import CORE_EPISODE_COLUMNS
 from robosplice.checks.kinds import Kind, OnEdit, rebuilt
-from robosplice.format.data import data_files
-from robosplice.format.paths import EPISODES_DIR, INFO_PATH, declared_template, format_template
+from robosplice.format.data import data_template
+from robosplice.format.paths import EPISODES_DIR, INFO_PATH, format_template
 
 __all__ = ["KINDS", "run"]
 
@@ -54,8 +54,7 @@ def _check_against_data(
     if episodes is None:
         return
     columns = episodes.columns
-    present = [ctx.relative(path) for path in data_files(ctx.root)]
-    template = declared_template(ctx.info or {}, "data_path", present)
+    template = data_template(ctx.root, ctx.info or {})
     listed: set[int] = set()
     for row in range(episodes.num_rows):
         episode = episodes.episode_index(row)

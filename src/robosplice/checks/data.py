@@ -27,7 +27,7 @@ from robosplice.checks._common import (
 from robosplice.checks._common import WRONG as _WRONG
 from robosplice.checks.context import Context, DataSummary, EpisodeRows, Span
 from robosplice.checks.kinds import Kind
-from robosplice.format.data import data_files, iter_row_groups
+from robosplice.format.data import data_files, data_template, iter_row_groups
 from robosplice.format.info import (
     DEFAULT_FEATURE_NAMES,
     DEFAULT_FEATURES,
@@ -37,7 +37,7 @@ from robosplice.format.info import (
     data_column_names,
     image_keys,
 )
-from robosplice.format.paths import declared_template, format_template
+from robosplice.format.paths import format_template
 from robosplice.format.schema import scalar_arrow_type
 from robosplice.format.timing import TOLERANCE_S
 
@@ -113,8 +113,7 @@ def _check_referenced_data_files(ctx: Context, episodes: EpisodeRows, summary: D
     missing: dict[str, list[str]] = {}
     chunks = episodes.columns["data/chunk_index"]
     file_numbers = episodes.columns["data/file_index"]
-    present = [ctx.relative(path) for path in data_files(ctx.root)]
-    template = declared_template(ctx.info or {}, "data_path", present)
+    template = data_template(ctx.root, ctx.info or {})
     for row in range(episodes.num_rows):
         if chunks[row] is None or file_numbers[row] is None:
             continue

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +23,7 @@ from robosplice.format.paths import (
     FIRST_POSITION,
     FilePosition,
     data_file_path,
+    declared_template,
     mebibytes_to_bytes,
     next_position,
     template_position,
@@ -98,6 +99,13 @@ def iter_row_groups(parquet: pq.ParquetFile, columns: list[str] | None) -> Itera
 def data_files(root: Path) -> list[Path]:
     """Data files in the loader's order (sorted relative path)."""
     return sorted((root / "data").glob("*/*.parquet"), key=lambda p: p.relative_to(root).as_posix())
+
+
+def data_template(root: Path, info: Mapping[str, Any]) -> str:
+    """The data_path template the data files under `root` follow: the declared one, unless it
+    names none of them (`format.paths.declared_template`; the loader globs, it does not format)."""
+    present = [path.relative_to(root).as_posix() for path in data_files(root)]
+    return declared_template(info, "data_path", present)
 
 
 def file_positions(
