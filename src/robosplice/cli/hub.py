@@ -139,9 +139,10 @@ def run_with_hub_paths(app: typer.Typer, argv: list[str]) -> int:
 
     A source is resolved once to a sha and downloaded into huggingface_hub's cache, and the
     command reads that snapshot (robosplice never writes a source); for the episode edits,
-    metadata and data first, then only the video files holding the episodes the edit reads. An output is written to a
-    fresh local folder, then pushed (`push`: one commit, card kept, tag moved) when the command
-    succeeded; when it is the source's repo, a repo that moved since the download is refused.
+    metadata and data first, then only the video files holding the episodes the edit reads. An
+    output is written to a fresh local folder, then pushed (`push`: one commit, card kept, tag
+    moved) when the command succeeded; when it is the source's repo, a repo that moved since
+    the download is refused.
     Write SRC right after the command (after the recipe for `apply`); OUT after it, or after
     `--output`. Returns the exit code.
     """
