@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 from harness import BACKENDS, camera_keys, load_with_lerobot
 
-from repair.wild_corpus import CASES_BY_NAME, read_v3_episodes
+from repair.wild_corpus import CASES_BY_NAME, V3_REPAIRED, read_v3_episodes
 from robosplice.ops.repair import repair
 
 REPAIRED = (
@@ -147,17 +147,6 @@ def _assert_frames(got: np.ndarray, want: np.ndarray, key: str, *, exact: bool) 
             key,
             k,
         )
-
-
-V3_REPAIRED = (
-    "4_v3_per_episode_files",
-    "5_stray_episodes_file",
-    "5_second_episodes_file",
-    "5_stale_episodes_file_first",
-    "5_plain_tasks_parquet",
-    "5_short_to_timestamp",
-    "5_bare_episode_rows",
-)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -15,22 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from wild_corpus import CASES_BY_NAME, REAL_EPISODES, read_v3_episodes
+from wild_corpus import CASES_BY_NAME, REAL_EPISODES, V3_REPAIRED, read_v3_episodes
 
 from robosplice.format.paths import HISTORY_PATH
 from robosplice.ops.repair import repair
 from robosplice.ops.validate import validate
 
-V3_CASES: tuple[str, ...] = (
-    "4_v3_per_episode_files",
-    "5_stray_episodes_file",
-    "5_second_episodes_file",
-    "5_stale_episodes_file_first",
-    "5_plain_tasks_parquet",
-    "5_short_to_timestamp",
-    "5_bare_episode_rows",
-    "5_mixed_generations",
-)
+V3_CASES: tuple[str, ...] = (*V3_REPAIRED, "5_mixed_generations")
 # Kind a v3.0 case plants, as validate names it (with `repair` as the fix), and as repair logs it.
 PLANTED: dict[str, str] = {
     "4_v3_per_episode_files": "bad_path_template",

@@ -964,6 +964,17 @@ CASES: tuple[WildCase, ...] = (
 )
 
 CASES_BY_NAME: dict[str, WildCase] = {case.name: case for case in (*CASES, *RECORDED_CASES)}
+V3_REPAIRED: tuple[str, ...] = (
+    "4_v3_per_episode_files",
+    "5_stray_episodes_file",
+    "5_second_episodes_file",
+    "5_stale_episodes_file_first",
+    "5_plain_tasks_parquet",
+    "5_short_to_timestamp",
+    "5_bare_episode_rows",
+)
+"""The v3.0 cases whose folders `repair` rewrites into another shape (tested row and frame exact,
+and in the official loader)."""
 
 
 # ------------------------------------------------------------------------------ reading v3.0 folders
