@@ -275,6 +275,25 @@ def _signals_deferred() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def scratch_beside(target: Path) -> Iterator[Path]:
+    """Yield an empty work folder next to `target` (same filesystem), deleted when the block ends.
+
+    It is named as a staging folder of this process, so when the process dies (SIGKILL) before
+    deleting it, the next edit of `target` recognises and removes it like any staging leftover,
+    and `describe_leftovers` explains it.
+    """
+    target = target.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = _hidden(target, STAGING_MARK)
+    scratch.mkdir()
+    try:
+        yield scratch
+    finally:
+        with _signals_deferred():
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def staged_output(target: Path, *, replace: bool = True) -> Iterator[Path]:
     """Yield an empty staging folder; on success publish it at `target`, else delete it.
 

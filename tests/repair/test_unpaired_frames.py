@@ -8,6 +8,11 @@ camera (re-encoded with the same codec); expectations come from the source files
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,6 +25,7 @@ from typer.testing import CliRunner
 from wild_corpus import FPS, _v21_base
 
 from robosplice.cli.app import app
+from robosplice.commit import find_leftovers
 from robosplice.dataset import Dataset
 from robosplice.errors import InvalidDatasetError, SelectionError
 from robosplice.ops.repair import repair
@@ -97,6 +103,36 @@ def test_drop_episodes_leaves_it_out_and_the_rest_are_the_authors(
             (mp4,) = unpaired_source.glob(f"videos/*/{key}/episode_{original:06d}.mp4")
             assert np.array_equal(_output_frames(output, key, number, decoded), _source_frames(mp4))
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".robosplice")]
+    assert find_leftovers(tmp_path / "out") == []
+
+
+def test_drop_episodes_killed_mid_run_leaves_a_leftover_the_next_run_removes(
+    unpaired_source: Path, tmp_path: Path
+) -> None:
+    """SIGKILL while the whole conversion sits beside the output: the work folder is a staging
+    leftover of a dead process, named as such, and the rerun removes it and succeeds."""
+    out = tmp_path / "out"
+    argv = ["repair", str(unpaired_source), str(out), "--drop-episodes", "1"]
+    code = "from robosplice.cli.app import main; main()"
+    child = subprocess.Popen([sys.executable, "-c", code, *argv])
+    deadline = time.monotonic() + 120
+    try:
+        while not list(
+            tmp_path.glob(f".out.robosplice-staging-{child.pid}-*/{unpaired_source.name}")
+        ):
+            assert child.poll() is None, "the repair ended before its work folder appeared"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    (left,) = find_leftovers(out)
+    assert left.kind == "staging" and left.pid == child.pid and not left.alive
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    assert not left.path.exists()
+    assert find_leftovers(out) == []
+    assert Dataset(out).num_episodes == 5
 
 
 def test_drop_episodes_must_name_listed_episodes(unpaired_source: Path, tmp_path: Path) -> None:

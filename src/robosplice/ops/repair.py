@@ -11,12 +11,11 @@ frames disagree in number can be left out instead (`drop_episodes`).
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from robosplice._types import PathLike, ProgressReporter
-from robosplice.commit import check_output_target
+from robosplice.commit import check_output_target, scratch_beside
 from robosplice.dataset import Dataset
 from robosplice.errors import SelectionError
 from robosplice.format.v21 import V20, V21, read_v2_source, read_version
@@ -84,11 +83,10 @@ def repair(
     positions = _positions(source, dropped)
     output = Path(output_dir).expanduser().resolve()
     check_output_target(output, [source], overwrite=overwrite)
-    output.parent.mkdir(parents=True, exist_ok=True)
     # Convert whole beside the output (same filesystem), then delete with the packet-copying
     # engine: the dropped episodes never reach the output, and its log records both steps.
-    with tempfile.TemporaryDirectory(prefix=".robosplice-repair-", dir=output.parent) as work:
-        whole = Path(work) / source.name
+    with scratch_beside(output) as work:
+        whole = work / source.name
         convert(
             source,
             whole,
