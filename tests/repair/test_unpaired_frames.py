@@ -127,7 +127,8 @@ def test_drop_episodes_killed_mid_run_leaves_a_leftover_the_next_run_removes(
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
     (left,) = find_leftovers(out)
-    assert left.kind == "staging" and left.pid == child.pid and not left.alive
+    assert (left.kind, left.pid) == ("staging", child.pid)
+    assert not left.alive
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 0, result.output
     assert not left.path.exists()
