@@ -50,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=300)
     parser.add_argument("--length", type=int, default=30)
     parser.add_argument("--codec", default="h264", choices=["h264", "av1", "hevc"])
+    parser.add_argument("--size", default="96x128", help="synthetic frames' HEIGHTxWIDTH")
+    parser.add_argument(
+        "--noise", type=int, default=0, help="synthetic per-pixel noise amplitude (0: flat frames)"
+    )
     parser.add_argument("--no-official", action="store_true", help="skip the official converter")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="robosplice-bench-convert-"))
@@ -64,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
                 episodes=args.episodes,
                 length=args.length,
                 codec=args.codec,
-                size=(96, 128),
+                size=tuple(int(v) for v in args.size.split("x")),  # type: ignore[arg-type]
+                noise=args.noise,
             )
         robosplice = str(Path(sys.executable).with_name("robosplice"))
         rows: list[tuple[str, float, str]] = []

@@ -298,9 +298,18 @@ def v21_from_v3(
 
 
 def synthetic_v21(
-    root: Path, *, episodes: int, length: int, codec: str = "h264", size: tuple[int, int] = (16, 16)
+    root: Path,
+    *,
+    episodes: int,
+    length: int,
+    codec: str = "h264",
+    size: tuple[int, int] = (16, 16),
+    noise: int = 0,
 ) -> Path:
-    """Many short fixed-length episodes (the official converter's drift case, conversion.md §2.3)."""
+    """Many short fixed-length episodes (the official converter's drift case, conversion.md §2.3).
+
+    `noise` > 0 adds seeded per-pixel noise of that amplitude, so the mp4s weigh what camera
+    footage does (for benchmarks; flat frames compress to almost nothing)."""
     fps = 30
     height, width = size
     features = {
@@ -347,6 +356,9 @@ def synthetic_v21(
             frames[f, :, :, 0] = (number * 7) % 256
             frames[f, :, :, 1] = (f * 40) % 256
             frames[f, : height // 2, : width // 2, 2] = 255
+        if noise:
+            grain = np.random.default_rng(number).integers(0, noise, frames.shape, np.uint8)
+            frames = frames // 2 + grain
         rows.append(
             {
                 "table": table,

@@ -81,11 +81,21 @@ def is_inside(path: Path, roots: Iterable[Path]) -> bool:
     return any(real == root or real.is_relative_to(root) for root in roots)
 
 
-def resolve_inside(root: Path, relative: str, *, field: str, file: str = INFO_PATH) -> Path:
-    """`root / relative`, refused (UnsafePathError naming `field`) when it leaves the root."""
+def resolve_inside(
+    root: Path,
+    relative: str,
+    *,
+    field: str,
+    file: str = INFO_PATH,
+    roots: tuple[Path, ...] | None = None,
+) -> Path:
+    """`root / relative`, refused (UnsafePathError naming `field`) when it leaves the root.
+
+    `roots`: `trusted_roots(root)`, when the caller resolves many files of one root.
+    """
     reason = unsafe_reason(relative)
     path = root / relative
-    if reason is None and not is_inside(path, trusted_roots(root)):
+    if reason is None and not is_inside(path, roots or trusted_roots(root)):
         reason = "resolves (through a symlink) outside the dataset folder"
     if reason is not None:
         raise _error(root, [_problem(file, field, relative, reason)])

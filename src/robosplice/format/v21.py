@@ -26,7 +26,12 @@ from robosplice.format.paths import (
     VIDEO_PATH_TEMPLATE,
 )
 from robosplice.format.schema import feature_field, hf_feature
-from robosplice.format.untrusted import check_metadata_paths, check_tree, resolve_inside
+from robosplice.format.untrusted import (
+    check_metadata_paths,
+    check_tree,
+    resolve_inside,
+    trusted_roots,
+)
 
 V21: Final = "v2.1"
 V20: Final = "v2.0"
@@ -190,6 +195,14 @@ class V2Source:
     episodes: list[V2Episode]
     global_stats: dict[str, dict[str, Any]] | None
     left_out: tuple[str, ...] = ()  # files a repair decided not to convert (stray, OS junk)
+    # Each file resolved (and checked inside the root, following every symlink) once: a
+    # conversion asks for each episode's files several times.
+    _resolved: dict[tuple[str, int], Path] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _roots: list[tuple[Path, ...]] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
 
     @property
     def version(self) -> str:
@@ -214,12 +227,26 @@ class V2Source:
 
     def data_path(self, episode_index: int) -> Path:
         """Absolute path of an episode's parquet."""
-        return resolve_inside(self.root, v2_data_path(self.info, episode_index), field="data_path")
+        return self._resolve("data_path", "", episode_index)
 
     def video_path(self, video_key: str, episode_index: int) -> Path:
         """Absolute path of an episode's mp4."""
-        relative = v2_video_path(self.info, video_key, episode_index)
-        return resolve_inside(self.root, relative, field="video_path")
+        return self._resolve("video_path", video_key, episode_index)
+
+    def _resolve(self, template: str, video_key: str, episode_index: int) -> Path:
+        key = (video_key or template, episode_index)
+        if key not in self._resolved:
+            if not self._roots:
+                self._roots.append(trusted_roots(self.root))
+            relative = (
+                v2_video_path(self.info, video_key, episode_index)
+                if video_key
+                else v2_data_path(self.info, episode_index)
+            )
+            self._resolved[key] = resolve_inside(
+                self.root, relative, field=template, roots=self._roots[0]
+            )
+        return self._resolved[key]
 
 
 def read_v2_source(root: Path, *, derive_missing_stats: bool = False) -> V2Source:
@@ -351,7 +378,7 @@ def owned_v2_files(source: V2Source) -> set[str]:
 def carried_files(root: Path, owned: set[str]) -> list[str]:
     """Files under `root` the layout does not own (README, meta/modality.json, ...), sorted."""
     found = []
-    for path in sorted(root.rglob("*")):
+    for path in sorted(root.rglob("*"), key=lambda path: path.parts):  # Path order, faster
         if not path.is_file():
             continue
         relative = path.relative_to(root).as_posix()
