@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -31,13 +32,20 @@ sys.path.insert(0, str(REPO / "tests"))
 OFFICIAL = REPO / "tests" / "interop" / "official_convert_v21.py"
 
 
-def _run(command: list[str]) -> tuple[float, str]:
-    start = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(command: list[str]) -> tuple[float, float, str]:
+    """Wall and CPU seconds (user + system: on a shared machine wall seconds follow the load,
+    CPU seconds much less) of a command, and its stdout."""
+    start, cpu = time.perf_counter(), _children_cpu()
     proc = subprocess.run(command, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{proc.stderr[-3000:]}")
-    return seconds, proc.stdout
+    return seconds, _children_cpu() - cpu, proc.stdout
 
 
 def _size(root: Path) -> int:
@@ -72,10 +80,10 @@ def main(argv: list[str] | None = None) -> int:
                 noise=args.noise,
             )
         robosplice = str(Path(sys.executable).with_name("robosplice"))
-        rows: list[tuple[str, float, str]] = []
-        copy_s, _ = _run(["cp", "-r", str(source), str(work / "copy")])
-        rows.append(("cp -r (v2.1 folder)", copy_s, ""))
-        ours_s, _ = _run(
+        rows: list[tuple[str, float, float | None, str]] = []
+        copy_s, copy_cpu, _ = _run(["cp", "-r", str(source), str(work / "copy")])
+        rows.append(("cp -r (v2.1 folder)", copy_s, copy_cpu, ""))
+        ours_s, ours_cpu, _ = _run(
             [
                 robosplice,
                 "convert",
@@ -86,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
                 "--no-progress",
             ]
         )
-        rows.append(("robosplice convert --to v3.0", ours_s, "process, imports included"))
-        official_s = None
+        rows.append(("robosplice convert --to v3.0", ours_s, ours_cpu, "process, imports included"))
+        official_s = official_cpu = None
         if not args.no_official:
             python = subprocess.run(
                 ["bash", str(REPO / "scripts" / "interop-env.sh")],
@@ -96,19 +104,25 @@ def main(argv: list[str] | None = None) -> int:
                 check=True,
             ).stdout.split()[-1]
             shutil.copytree(source, work / "official")
-            official_s, out = _run([python, str(OFFICIAL), str(work / "official")])
+            official_s, official_cpu, out = _run([python, str(OFFICIAL), str(work / "official")])
             inner = json.loads(out.strip().splitlines()[-1])
             rows.append(
-                ("official convert_dataset_v21_to_v30", official_s, "process, imports included")
+                (
+                    "official convert_dataset_v21_to_v30",
+                    official_s,
+                    official_cpu,
+                    "process, imports included",
+                )
             )
             rows.append(
                 (
                     "  of which the conversion alone",
                     inner["seconds"],
+                    inner.get("cpu_seconds"),
                     f"import {inner['import_seconds']:.1f} s",
                 )
             )
-        back_s, _ = _run(
+        back_s, back_cpu, _ = _run(
             [
                 robosplice,
                 "convert",
@@ -119,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--no-progress",
             ]
         )
-        rows.append(("robosplice convert --to v2.1 (back)", back_s, "no official tool"))
+        rows.append(("robosplice convert --to v2.1 (back)", back_s, back_cpu, "no official tool"))
         info = json.loads((source / "meta/info.json").read_text())
         print(
             f"input: {info['total_episodes']} episodes, {info['total_frames']} frames,"
@@ -128,11 +142,17 @@ def main(argv: list[str] | None = None) -> int:
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at the end")
         print()
-        print("| step | seconds | × cp -r | official ÷ this | note |")
-        print("|---|---:|---:|---:|---|")
-        for name, seconds, note in rows:
-            speedup = f"{official_s / seconds:.1f}×" if official_s and "--to v3.0" in name else ""
-            print(f"| {name} | {seconds:.2f} | {seconds / copy_s:.1f} | {speedup} | {note} |")
+        print("| step | wall s | CPU s | × cp -r (wall) | official ÷ this (wall, CPU) | note |")
+        print("|---|---:|---:|---:|---:|---|")
+        for name, seconds, cpu, note in rows:
+            speedup = ""
+            if official_s and official_cpu and cpu and "--to v3.0" in name:
+                speedup = f"{official_s / seconds:.1f}×, {official_cpu / cpu:.1f}×"
+            cpu_text = f"{cpu:.2f}" if cpu is not None else ""
+            print(
+                f"| {name} | {seconds:.2f} | {cpu_text} | {seconds / copy_s:.1f} | {speedup}"
+                f" | {note} |"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

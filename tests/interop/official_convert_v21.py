@@ -12,10 +12,18 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+
+def _cpu_seconds() -> float:
+    """User + system seconds of this process and the children it reaped (e.g. ffmpeg)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> int:
@@ -30,10 +38,18 @@ def main() -> int:
     started = time.perf_counter()
     from lerobot.scripts.convert_dataset_v21_to_v30 import convert_dataset
 
-    imported = time.perf_counter()
+    imported, cpu = time.perf_counter(), _cpu_seconds()
     convert_dataset(f"robosplice-interop/{root.name}", root=root, push_to_hub=False)
     done = time.perf_counter()
-    print(json.dumps({"seconds": done - imported, "import_seconds": imported - started}))
+    print(
+        json.dumps(
+            {
+                "seconds": done - imported,
+                "cpu_seconds": _cpu_seconds() - cpu,
+                "import_seconds": imported - started,
+            }
+        )
+    )
     return 0
 
 
