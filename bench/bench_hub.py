@@ -14,7 +14,8 @@ given episodes and send the result back to the same repo.
   `upload_folder` + a card upload, as lerobot 0.6.1's `push_to_hub` calls them (its README
   template and the tag move are not replayed; lerobot itself is not needed).
 - `robosplice delete-episodes hf://… hf://…`: the same edit named on the Hub (metadata and data
-  first, then only the video files holding kept episodes; then the push above).
+  first, then only the video files holding edited episodes: a file whose episodes all survive
+  stays on the Hub, neither downloaded nor uploaded, kept or copied server-side by the push).
 Also the bytes `pull --episodes` downloads to look at one episode.
 
     python bench/bench_hub.py                        # 60 episodes, delete 3 and the last 3
@@ -140,7 +141,8 @@ def run(tmp: Path, episodes: int, deleted: list[int]) -> None:
         start = moved()
         served = len(hub.traffic.served)
         commits = hub.traffic.commits
-        with contextlib.redirect_stdout(io.StringIO()):  # the push plan it prints
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):  # the push plan (PushPlan.describe)
             code = run_with_hub_paths(
                 app, ["delete-episodes", url, url, "--episodes", ",".join(map(str, deleted))]
             )
@@ -148,13 +150,20 @@ def run(tmp: Path, episodes: int, deleted: list[int]) -> None:
         end = moved()
         videos = [p for p, _ in hub.traffic.served[served:] if p.startswith("videos/")]
         all_videos = sum(1 for p in dataset.rglob("*.mp4"))
+        counts = {
+            line.split()[0]: line.split()[1]
+            for line in printed.getvalue().splitlines()
+            if line.split()[:1] in (["add"], ["copy"], ["delete"], ["keep"]) and "file(s)" in line
+        }
         rows.append(
             (
                 "robosplice delete-episodes hf://… hf://… (edit on the Hub)",
                 end[0] - start[0],
                 end[1] - start[1],
                 f"{hub.traffic.commits - commits} commit; {len(videos)} of {all_videos} video"
-                " files downloaded (those holding kept episodes); card kept",
+                " files downloaded (those holding edited episodes); "
+                f"{counts['keep']} kept, {counts['copy']} copied server-side,"
+                f" {counts['add']} added, {counts['delete']} deleted; card kept",
             )
         )
         # Looking at one episode

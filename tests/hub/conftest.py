@@ -6,6 +6,7 @@ does not offer it (hub.md §7).
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,3 +82,22 @@ def git(hub: FakeHub, repo_id: str, *args: str) -> str:
         text=True,
         check=True,
     ).stdout.strip()
+
+
+def video_file_episodes(root: Path) -> dict[str, set[int]]:
+    """Episodes held by each video file, read with pyarrow from the episodes metadata."""
+    import pyarrow.parquet as pq
+
+    info = json.loads((root / "meta/info.json").read_text())
+    keys = [k for k, f in info["features"].items() if f["dtype"] == "video"]
+    held: dict[str, set[int]] = {}
+    for path in sorted((root / "meta/episodes").rglob("*.parquet")):
+        for row in pq.read_table(path).to_pylist():
+            for key in keys:
+                video = info["video_path"].format(
+                    video_key=key,
+                    chunk_index=row[f"videos/{key}/chunk_index"],
+                    file_index=row[f"videos/{key}/file_index"],
+                )
+                held.setdefault(video, set()).add(row["episode_index"])
+    return held

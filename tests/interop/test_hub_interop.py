@@ -2,7 +2,8 @@
 
 The repo is served by tests/hub/server.py (a git-backed stand-in for the Hub's API, driven here by
 the real huggingface_hub); the edit goes from the Hub to the Hub (`delete-episodes hf://… hf://…`:
-a partial download, one commit, the tag moved). lerobot then loads `repo_id` at the `v3.0` tag
+a partial download, one commit, the tag moved; video files whose episodes all survive are neither
+downloaded nor uploaded, but kept or copied server-side). lerobot then loads `repo_id` at the `v3.0` tag
 with `HF_ENDPOINT` pointing at the server, as `lerobot-train --dataset.repo_id=…` would, and its
 items must be the source's kept frames.
 """
@@ -18,6 +19,7 @@ from test_ops_load import assert_items_are, whole
 
 pytest.importorskip("huggingface_hub")
 
+from hub.conftest import video_file_episodes
 from hub.server import FakeHub
 from robosplice.cli.app import app
 from robosplice.cli.hub import run_with_hub_paths
@@ -47,6 +49,10 @@ def pushed(tmp_path_factory: pytest.TempPathFactory):
         url = f"{hub.url}/datasets/org/drawers"
         episodes = ",".join(map(str, DELETED))
         assert run_with_hub_paths(app, ["delete-episodes", url, url, "--episodes", episodes]) == 0
+        # Video files whose episodes all survive stayed on the Hub: the loader reads them there.
+        untouched = {p for p, held in video_file_episodes(SOURCE).items() if not held & {*DELETED}}
+        assert untouched
+        assert not untouched & {path for path, _ in hub.traffic.served}
         git = ["git", "--git-dir", str(hub.repo_path("org/drawers"))]
         sha = subprocess.run([*git, "rev-parse", "v3.0^{commit}"], capture_output=True,
                              text=True, check=True).stdout.strip()  # fmt: skip

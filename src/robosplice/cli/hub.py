@@ -155,15 +155,19 @@ def run_with_hub_paths(app: typer.Typer, argv: list[str]) -> int:
     from robosplice.ops._lazy import lazy_sources
 
     try:
-        rewritten, outputs, workdir, fetchers = _localize(argv, hub_positions)
+        rewritten, outputs, workdir, fetchers, listings = _localize(argv, hub_positions)
     except RobospliceError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 1
     try:
-        with lazy_sources(fetchers):
+        with lazy_sources(fetchers, listings):
             code = _run(app, rewritten)
         if code != 0:
             return code
+        if "--dry-run" in argv:
+            for _, ref in outputs:
+                typer.echo(f"dry run: nothing was pushed to {ref.repo_id}")
+            return 0
         for folder, ref in outputs:
             try:
                 result = _push_output(folder, ref)
@@ -188,14 +192,16 @@ def _run(app: typer.Typer, argv: list[str]) -> int:
 
 def _localize(
     argv: list[str], hub_positions: list[int]
-) -> tuple[list[str], list[tuple[Path, Any]], Path | None, dict[Path, Any]]:
-    """argv with Hub sources replaced by cache snapshots and Hub outputs by local folders, and
-    the file fetchers of the sources opened from their metadata alone."""
+) -> tuple[list[str], list[tuple[Path, Any]], Path | None, dict[Path, Any], dict[Path, Any]]:
+    """argv with Hub sources replaced by cache snapshots and Hub outputs by local folders, the
+    file fetchers of the sources opened from their metadata alone, and the remote listing of a
+    source whose output goes back to its own repo (its video files kept whole stay there: a
+    server-side copy cannot cross repos, so another repo's output gets the bytes)."""
     from robosplice.errors import HubError
     from robosplice.hub import parse_hf_uri
     from robosplice.hub._client import default_endpoint
     from robosplice.hub.provenance import Provenance, write_provenance
-    from robosplice.hub.pull import fetch, fetch_files
+    from robosplice.hub.pull import fetch, fetch_files, list_lfs_files
 
     command = argv[0]
     source_index = 2 if command == "apply" else 1
@@ -230,8 +236,17 @@ def _localize(
         outputs.append((folder, ref))
     if "--in-place" in argv and fetched_sources:
         raise HubError("a Hub dataset cannot be edited in place; name an output (hf://… to push)")
+    listings: dict[Path, Any] = {}
     if outputs and len(fetched_sources) == 1:
         source_ref, fetched = fetched_sources[0]
+        endpoint = source_ref.endpoint or default_endpoint()
+        if fetched.snapshot in fetchers and all(
+            ref.repo_id == source_ref.repo_id and (ref.endpoint or default_endpoint()) == endpoint
+            for _, ref in outputs
+        ):
+            listings[fetched.snapshot] = functools.partial(
+                list_lfs_files, source_ref, fetched.sha, endpoint=endpoint
+            )
         for folder, _ in outputs:
             # Recorded once the command wrote `folder`: see _push_output.
             provenance = Provenance(
@@ -243,7 +258,7 @@ def _localize(
                 source=f"{source_ref.repo_id}@{fetched.sha[:12]}",
             )
             write_provenance(folder.with_suffix(".source"), provenance)
-    return rewritten, outputs, workdir, fetchers
+    return rewritten, outputs, workdir, fetchers, listings
 
 
 def _push_output(folder: Path, ref: Any) -> Any:

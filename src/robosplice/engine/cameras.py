@@ -2,11 +2,15 @@
 
 A run of output episodes that keeps a source video file whole, in order, is copied as the file it
 is (or hard-linked); every other segment is copied by packets (`engine/units.py`). Reads each
-file's packet index and header to decide; writes nothing.
+file's packet index and header to decide (a file left on the Hub, `video_files_kept_remote`: its
+metadata alone); writes nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,12 +18,37 @@ from typing import Any
 import av
 
 from robosplice.dataset import Dataset
-from robosplice.engine.units import CameraCopyResult, CameraCopyUnit, CopySegment, split_by_file
+from robosplice.engine.units import (
+    CameraCopyResult,
+    CameraCopyUnit,
+    CopySegment,
+    RemoteFile,
+    split_by_file,
+)
+from robosplice.errors import VideoError
 from robosplice.format import info as info_format
 from robosplice.format.episodes import video_columns
 from robosplice.format.paths import mebibytes_to_bytes
 from robosplice.format.video import read_packet_index
 from robosplice.plan.model import Plan
+
+_KEPT_REMOTE: contextvars.ContextVar[Mapping[Path, RemoteFile] | None] = contextvars.ContextVar(
+    "robosplice_kept_remote", default=None
+)
+
+
+@contextlib.contextmanager
+def video_files_kept_remote(files: Mapping[Path, RemoteFile]) -> Iterator[None]:
+    """Within the block, these source video files (absent here) stay on the Hub repo the output
+    goes back to: a run keeping one whole records it instead of copying it, judged from the
+    metadata and the remote size alone (nothing is read); any other use of one is an error.
+    The mapping may be filled after the block is entered (ops/_lazy.py does, once it planned).
+    """
+    token = _KEPT_REMOTE.set(files)
+    try:
+        yield
+    finally:
+        _KEPT_REMOTE.reset(token)
 
 
 def plan_camera_units(
@@ -85,6 +114,7 @@ def _camera_unit(
     settings = plan.settings
     limit = mebibytes_to_bytes(settings.video_files_size_in_mb)
     segments: list[CopySegment] = []
+    remote = _KEPT_REMOTE.get() or {}
     layouts: dict[int, dict[tuple[int, int], list[int]]] = {}
     payload_bytes: dict[Path, int] = {}
     for episode in plan.episodes:
@@ -118,19 +148,25 @@ def _camera_unit(
         # Payload bytes, as the writer counts them against the limit (the index is the one
         # pre-flight validation read).
         path = segments[number].path
-        if path not in payload_bytes:
+        kept = remote.get(path)  # stays on the Hub: kept whole if the run is (its size was judged)
+        if kept is None and path not in payload_bytes:
             payload_bytes[path] = int(read_packet_index(path).size_bytes.sum())
-        size = payload_bytes[path]
+        size = payload_bytes.get(path, 0)
         full = size * (1 + 1 / len(in_file)) >= limit or not settings.concatenate_videos
         if (
-            size < limit
-            and full
+            (kept is not None or (size < limit and full))
             and [e.segment.episode_index for e in run] == in_file
             and all(
                 e.whole and e.segment.step == 1 and e.segment.source == segment.source for e in run
             )
-            and _frames_in_file(segments[number].path) == sum(e.segment.length for e in run)
+            and (
+                kept is not None
+                or _frames_in_file(segments[number].path) == sum(e.segment.length for e in run)
+            )
         ):
+            segments[number : number + len(run)] = [
+                replace(s, remote=kept) for s in segments[number : number + len(run)]
+            ]
             segments[number] = replace(segments[number], whole_file=True, run_length=len(run))
             number += len(run)
         else:
@@ -140,6 +176,11 @@ def _camera_unit(
         if segment.whole_file:
             in_whole_run[start : start + segment.run_length] = [True] * segment.run_length
     copied = {s.path for n, s in enumerate(segments) if not in_whole_run[n]}
+    if copied & remote.keys():
+        raise VideoError(
+            f"camera {key}: {min(copied & remote.keys())} stays on the Hub, but the edit reads"
+            " it; this is a robosplice bug, please report it"
+        )
     # Indexes only demuxing could build travel with the unit (pre-flight validation read them);
     # a unit reads the others from the mp4 tables itself, in milliseconds, so the unit stays
     # small however many files the camera has.

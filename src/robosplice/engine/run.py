@@ -87,6 +87,7 @@ def execute(
         s.path.stat().st_size
         for u in camera_units
         for s in {x.path: x for x in u.segments}.values()
+        if s.remote is None  # stays on the Hub: nothing to copy
     )
     runner = resolve_backend(
         backend,

@@ -8,11 +8,12 @@ A unit is a frozen, picklable description plus a top-level function, so any back
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import av
 
@@ -30,13 +31,30 @@ from robosplice.format.paths import (
 from robosplice.format.stats import FeatureStats
 from robosplice.format.video import PacketIndex, read_packet_index
 
+REMOTE_FILES_DIR: Final = ".robosplice/remote"
+"""Where an output records its video files that stay on the Hub: `<output path>.json` each."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoteFile:
+    """A source video file kept whole that stays on the Hub repo the output goes back to.
+
+    Not copied: the unit records it (`REMOTE_FILES_DIR`), and the push keeps it (same path) or
+    copies it server-side (renumbered). `path` is its path in the repo, `sha256` its LFS id.
+    """
+
+    path: str
+    sha256: str
+    size: int
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CopySegment:
     """Frames [start, stop) of one source episode's window in the source file `path`.
 
     `whole_file`: this segment starts a run of output episodes that is exactly every episode of
-    `path`, whole and in order (`run_length` segments), so the file is copied as it is.
+    `path`, whole and in order (`run_length` segments), so the file is copied as it is; with
+    `remote`, it is absent here and only recorded (`RemoteFile`).
     """
 
     source: int
@@ -47,6 +65,7 @@ class CopySegment:
     stop: int
     whole_file: bool = False
     run_length: int = 1
+    remote: RemoteFile | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,6 +105,8 @@ def copy_camera(unit: CameraCopyUnit) -> CameraCopyResult:
     def path_of(position: FilePosition) -> Path:
         return unit.target / video_file_path(unit.key, position)
 
+    if unit.segments and unit.segments[0].remote is not None:
+        return _record_remote(unit, unit.segments[0].remote)
     if unit.position is None:
         shutil.rmtree(unit.target / "videos" / unit.key, ignore_errors=True)  # retry: start clean
     else:
@@ -109,6 +130,8 @@ def copy_camera(unit: CameraCopyUnit) -> CameraCopyResult:
                 skip -= 1
                 continue
             if segment.whole_file:
+                if segment.remote is not None:  # only a unit of its own records one
+                    raise _record_remote_error(unit, segment.remote)
                 position = sequence.copy_whole(segment.path, link=unit.link_files)
                 run = unit.segments[number : number + segment.run_length]
                 windows += [
@@ -162,6 +185,35 @@ def copy_camera(unit: CameraCopyUnit) -> CameraCopyResult:
         files=tuple(p.relative_to(unit.target).as_posix() for p in sequence.paths_written),
         bytes_copied=bytes_copied,
         files_copied_whole=whole,
+    )
+
+
+def _record_remote(unit: CameraCopyUnit, remote: RemoteFile) -> CameraCopyResult:
+    """Record the whole file a `split_by_file` unit keeps on the Hub instead of copying it."""
+    if unit.position is None or not unit.segments[0].whole_file:
+        raise _record_remote_error(unit, remote)
+    relative = video_file_path(unit.key, unit.position)
+    record = unit.target / REMOTE_FILES_DIR / f"{relative}.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(
+        json.dumps({"path": remote.path, "sha256": remote.sha256, "size": remote.size}) + "\n",
+        encoding="utf-8",
+    )
+    windows = tuple(
+        WrittenWindow(
+            position=unit.position, from_timestamp=s.from_timestamp, to_timestamp=s.to_timestamp
+        )
+        for s in unit.segments
+    )
+    return CameraCopyResult(
+        windows=windows, files=(relative,), bytes_copied=0, files_copied_whole=1
+    )
+
+
+def _record_remote_error(unit: CameraCopyUnit, remote: RemoteFile) -> VideoError:
+    return VideoError(
+        f"camera {unit.key}: {remote.path} stays on the Hub but is not planned as a file of its"
+        " own; this is a robosplice bug, please report it"
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from robosplice.commit import staged_output
 from robosplice.dataset import Dataset
+from robosplice.engine.units import RemoteFile
 from robosplice.errors import HubError, OutputExistsError, SelectionError
 from robosplice.format.copying import copy_whole_file
 from robosplice.hub._client import default_endpoint, hub_module, is_offline
@@ -213,6 +214,34 @@ def fetch_files(
     )
     _check_arrived(snapshot, paths, repo, sha)
     return snapshot
+
+
+def list_lfs_files(
+    repo: HubRef,
+    sha: str,
+    paths: Sequence[str],
+    *,
+    endpoint: str,
+    token: str | bool | None = None,
+) -> dict[str, RemoteFile]:
+    """The LFS files among `paths` at commit `sha`, with their size and sha256 (paths-info: no
+    file body is read). An in-place edit leaves these on the Hub when it keeps them whole."""
+    api = hub_module().HfApi(endpoint=endpoint, token=token)
+    found: dict[str, RemoteFile] = {}
+    for start in range(0, len(paths), _PATHS_PER_REQUEST):
+        batch = list(paths[start : start + _PATHS_PER_REQUEST])
+        try:
+            entries = api.get_paths_info(repo.repo_id, batch, revision=sha, repo_type="dataset")
+        except Exception as exc:
+            raise _translate(exc, repo.repo_id, sha) from exc
+        for entry in entries:
+            lfs = getattr(entry, "lfs", None)
+            if lfs is not None:
+                found[entry.path] = RemoteFile(path=entry.path, sha256=lfs.sha256, size=lfs.size)
+    return found
+
+
+_PATHS_PER_REQUEST: Final = 500
 
 
 def _check_arrived(snapshot: Path, paths: Sequence[str], ref: HubRef, sha: str) -> None:

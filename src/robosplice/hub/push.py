@@ -4,6 +4,8 @@ Planned against the remote's file listing at the head the commit will name as it
 - a file whose bytes the remote already has at the same path is left out (0 bytes);
 - one whose bytes the remote has at another path (an LFS file renumbered by an edit) is a
   server-side `CommitOperationCopy`;
+- a video file an in-place Hub edit left on the Hub (`REMOTE_FILES_DIR`: no local bytes) is
+  kept or copied that way, and refused if the remote no longer has it;
 - new bytes are added; remote files under data/ meta/ videos/ images/ that the dataset no
   longer has are deleted (lerobot's push leaves them behind); nothing else is touched;
 - README.md keeps its YAML and prose; only the generated block and `configs` are refreshed.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -24,7 +27,8 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from robosplice.dataset import Dataset
-from robosplice.errors import HubError, InvalidDatasetError
+from robosplice.engine.units import REMOTE_FILES_DIR, RemoteFile
+from robosplice.errors import HubError, InvalidDatasetError, Problem
 from robosplice.format.untrusted import DATASET_DIRS
 from robosplice.history import read_history, robosplice_version
 from robosplice.hub._client import default_endpoint, hub_module
@@ -154,7 +158,12 @@ def push(
             f"{root} is a partial pull of {pulled.repo_id} (episodes {pulled.episodes}); pushing it"
             " would publish a dataset without the files it names; pull it whole first"
         )
-    errors = [problem for problem in validate(root) if problem.severity == "error"]
+    remote_only = read_remote_files(root)
+    errors = [
+        problem
+        for problem in validate(root)
+        if problem.severity == "error" and not _is_remote_only(problem, remote_only)
+    ]
     if errors:
         raise InvalidDatasetError(f"{root}: refusing to push a dataset with errors", errors)
     local = Dataset(root)
@@ -205,11 +214,15 @@ def push(
     tag = None if create_pr or target != "main" else str(local.info.get("codebase_version"))
     tag_before = _tag_target(api, ref.repo_id, tag) if tag and head else None
     local_ids = {relative: _identity(root, relative, pulled) for relative in _dataset_files(root)}
+    for relative, kept in remote_only.items():  # on the Hub only: its id is its LFS sha256
+        local_ids[relative] = LocalFile(
+            size=kept.size, ids=frozenset({kept.sha256}), sha256=kept.sha256
+        )
     plan = PushPlan(
         repo_id=ref.repo_id,
         branch=target,
         parent=head,
-        changes=tuple(plan_changes(local_ids, remote)),
+        changes=tuple(plan_changes(local_ids, remote, remote_only=frozenset(remote_only))),
         card_before=card_before,
         card_after=card_after,
         tag=tag,
@@ -232,7 +245,8 @@ def push(
         api.create_tag(ref.repo_id, tag=tag, revision=commit, repo_type="dataset")
         moved = (tag_before, commit)
     if commit is not None:
-        _record_push(root, ref.repo_id, endpoint, commit, local_ids, plan, source)
+        pushed = {k: v for k, v in local_ids.items() if k not in remote_only}
+        _record_push(root, ref.repo_id, endpoint, commit, pushed, plan, source)
     return PushResult(plan=plan, commit=commit, tag_moved=moved)
 
 
@@ -245,8 +259,18 @@ class LocalFile:
     sha256: str | None
 
 
-def plan_changes(local: dict[str, LocalFile], remote: dict[str, Any]) -> Iterator[FileChange]:
-    """Keep, copy, add or delete per path (pure, given the two listings)."""
+def plan_changes(
+    local: dict[str, LocalFile],
+    remote: dict[str, Any],
+    *,
+    remote_only: frozenset[str] = frozenset(),
+) -> Iterator[FileChange]:
+    """Keep, copy, add or delete per path (pure, given the two listings). A `remote_only` path
+    has no local bytes: it must be kept or copied.
+
+    Raises:
+        HubError: a remote-only file whose bytes the remote no longer has.
+    """
     by_sha256: dict[str, str] = {}
     for path, entry in remote.items():
         if entry.lfs is not None:
@@ -259,11 +283,40 @@ def plan_changes(local: dict[str, LocalFile], remote: dict[str, Any]) -> Iterato
         moved_from = next((by_sha256[i] for i in file.ids if i in by_sha256), None)
         if moved_from is not None:
             yield FileChange(path=path, action="copy", size_bytes=file.size, source=moved_from)
+        elif path in remote_only:
+            raise HubError(
+                f"{path} was left on the Hub by the edit (kept whole), but the remote no longer"
+                f" has its bytes (sha256 {next(iter(file.ids))[:12]}); redo the edit"
+            )
         else:
             yield FileChange(path=path, action="add", size_bytes=file.size)
     for path, entry in sorted(remote.items()):
         if path.split("/", 1)[0] in DATASET_DIRS and path not in local:
             yield FileChange(path=path, action="delete", size_bytes=int(entry.size))
+
+
+def read_remote_files(root: Path) -> dict[str, RemoteFile]:
+    """The output's video files that an in-place Hub edit left on the Hub, by output path
+    (`REMOTE_FILES_DIR`, written by the engine); a path present here is not remote-only."""
+    base = root / REMOTE_FILES_DIR
+    found: dict[str, RemoteFile] = {}
+    for record in sorted(base.rglob("*.json")) if base.is_dir() else ():
+        relative = record.relative_to(base).as_posix().removesuffix(".json")
+        if relative.split("/", 1)[0] != "videos" or (root / relative).exists():
+            raise HubError(
+                f"{root}: {record.relative_to(root)} names {relative}, which is not a video"
+                " file left on the Hub; remove the record"
+            )
+        data = json.loads(record.read_text(encoding="utf-8"))
+        found[relative] = RemoteFile(
+            path=str(data["path"]), sha256=str(data["sha256"]), size=int(data["size"])
+        )
+    return found
+
+
+def _is_remote_only(problem: Problem, remote_only: dict[str, RemoteFile]) -> bool:
+    """A video file missing here that the edit left on the Hub (its size and id are listed)."""
+    return problem.kind == "missing_file" and problem.file in remote_only
 
 
 def _remote_id(entry: Any) -> str:
