@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -44,21 +45,75 @@ from bench_edits import (  # noqa: E402
     tool_env,
 )
 
-# bench_edits' launcher, plus CPU seconds (user + system of the tool and the children it
-# reaped, e.g. a process pool): on a shared machine wall time follows the load, CPU time less so.
+# bench_edits' launcher, plus CPU seconds of every process the run started. The launcher makes
+# itself a child subreaper (prctl PR_SET_CHILD_SUBREAPER): a process orphaned below it (a pool
+# worker of the forkserver, which exits without reaping them; a Ray worker whose raylet is gone)
+# is re-parented to it, not to init, and reaped by it. The kernel adds a process's user + system
+# time to its parent's when the parent reaps it (with the times of the children it reaped), so
+# once the launcher has reaped the driver and every orphan, RUSAGE_CHILDREN holds the CPU time of
+# the whole tree, each process once. One hole: a parent that ignores SIGCHLD (Ray's raylet does)
+# lets the kernel drop its children's times when they exit. So the launcher also reads, every
+# 0.2 s, the times of each live child of such a parent (/proc), and adds the last reading of the
+# ones that went without it reaping them: exact but for their last 0.2 s (Ray's workers sit idle
+# at the end). Peak RSS stays the driver's own (wait4: the maximum of it and what it reaped).
 LAUNCHER = """\
-import os, sys
-pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)
-_, status, usage = os.wait4(pid, 0)
+import ctypes, os, resource, signal, sys, time
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+driver = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)
+TICK, me = os.sysconf("SC_CLK_TCK"), os.getpid()
+seen, reaped, ended, deadline = {}, set(), None, None
+
+def poll():
+    table = {}
+    for entry in os.listdir("/proc"):
+        try:
+            stat = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            table[int(entry)] = (int(stat[1]), (int(stat[11]) + int(stat[12])) / TICK)
+        except (OSError, ValueError, IndexError):
+            continue
+    below, frontier = set(), {me}
+    while frontier:
+        frontier = {pid for pid, (parent, _) in table.items() if parent in frontier} - below
+        below |= frontier
+    for pid in below:
+        parent = table[pid][0]
+        try:
+            status = open(f"/proc/{parent}/status").read()
+        except OSError:
+            continue
+        ignored = int(status.split("SigIgn:")[1].split()[0], 16)
+        if parent != me and ignored >> (signal.SIGCHLD - 1) & 1:
+            seen[pid] = table[pid][1]
+
+while True:
+    try:
+        pid, status, usage = os.wait4(-1, os.WNOHANG)
+    except ChildProcessError:
+        break
+    if pid == driver:
+        ended, deadline = (status, usage), time.monotonic() + 60
+    elif pid:
+        reaped.add(pid)
+    else:
+        if deadline and time.monotonic() > deadline:
+            for line in os.popen(f"ps -o pid= --ppid {me}").read().split():
+                os.kill(int(line), signal.SIGKILL)
+        poll()
+        time.sleep(0.2)
+status, usage = ended
+tree = resource.getrusage(resource.RUSAGE_CHILDREN)
+lost = sum(seconds for pid, seconds in seen.items() if pid not in reaped)
 with open(sys.argv[1], "w") as out:
-    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
+    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+    out.write(f" {usage.ru_utime + usage.ru_stime} {tree.ru_utime + tree.ru_stime + lost} {lost}")
 """
 
 
 def run_measured(
     job: dict[str, Any], tag: str, workdir: Path, env: dict[str, str]
 ) -> dict[str, Any]:
-    """Run this script as a driver on `job`; its result plus peak MiB and CPU seconds."""
+    """Run this script as a driver on `job`; its result plus peak MiB and CPU seconds (of the
+    driver and the children it reaped, and of every process of the run)."""
     job_path, result_path = workdir / f"{tag}.job.json", workdir / f"{tag}.result.json"
     usage_path = workdir / f"{tag}.rusage"
     job_path.write_text(json.dumps(job))
@@ -72,10 +127,16 @@ def run_measured(
             cwd=workdir,
             check=True,
         )
-    _, maxrss, cpu = usage_path.read_text().split()
+    _, maxrss, driver_cpu, tree_cpu, unreaped_cpu = usage_path.read_text().split()
     result = json.loads(result_path.read_text()) if result_path.is_file() else {"ok": False}
     result.setdefault("error", "no result (see the log)")
-    return {**result, "peak_mib": int(maxrss) / 1024, "cpu_seconds": float(cpu)}
+    return {
+        **result,
+        "peak_mib": int(maxrss) / 1024,
+        "driver_cpu_seconds": float(driver_cpu),
+        "cpu_seconds": float(tree_cpu),
+        "unreaped_cpu_seconds": float(unreaped_cpu),
+    }
 
 
 MIB = 1024 * 1024
@@ -124,6 +185,8 @@ def drive(job_path: str, result_path: str) -> int:
             elif op == "repack":
                 repack(source, out, video_files_size_in_mb=100)
         result.update(ok=True, seconds=time.perf_counter() - start, phases=phases)
+        if job["backend"] == "ray":  # a cross-check of the launcher's count (see LAUNCHER)
+            result["ray_processes_cpu_seconds"] = descendants_cpu_seconds()
     except Exception as exc:
         import traceback
 
@@ -131,6 +194,36 @@ def drive(job_path: str, result_path: str) -> int:
         result["error"] = f"{type(exc).__name__}: {exc}"
     Path(result_path).write_text(json.dumps(result))
     return 0 if result["ok"] else 1
+
+
+def descendants_cpu_seconds() -> dict[str, float]:
+    """User + system seconds so far of each live process below this one, summed by name (from
+    /proc: Ray's raylet and GCS, its workers `ray::…`), before Ray shuts them down."""
+    parents: dict[int, int] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                text = (entry / "stat").read_text()
+            except OSError:
+                continue
+            name, fields = (
+                text[text.index("(") + 1 : text.rindex(")")],
+                text[text.rindex(")") + 2 :],
+            )
+            stats[int(entry.name)] = [name, *fields.split()]
+            parents[int(entry.name)] = int(stats[int(entry.name)][2])
+    below, frontier = set(), {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - below
+        below |= frontier
+    ticks = os.sysconf("SC_CLK_TCK")
+    seconds: dict[str, float] = {}
+    for pid in below:
+        name, *fields = stats[pid]
+        # fields from the state on: utime and stime are the 12th and 13th (stat(5) fields 14, 15)
+        seconds[name] = seconds.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return seconds
 
 
 def _time_phases() -> dict[str, float]:
@@ -234,6 +327,9 @@ def run_robosplice(
         "ok": measured["ok"],
         "seconds": measured.get("seconds"),
         "cpu_seconds": measured["cpu_seconds"],
+        "driver_cpu_seconds": measured["driver_cpu_seconds"],
+        "unreaped_cpu_seconds": measured["unreaped_cpu_seconds"],
+        "ray_processes_cpu_seconds": measured.get("ray_processes_cpu_seconds") or {},
         "peak_mib": measured["peak_mib"],
         "error": measured.get("error"),
         "phases": measured.get("phases") or {},
@@ -319,9 +415,26 @@ def main() -> int:
             row += " yes |" if len(hashes) == 1 and None not in hashes else " **no** |"
             lines.append(row)
         lines.append(
-            "\nPeak MiB is the driver process's own (wait4); CPU s adds the children it reaped"
-            " (the process pool), not Ray's workers. Times include the pre-flight validation."
+            "\nPeak MiB is the driver process's own (wait4). CPU s is user + system time of every"
+            " process of the run (the driver, pool workers, Ray's processes: the launcher is their"
+            " child subreaper and reaps them all). Times include the pre-flight validation."
         )
+        lines += ["", "| op | " + " | ".join(f"{b} CPU s: driver + reaped → all" for b in backends)]
+        lines[-1] += (
+            " | of which unreaped (children of raylet) | Ray's processes at the end (/proc) |"
+        )
+        lines.append("|---" * (3 + len(backends)) + "|")
+        for op in ops:
+            row = f"| {op} |"
+            for backend in backends:
+                result = results[(op, backend)]
+                driver = result.get("driver_cpu_seconds")
+                row += f" {fmt(driver, 1)} → {fmt(result['cpu_seconds'], 1)} |"
+            ray = results.get((op, "ray"), {})
+            row += f" {fmt(ray.get('unreaped_cpu_seconds'), 1)} |"
+            ray_cpu = ray.get("ray_processes_cpu_seconds") or {}
+            row += " " + ", ".join(f"{n} {v:.1f}" for n, v in sorted(ray_cpu.items())) + " |"
+            lines.append(row)
         if "serial" in backends:
             lines += [
                 "",

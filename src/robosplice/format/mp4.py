@@ -39,7 +39,11 @@ class Mp4Track:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Mp4Samples:
-    """Every sample of the track in decode order, as FFmpeg reports them (time-base ticks)."""
+    """Every sample of the track in decode order, as FFmpeg reports them (time-base ticks).
+
+    Sizes and durations (32-bit in the tables) are int32 where every value fits, else int64:
+    an edit holds the index of each file it copies from, so bytes per sample count.
+    """
 
     track: Mp4Track
     offset: np.ndarray
@@ -138,6 +142,14 @@ def _table(moov: bytes, box: _Box, offset: int, count: int, dtype: str, columns:
         raise ValueError(f"{box.kind!r} table overruns its box")
     values = np.frombuffer(moov, dtype=dtype, count=count * columns, offset=start)
     return values.reshape(count, columns).astype(np.int64)
+
+
+def compact_integers(values: np.ndarray) -> np.ndarray:
+    """`values` as int32 when every one fits (exactly the same numbers), else as int64."""
+    info = np.iinfo(np.int32)
+    if not len(values) or (int(values.min()) >= info.min and int(values.max()) <= info.max):
+        return values.astype(np.int32)
+    return values.astype(np.int64)
 
 
 def read_mp4_samples(path: Path) -> Mp4Samples | None:
@@ -290,10 +302,10 @@ def read_mp4_samples(path: Path) -> Mp4Samples | None:
     return Mp4Samples(
         track=track,
         offset=sample_offset.astype(np.int64),
-        size_bytes=sizes,
+        size_bytes=compact_integers(sizes),
         pts=pts,
         dts=dts - media_time,
-        duration=deltas.astype(np.int64),
+        duration=compact_integers(deltas),
         keyframe=keyframe,
     )
 

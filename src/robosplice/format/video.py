@@ -17,7 +17,7 @@ import av
 import numpy as np
 
 from robosplice.errors import VideoError
-from robosplice.format.mp4 import Mp4Track, read_mp4_samples
+from robosplice.format.mp4 import Mp4Track, compact_integers, read_mp4_samples
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,7 +38,11 @@ class StreamFacts:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PacketIndex:
-    """Every packet of a file's video stream, in decode order; times in `facts.time_base` units."""
+    """Every packet of a file's video stream, in decode order; times in `facts.time_base` units.
+
+    pts, dts and offsets are int64; durations and sizes int32 where they fit (`compact_integers`),
+    positions derived from them int32 for files under 2**31 packets: ~45 bytes a packet in all.
+    """
 
     path: Path
     facts: StreamFacts
@@ -65,7 +69,7 @@ class PacketIndex:
     def display_order(self) -> np.ndarray:
         """Packet positions sorted by pts."""
         if "order" not in self._derived:
-            self._derived["order"] = np.argsort(self.pts, kind="stable")
+            self._derived["order"] = _positions(np.argsort(self.pts, kind="stable"))
         return self._derived["order"]
 
     def display_rank(self) -> np.ndarray:
@@ -77,6 +81,12 @@ class PacketIndex:
             self._derived["rank"] = rank
         return self._derived["rank"]
 
+    def nbytes(self) -> int:
+        """Bytes of the arrays held, the derived ones included."""
+        arrays = [self.pts, self.dts, self.duration, self.keyframe, self.size_bytes, self.offset]
+        held = list(self._derived.values()) + [a for a in arrays if a is not None]
+        return sum(a.nbytes for a in held)
+
     def sorted_pts(self) -> np.ndarray:
         """The pts in display order."""
         if "sorted_pts" not in self._derived:
@@ -86,8 +96,13 @@ class PacketIndex:
     def keyframe_positions(self) -> np.ndarray:
         """Decode positions of the keyframes, ascending."""
         if "keyframes" not in self._derived:
-            self._derived["keyframes"] = np.flatnonzero(self.keyframe)
+            self._derived["keyframes"] = _positions(np.flatnonzero(self.keyframe))
         return self._derived["keyframes"]
+
+
+def _positions(values: np.ndarray) -> np.ndarray:
+    """Packet positions as int32 where a file has fewer than 2**31 packets."""
+    return values.astype(np.int32) if len(values) < 2**31 else values
 
 
 def _video_error(path: Path, exc: Exception) -> VideoError:
@@ -130,34 +145,36 @@ class _IndexCache:
 
     def __init__(self, budget_bytes: int) -> None:
         self.budget_bytes = budget_bytes
-        self._items: OrderedDict[tuple[Path, int, int], PacketIndex] = OrderedDict()
+        self._items: OrderedDict[tuple[Path, int, int], tuple[PacketIndex, int]] = OrderedDict()
         self._bytes = 0
 
-    @staticmethod
-    def _weight(index: PacketIndex) -> int:
-        return 8 * 8 * index.num_packets  # the arrays, and room for the derived ones
-
     def get(self, key: tuple[Path, int, int]) -> PacketIndex | None:
-        index = self._items.get(key)
-        if index is not None:
-            self._items.move_to_end(key)
-        return index
+        item = self._items.get(key)
+        if item is None:
+            return None
+        self._items.move_to_end(key)
+        return item[0]
 
     def put(self, key: tuple[Path, int, int], index: PacketIndex) -> None:
         if key in self._items:
             return
-        self._items[key] = index
-        self._bytes += self._weight(index)
+        # The arrays, and room for the derived ones (computed later, on first use).
+        weight = index.nbytes() + 16 * index.num_packets
+        self._items[key] = (index, weight)
+        self._bytes += weight
         while self._bytes > self.budget_bytes and len(self._items) > 1:
-            _, dropped = self._items.popitem(last=False)
-            self._bytes -= self._weight(dropped)
+            _, (_, dropped) = self._items.popitem(last=False)
+            self._bytes -= dropped
 
     def clear(self) -> None:
         self._items.clear()
         self._bytes = 0
 
 
-_INDEX_CACHE = _IndexCache(budget_bytes=48 * 2**20)
+# Re-reading a plain mp4's tables costs milliseconds; a file only demuxing indexes is read once
+# per edit while the dataset's indexes fit here. Past that, validation and the edit each read
+# every file in turn (the least recent one is always the next), so a larger budget buys nothing.
+_INDEX_CACHE = _IndexCache(budget_bytes=16 * 2**20)
 
 
 def _sample_table_index(path: Path) -> PacketIndex | None:
@@ -224,9 +241,9 @@ def _demux_packet_index(path: Path) -> PacketIndex:
         average_rate=Fraction(rate) if rate else None,
         pts=np.asarray(columns[0], dtype=np.int64),
         dts=np.asarray(columns[1], dtype=np.int64),
-        duration=np.asarray(columns[2], dtype=np.int64),
+        duration=compact_integers(np.asarray(columns[2], dtype=np.int64)),
         keyframe=np.asarray(columns[3], dtype=bool),
-        size_bytes=np.asarray(columns[4], dtype=np.int64),
+        size_bytes=compact_integers(np.asarray(columns[4], dtype=np.int64)),
     )
 
 
