@@ -290,21 +290,23 @@ def parse_episode_records(table: pa.Table, video_keys: list[str]) -> list[Episod
             nulls,
         )
     records = []
+    # Hoisted out of the row loop: a dataset may hold 100,000 episode rows.
+    zeros = [0] * table.num_rows
+    data_chunks = columns.get("data/chunk_index", zeros)
+    data_files = columns.get("data/file_index", zeros)
+    video_cells = {key: [columns[c] for c in video_columns(key)] for key in video_keys}
     for row in range(table.num_rows):
         start, stop = columns["dataset_from_index"][row], columns["dataset_to_index"][row]
         length = columns["length"][row] if "length" in columns else stop - start
         videos = {}
-        for key in video_keys:
-            chunk, file, from_ts, to_ts = (columns[c][row] for c in video_columns(key))
+        for key, cells in video_cells.items():
+            chunk, file, from_ts, to_ts = (cell[row] for cell in cells)
             videos[key] = VideoWindow(
                 position=(int(chunk), int(file)),
                 from_timestamp=float(from_ts),
                 to_timestamp=float(to_ts),
             )
-        data_position = (
-            int(columns.get("data/chunk_index", [0] * table.num_rows)[row] or 0),
-            int(columns.get("data/file_index", [0] * table.num_rows)[row] or 0),
-        )
+        data_position = (int(data_chunks[row] or 0), int(data_files[row] or 0))
         records.append(
             EpisodeRecord(
                 episode_index=int(columns["episode_index"][row]),

@@ -56,6 +56,7 @@ def _check_against_data(
     columns = episodes.columns
     template = data_template(ctx.root, ctx.info or {})
     listed: set[int] = set()
+    paths: dict[tuple[int, int], str | None] = {}
     for row in range(episodes.num_rows):
         episode = episodes.episode_index(row)
         if any(columns[name][row] is None for name in CORE_EPISODE_COLUMNS):
@@ -63,9 +64,12 @@ def _check_against_data(
         assert episode is not None
         listed.add(episode)
         span = summary.spans.get(episode)
-        data_file = _position_path(
-            template, columns["data/chunk_index"][row], columns["data/file_index"][row]
-        )
+        chunk, number = columns["data/chunk_index"][row], columns["data/file_index"][row]
+        data_file = None
+        if isinstance(chunk, int) and isinstance(number, int):
+            if (chunk, number) not in paths:  # a few files for many episodes
+                paths[chunk, number] = _position_path(template, chunk, number)
+            data_file = paths[chunk, number]
         if span is None:
             if summary.complete:
                 ctx.report(

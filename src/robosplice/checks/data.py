@@ -114,11 +114,16 @@ def _check_referenced_data_files(ctx: Context, episodes: EpisodeRows, summary: D
     chunks = episodes.columns["data/chunk_index"]
     file_numbers = episodes.columns["data/file_index"]
     template = data_template(ctx.root, ctx.info or {})
-    for row in range(episodes.num_rows):
-        if chunks[row] is None or file_numbers[row] is None:
+    found: dict[tuple[int, int], tuple[str, bool]] = {}  # a few files for many episodes
+    for row, (chunk, number) in enumerate(zip(chunks, file_numbers, strict=True)):
+        if chunk is None or number is None:
             continue
-        relative = format_template(template, (int(chunks[row]), int(file_numbers[row])))
-        if not (ctx.root / relative).is_file():
+        position = (int(chunk), int(number))
+        if position not in found:
+            relative = format_template(template, position)
+            found[position] = relative, (ctx.root / relative).is_file()
+        relative, exists = found[position]
+        if not exists:
             missing.setdefault(relative, []).append(episodes.where(row))
     for relative, where in missing.items():
         summary.complete = False
@@ -325,7 +330,8 @@ def _track_spans(
     """Record each episode's row range and tasks; report episodes split into several runs."""
     boundaries = [0, *np.flatnonzero(run_starts[1:]) + 1, len(episode)]
     task_index = values.get("task_index")
-    for first, stop in itertools.pairwise(boundaries):
+    run_tasks = _run_tasks(task_index, boundaries) if task_index is not None else None
+    for run, (first, stop) in enumerate(itertools.pairwise(boundaries)):
         if first == stop:
             continue
         value = int(episode[first])
@@ -355,8 +361,32 @@ def _track_spans(
                 " episode must lie in one data file",
             )
         span.stop_row = int(positions[stop - 1]) + 1
-        if task_index is not None:
+        if run_tasks is not None:
+            span.task_indices.update(run_tasks[run])
+        elif task_index is not None:
             span.task_indices.update(int(t) for t in np.unique(task_index[first:stop]))
+
+
+def _run_tasks(task_index: npt.NDArray[Any], boundaries: list[int]) -> list[list[int]] | None:
+    """The distinct task indices of each run between `boundaries`, for all runs at once;
+    None for a column of non-integers (the caller then goes run by run)."""
+    if task_index.dtype.kind not in "iu":
+        return None
+    edges = np.asarray(boundaries, dtype=np.int64)
+    count = len(edges) - 1
+    tasks = task_index.astype(np.int64)
+    if not len(tasks):
+        return [[] for _ in range(count)]
+    low, high = int(tasks.min()), int(tasks.max())
+    if (high - low + 1) * max(count, 1) >= 2**62:
+        return None
+    runs = np.repeat(np.arange(count), np.diff(edges))
+    keys = np.unique(runs * (high - low + 1) + (tasks - low))  # (run, task) pairs, sorted
+    pair_runs, pair_tasks = np.divmod(keys, high - low + 1)
+    per_run: list[list[int]] = [[] for _ in range(count)]
+    for run, task in zip(pair_runs.tolist(), (pair_tasks + low).tolist(), strict=True):
+        per_run[run].append(task)
+    return per_run
 
 
 def _check_images(ctx: Context, relative: str, table: pa.Table, features: Features) -> None:

@@ -38,7 +38,7 @@ from robosplice.format.info import (
     numeric_feature_names,
 )
 from robosplice.format.paths import HISTORY_PATH, STATS_PATH
-from robosplice.format.stats import FeatureStats, aggregate_feature_stats
+from robosplice.format.stats import FeatureStats
 from robosplice.format.stats_columns import stats_block
 
 __all__ = ["KINDS", "RELATIVE_TOLERANCE", "VARIANCE_TOLERANCE", "run", "stats_against_data"]
@@ -124,7 +124,7 @@ def stats_against_data(
             moments = computed.get(name)
             if moments is None or name == relative:
                 continue
-            expected = aggregate_feature_stats(moments.episode_stats())
+            expected = moments.aggregate()
             expected["scale"] = np.max(moments.scale(), axis=0)
             expected["square_mean"] = expected["std"] ** 2 + expected["mean"] ** 2
             expected["dtype_probe"] = moments.stats(moments.first)["dtype_probe"]
@@ -338,8 +338,9 @@ def _rows_to_check(
             wrong = np.zeros(cells.shape, dtype=bool)
             if key in ("min", "max"):
                 want = (moments.minimum if key == "min" else moments.maximum)[expected_rows]
-                for dtype in set(moments.dtypes):
-                    same = np.array([moments.dtypes[r] == dtype for r in expected_rows.tolist()])
+                codes, row_codes = moments.dtype_codes()
+                for dtype, code in codes.items():
+                    same = row_codes[expected_rows] == code
                     if same.any():
                         wrong[same] = got[same].astype(dtype) != want[same].astype(dtype)
             elif key == "mean":

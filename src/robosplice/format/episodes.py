@@ -83,7 +83,13 @@ def _episode_ranges(path: Path) -> dict[int, tuple[int, int]] | None:
         table = pq.read_table(path, columns=names)
     except (pa.ArrowException, OSError, KeyError, ValueError):
         return None
-    episodes, starts, stops = (table.column(name).to_pylist() for name in names)
+    columns = [table.column(name) for name in names]
+    if not any(column.null_count for column in columns) and all(
+        pa.types.is_integer(column.type) for column in columns
+    ):  # the usual file: whole columns at once (100,000 rows per file are common)
+        episodes, starts, stops = (column.to_numpy().tolist() for column in columns)
+        return dict(zip(episodes, zip(starts, stops, strict=True), strict=True))
+    episodes, starts, stops = (column.to_pylist() for column in columns)
     return {
         int(e): (int(a), int(b))
         for e, a, b in zip(episodes, starts, stops, strict=True)

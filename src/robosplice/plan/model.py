@@ -97,8 +97,9 @@ class ColumnChanges:
 
     def source_name(self, source: int, output_name: str) -> str:
         """What source number `source` calls the output feature `output_name`."""
-        renames = self.renames[source] if self.renames else {}
-        return source_feature_name(renames, output_name)
+        if not self.renames or not self.renames[source]:
+            return output_name  # the usual case, asked per episode and feature
+        return source_feature_name(self.renames[source], output_name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
