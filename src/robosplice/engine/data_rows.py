@@ -25,7 +25,7 @@ from robosplice.format.schema import data_schema
 from robosplice.plan.model import Plan, Segment
 
 _UNLIMITED_MB = float(2**40)
-_RUN_BYTES = 4 * READ_BYTES
+_RUN_BYTES = READ_BYTES
 """Rows (as read) of one run of episodes at most: runs bound memory, as one episode did."""
 
 
