@@ -1,4 +1,4 @@
-"""Turn one source episode's rows into the output episode's rows (pure table transform).
+"""Turn source rows into output episodes' rows, several episodes at once (pure table transform).
 
 Index columns are recomputed from position (FORMAT.md §2.3): `index` global, `frame_index` from 0,
 `timestamp = float32(frame_index / fps)`, `episode_index` the output number, `task_index`
@@ -58,32 +58,41 @@ def nest_flat(flat: pa.Array, data_type: pa.DataType, shape: tuple[int, ...]) ->
     return pa.ListArray.from_arrays(offsets, inner, type=data_type)
 
 
-def transform_episode_rows(
+def transform_run_rows(
     table: pa.Table,
     *,
     schema: pa.Schema,
     features: Features,
     source_number: int,
     columns: ColumnChanges,
-    output_episode_index: int,
+    first_output_index: int,
+    lengths: np.ndarray,
     global_start: int,
     fps: float,
     task_map: np.ndarray,
     task_override: int | None,
 ) -> pa.Table:
-    """Rows of one output episode, in the output schema."""
+    """Rows of consecutive output episodes of `lengths` frames (numbered from
+    `first_output_index`), read as one table: index columns over whole columns, one cast.
+
+    Producers of added features see one episode at a time, so a run with them holds one.
+    """
     rows = table.num_rows
     renames: Mapping[str, str] = columns.renames[source_number] if columns.renames else {}
     if renames:
         table = table.rename_columns([renames.get(name, name) for name in table.column_names])
-    frame_index = np.arange(rows, dtype=np.int64)
+    if columns.added and len(lengths) != 1:
+        raise ValueError("added features are produced one episode at a time")
+    starts = np.cumsum(lengths) - lengths
+    frame_index = np.arange(rows, dtype=np.int64) - np.repeat(starts, lengths)
     if task_override is not None:
         task_index = np.full(rows, task_override, dtype=np.int64)
     else:
         task_index = task_map[table.column("task_index").to_numpy()]
+    numbers = np.arange(first_output_index, first_output_index + len(lengths), dtype=np.int64)
     computed: dict[str, np.ndarray] = {
         "index": np.arange(global_start, global_start + rows, dtype=np.int64),
-        "episode_index": np.full(rows, output_episode_index, dtype=np.int64),
+        "episode_index": np.repeat(numbers, lengths),
         "frame_index": frame_index,
         "timestamp": (frame_index / fps).astype(np.float32),
         "task_index": task_index.astype(np.int64),
@@ -92,7 +101,7 @@ def transform_episode_rows(
         numeric = episode_columns_numpy(table, features)
         numeric.update(computed)
         for name, producer in columns.added.items():
-            computed[name] = producer(numeric, output_episode_index)
+            computed[name] = producer(numeric, first_output_index)
     arrays = []
     for field in schema:
         name = field.name

@@ -52,32 +52,74 @@ class SourceSet:
 
     def read_episode_rows(self, source: int, episode_index: int, start: int, stop: int) -> pa.Table:
         """Data rows of frames [start, stop) of a source episode."""
-        record = self.episode(source, episode_index)
-        reader = self._data_reader(source, record.data_position)
-        key = (source, record.data_position)
+        reader, (first,) = self._first_rows(source, [episode_index])
+        return reader.read_rows(int(first) + start, int(first) + stop)
+
+    def read_run_rows(self, source: int, episode_indices: list[int]) -> pa.Table:
+        """Data rows of whole source episodes, in this order, all in one data file: one read
+        of the rows from the first to the last when they go forward in the file (kept
+        episodes of a file, with gaps where episodes were left out)."""
+        reader, firsts = self._first_rows(source, episode_indices)
+        lengths = np.array([self.episode(source, e).length for e in episode_indices])
+        if np.all(firsts[1:] >= firsts[:-1] + lengths[:-1]):
+            span = reader.read_rows(int(firsts[0]), int(firsts[-1] + lengths[-1]))
+            if span.num_rows == int(lengths.sum()):
+                return span
+            offsets = firsts - firsts[0]
+            return pa.concat_tables(
+                [span.slice(int(o), int(n)) for o, n in zip(offsets, lengths, strict=True)]
+            )
+        return pa.concat_tables(
+            [
+                reader.read_rows(int(first), int(first + length))
+                for first, length in zip(firsts, lengths, strict=True)
+            ]
+        )
+
+    def _first_rows(
+        self, source: int, episode_indices: list[int]
+    ) -> tuple[DataFileReader, np.ndarray]:
+        """The reader of these episodes' data file (one file) and each one's first row in it,
+        checked against the episodes' index range."""
+        records = [self.episode(source, e) for e in episode_indices]
+        position = records[0].data_position
+        reader = self._data_reader(source, position)
+        key = (source, position)
         if key not in self._index_columns:
             self._index_columns[key] = reader.read_column("index")
         index_column = self._index_columns[key]
-        first = int(np.searchsorted(index_column, record.dataset_from_index))
-        if (
-            first + record.length > len(index_column)
-            or index_column[first] != record.dataset_from_index
-            or index_column[first + record.length - 1] != record.dataset_to_index - 1
-        ):
+        starts = np.array([r.dataset_from_index for r in records], dtype=np.int64)
+        stops = np.array([r.dataset_to_index for r in records], dtype=np.int64)
+        lengths = np.array([r.length for r in records], dtype=np.int64)
+        firsts = np.searchsorted(index_column, starts)
+        ends = firsts + lengths
+        inside = ends <= len(index_column)
+        safe_first = np.minimum(firsts, max(len(index_column) - 1, 0))
+        safe_last = np.clip(ends - 1, 0, max(len(index_column) - 1, 0))
+        good = inside & (len(index_column) > 0)
+        if len(index_column):
+            good &= (index_column[safe_first] == starts) & (index_column[safe_last] == stops - 1)
+        if not good.all():
+            bad = int(np.flatnonzero(~good)[0])
+            record = records[bad]
             relative = reader.path.relative_to(reader.root).as_posix()
             raise InvalidDatasetError(
-                f"episode {episode_index}: rows index {record.dataset_from_index}.."
+                f"episode {episode_indices[bad]}: rows index {record.dataset_from_index}.."
                 f"{record.dataset_to_index - 1} are not all in {relative}",
                 [
                     Problem(
                         file=relative,
-                        loc=f"episode {episode_index}",
+                        loc=f"episode {episode_indices[bad]}",
                         kind="episode_rows_missing",
                         message="dataset_from_index/to_index do not match the data rows",
                     )
                 ],
             )
-        return reader.read_rows(first + start, first + stop)
+        return reader, firsts
+
+    def row_bytes(self, source: int, position: FilePosition) -> float:
+        """About how many bytes a row of a source data file takes once read."""
+        return self._data_reader(source, position).row_bytes
 
     def source_schema(self, source: int, position: FilePosition) -> pa.Schema:
         """Arrow schema of a source data file."""

@@ -1,8 +1,8 @@
 """Collect the stats of an edit's output while the engine writes it: per episode, then stats.json.
 
 Carries the source's stats where the output keeps the values they describe and computes them
-where it does not; `engine/run.py` feeds it each output episode's rows and the sampled cameras.
-Writes nothing (`engine/meta.py` writes what it returns).
+where it does not; `engine/data_rows.py` feeds it runs of output episodes' rows, `engine/run.py`
+the sampled cameras. Writes nothing (`engine/meta.py` writes what it returns).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from robosplice.format.stats import (
     aggregate_feature_stats,
     complete_stats_entry,
     compute_feature_stats,
+    compute_feature_stats_runs,
 )
 from robosplice.format.stats_columns import EpisodeStatsColumns, stats_column_arrays
 from robosplice.plan.model import Plan
@@ -73,6 +74,7 @@ class StatsCollector:
         # Features whose every output episode holds its source episode's values unchanged, with
         # the source's stats carried: stats.json can then be the source's entry, bit for bit.
         self.unchanged: dict[str, bool] = dict.fromkeys(self.stats_names, True)
+        self._timestamps: dict[int, FeatureStats] = {}  # stats of timestamps by length
 
     def _source_episode_stats(self, source: int, episode_index: int) -> DatasetStats:
         if source not in self._source_stats:
@@ -100,78 +102,157 @@ class StatsCollector:
             return False
         return name in self.plan.stats.visual or carried is None or not whole
 
-    def _index_unchanged(self, name: str, output: pa.Table, source: pa.Table | None) -> bool:
-        """Whether an index column of the output episode holds the source's values."""
+    def _index_unchanged(
+        self, name: str, output: pa.Table, source: pa.Table | None, starts: np.ndarray
+    ) -> np.ndarray:
+        """Per episode (rows from `starts`), whether an index column of the output holds the
+        source's values."""
         if source is None or name not in source.column_names:
-            return False
+            return np.zeros(len(starts), dtype=bool)
         before = source.column(name).to_numpy()
         after = output.column(name).to_numpy()
-        return before.dtype == after.dtype and np.array_equal(before, after)
+        if before.dtype != after.dtype or len(before) != len(after):
+            return np.zeros(len(starts), dtype=bool)
+        if len(after) == 0:
+            return np.ones(len(starts), dtype=bool)
+        return np.logical_and.reduceat(before == after, starts)
 
-    def episode_stats(
-        self, output_index: int, table: pa.Table, source_table: pa.Table | None = None
-    ) -> DatasetStats:
-        """Stats of one output episode; numeric ones also feed the dataset stats.
+    def run_stats(
+        self,
+        first_output: int,
+        table: pa.Table,
+        source_table: pa.Table | None,
+        lengths: np.ndarray,
+    ) -> list[DatasetStats]:
+        """Stats of consecutive output episodes, numbered from `first_output`, whose rows `table`
+        holds one after the other (`lengths` each; none empty unless alone); numeric ones also
+        feed the dataset stats, computed for all the episodes at once.
 
         `source_table` holds the source rows `table` was made from: an index column whose values
         did not change (an episode that keeps its number and position) keeps its source stats.
         """
-        episode = self.plan.episodes[output_index]
-        segment = episode.segment
-        source_stats = self._source_episode_stats(segment.source, segment.episode_index)
+        count = len(lengths)
+        starts = np.cumsum(lengths) - lengths
+        episodes = self.plan.episodes[first_output : first_output + count]
+        source_stats = [
+            self._source_episode_stats(e.segment.source, e.segment.episode_index) for e in episodes
+        ]
         numeric = self._stats_values(table)
-        kept = episode.whole and segment.step == 1
-        stats: DatasetStats = {}
+        kept = [e.whole and e.segment.step == 1 for e in episodes]
         stale = self.plan.stats.stale_episodes
+        carried: dict[str, list[FeatureStats | None]] = {}
         for name in self.stats_names:
-            source_name = self.plan.columns.source_name(segment.source, name)
-            carried = source_stats.get(source_name)
-            if (segment.source, segment.episode_index, source_name) in stale:
-                carried = None  # disagrees with the rows: rebuilt
-            if name in self.numeric_names:
-                values = numeric[name]
-                self.quantiles[name].add(values)
-                if name in self.numeric_values:
-                    self.numeric_values[name].append(values)
-                changed = (
-                    self.plan.stats.recompute
-                    or not kept
-                    or name in self.plan.columns.added
-                    or (
-                        name in INDEX_COLUMNS
-                        and not self._index_unchanged(name, table, source_table)
-                    )
-                )
-                # Stats rebuilt only because the source lacks them describe the same values:
-                # stats.json stays the source's (issue 21: a repair changes nothing that was right).
-                recompute = changed or carried is None
-                if changed:
-                    self.unchanged[name] = False
-                stats[name] = compute_feature_stats(values) if recompute else carried
-                continue
-            if name in self.plan.videos or not kept:
-                self.unchanged[name] = False  # encoded anew, or frames cut: other values
-            if self._samples_frames(name, episode.whole, carried):
-                if name in self.plan.stats.visual:
-                    self.unchanged[name] = False
-                if self.features[name]["dtype"] == "video":
-                    self.pending_video.append((output_index, name))
-                    if carried is not None:
-                        stats[name] = carried  # placeholder, replaced in add_video_stats
+            carried[name] = []
+            for episode, stats in zip(episodes, source_stats, strict=True):
+                segment = episode.segment
+                source_name = self.plan.columns.source_name(segment.source, name)
+                value = stats.get(source_name)
+                if (segment.source, segment.episode_index, source_name) in stale:
+                    value = None  # disagrees with the rows: rebuilt
+                carried[name].append(value)
+        computed = {
+            name: self._numeric_run_stats(
+                name, numeric[name], table, source_table, starts, lengths, kept, carried[name]
+            )
+            for name in self.stats_names
+            if name in self.numeric_names
+        }
+        results: list[DatasetStats] = []
+        for position in range(count):
+            stats: DatasetStats = {}
+            for name in self.stats_names:
+                if name in computed:
+                    stats[name] = computed[name][position]
                     continue
-                sampled = image_episode_stats(
-                    table.column(name), self.datasets[segment.source].root
+                start, length = int(starts[position]), int(lengths[position])
+                value = self._camera_stats(
+                    name,
+                    first_output + position,
+                    table.slice(start, length) if count > 1 else table,
+                    kept=kept[position],
+                    carried=carried[name][position],
                 )
-                if sampled is not None:
-                    stats[name] = sampled
-                elif carried is not None:
-                    stats[name] = carried
-            elif carried is not None:
-                stats[name] = carried
-            else:
-                self.unchanged[name] = False  # e.g. a depth camera without stats: left out
-        self.episodes.append(stats)
-        return stats
+                if value is not None:
+                    stats[name] = value
+            results.append(stats)
+        self.episodes.extend(results)
+        return results
+
+    def _numeric_run_stats(
+        self,
+        name: str,
+        values: np.ndarray,
+        table: pa.Table,
+        source_table: pa.Table | None,
+        starts: np.ndarray,
+        lengths: np.ndarray,
+        kept: list[bool],
+        carried: list[FeatureStats | None],
+    ) -> list[FeatureStats]:
+        """One numeric feature's stats of a run's episodes: carried, or computed together."""
+        self.quantiles[name].add(values)
+        if name in self.numeric_values:
+            self.numeric_values[name].extend(
+                values[int(s) : int(s + n)] for s, n in zip(starts, lengths, strict=True)
+            )
+        changed = np.array(
+            [self.plan.stats.recompute or not k or name in self.plan.columns.added for k in kept]
+        )
+        if name in INDEX_COLUMNS and not changed.all():
+            changed |= ~self._index_unchanged(name, table, source_table, starts)
+        if changed.any():
+            self.unchanged[name] = False
+        # Stats rebuilt only because the source lacks them describe the same values:
+        # stats.json stays the source's (issue 21: a repair changes nothing that was right).
+        chosen = np.flatnonzero(changed | np.array([c is None for c in carried]))
+        if len(lengths) == 1:
+            fresh = [compute_feature_stats(values)] if len(chosen) else []
+        elif name == "timestamp" and "frame_index" in table.column_names:
+            # Every episode's timestamps are frame_index / fps from 0: one result a length.
+            fresh = [self._timestamp_stats(int(n)) for n in lengths[chosen]]
+        else:
+            fresh = compute_feature_stats_runs(values, starts[chosen], lengths[chosen])
+        result = list(carried)
+        for position, stats in zip(chosen.tolist(), fresh, strict=True):
+            result[position] = stats
+        return [stats for stats in result if stats is not None]
+
+    def _timestamp_stats(self, length: int) -> FeatureStats:
+        """Stats of an episode's `length` timestamps (frame_index / fps), computed once."""
+        if length not in self._timestamps:
+            stats = compute_feature_stats(np.arange(length) / float(self.plan.info["fps"]))
+            for array in stats.values():
+                array.flags.writeable = False  # shared by every episode of this length
+            self._timestamps[length] = stats
+        return self._timestamps[length]
+
+    def _camera_stats(
+        self,
+        name: str,
+        output_index: int,
+        table: pa.Table,
+        *,
+        kept: bool,
+        carried: FeatureStats | None,
+    ) -> FeatureStats | None:
+        """One camera's stats of one episode: carried, sampled from the rows' images, or a
+        placeholder for a video sampled once written (None: left out)."""
+        episode = self.plan.episodes[output_index]
+        if name in self.plan.videos or not kept:
+            self.unchanged[name] = False  # encoded anew, or frames cut: other values
+        if self._samples_frames(name, episode.whole, carried):
+            if name in self.plan.stats.visual:
+                self.unchanged[name] = False
+            if self.features[name]["dtype"] == "video":
+                self.pending_video.append((output_index, name))
+                return carried  # placeholder, replaced in add_video_stats
+            sampled = image_episode_stats(
+                table.column(name), self.datasets[episode.segment.source].root
+            )
+            return sampled if sampled is not None else carried
+        if carried is None:
+            self.unchanged[name] = False  # e.g. a depth camera without stats: left out
+        return carried
 
     def video_stats_units(
         self, target: Path, rows: list[dict[str, Any]], fps: float

@@ -217,6 +217,11 @@ class DataFileReader:
         self._window = 1
 
     @property
+    def row_bytes(self) -> float:
+        """About what one row takes once read (the file's decoded bytes over its rows)."""
+        return sum(self._group_bytes) / max(self.num_rows, 1)
+
+    @property
     def schema(self) -> pa.Schema:
         """Arrow schema of the file as stored."""
         return self._file.schema_arrow

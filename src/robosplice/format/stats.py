@@ -30,6 +30,7 @@ __all__ = [
     "aggregate_stats",
     "complete_stats_entry",
     "compute_feature_stats",
+    "compute_feature_stats_runs",
     "compute_image_stats",
     "downsample_image",
     "downsample_stride",
@@ -97,6 +98,196 @@ def compute_feature_stats(values: npt.ArrayLike, *, keep_dims: bool | None = Non
     stats = _basic_stats(rows, sample_count) if rows.shape[0] < 2 else _histogram_stats(rows)
     stats["count"] = np.array([sample_count])
     return keep_frame_axis(stats, array.ndim) if keepdims else stats
+
+
+def compute_feature_stats_runs(
+    values: npt.NDArray[Any], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
+) -> list[FeatureStats]:
+    """`compute_feature_stats` of each slice `values[start:start + length]`, bit for bit.
+
+    Episodes of one column are computed together (issue 22: per-episode numpy calls cost more
+    than the arithmetic): 1-D integer values whose sums are exact in float64 take a vectorised
+    path, whatever the order of summation; anything else is computed slice by slice.
+    """
+    results: list[FeatureStats | None] = [None] * len(starts)
+    fast = _exact_integer_runs(values, starts, lengths)
+    for position in np.flatnonzero(~fast):
+        start, length = int(starts[position]), int(lengths[position])
+        results[position] = compute_feature_stats(values[start : start + length])
+    chosen = np.flatnonzero(fast)
+    while len(chosen):
+        # As many slices as fit in `_CELLS_AT_ONCE` once padded to the longest.
+        widest = np.maximum.accumulate(lengths[chosen])
+        taken = max(1, int(np.searchsorted(widest * np.arange(1, len(chosen) + 1), _CELLS_AT_ONCE)))
+        group, chosen = chosen[:taken], chosen[taken:]
+        for position, stats in zip(
+            group, _integer_runs_stats(values, starts[group], lengths[group]), strict=True
+        ):
+            start, length = int(starts[position]), int(lengths[position])
+            results[position] = (
+                stats
+                if stats is not None
+                else compute_feature_stats(values[start : start + length])
+            )
+    return [stats for stats in results if stats is not None]
+
+
+_CELLS_AT_ONCE: Final = 2**21  # values sorted at once, padded to the longest slice (16 MB)
+_EXACT_FLOAT64_INT: Final = 2**53
+
+
+def _exact_integer_runs(
+    values: npt.NDArray[Any], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """Which slices sum, and sum their squares, exactly in float64 (so any order gives
+    `np.mean`'s answer): 1-D integers, 2 rows or more, length x max|v|^2 below 2**53."""
+    if values.ndim != 1 or values.dtype.kind not in "iu" or len(starts) == 0:
+        return np.zeros(len(starts), dtype=bool)
+    if np.any(lengths < 2):
+        fast = lengths >= 2
+        if not fast.any():
+            return fast
+    else:
+        fast = np.ones(len(starts), dtype=bool)
+    magnitude = np.abs(values.astype(np.float64))
+    # Reduce [start, start + length) of each slice: the odd pieces lie between slices.
+    edges = np.stack([starts, starts + np.maximum(lengths, 1)], axis=1).reshape(-1)
+    largest = np.maximum.reduceat(np.append(magnitude, 0.0), edges)[::2]
+    bound = lengths.astype(np.float64) * largest * largest
+    return fast & (bound < _EXACT_FLOAT64_INT / 2)
+
+
+def _integer_runs_stats(
+    values: npt.NDArray[Any], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
+) -> list[FeatureStats | None]:
+    """`compute_feature_stats` of exact integer slices at once (None: take the slice path).
+
+    Mirrors `_histogram_stats` and `_sorted_quantiles` elementwise: the same float64 operations
+    on arrays over episodes instead of on scalars, so every result has the same bits.
+    """
+    episodes = len(starts)
+    widest = int(lengths.max())
+    # Each slice's values sorted in a row, padded with +inf (never below an edge).
+    rows = np.repeat(np.arange(episodes), lengths)
+    columns = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    taken = np.repeat(starts, lengths) + columns
+    ordered = np.full((episodes, widest), np.inf)
+    ordered[rows, columns] = values[taken].astype(np.float64)
+    ordered.sort(axis=1)
+    batch = ordered  # float64, as `_histogram_stats` promotes integers
+    finite = np.isfinite(batch)
+    total = np.where(finite, batch, 0.0).sum(axis=1)  # exact: any order
+    squares = np.where(finite, batch, 0.0) ** 2
+    minimum = batch[:, 0].copy()
+    maximum = batch[np.arange(episodes), lengths - 1]
+    mean = total / lengths
+    mean_of_squares = squares.sum(axis=1) / lengths
+    mean = mean + (mean - mean) * 1.0
+    mean_of_squares = mean_of_squares + (mean_of_squares - mean_of_squares) * 1.0
+    std = np.sqrt(np.maximum(0, mean_of_squares - mean**2))
+    usable, quantiles = _runs_sorted_quantiles(batch, lengths, minimum, maximum)
+    block = np.stack([minimum, maximum, mean, std, *quantiles.T], axis=1)
+    block.flags.writeable = False  # handed out as views
+    keys = ("min", "max", "mean", "std", *QUANTILE_KEYS)
+    results: list[FeatureStats | None] = []
+    for row in range(episodes):
+        if not usable[row]:
+            results.append(None)
+            continue
+        cells = block[row]
+        stats: FeatureStats = {key: cells[i : i + 1] for i, key in enumerate(keys)}
+        stats["count"] = np.array([int(lengths[row])])
+        # `compute_feature_stats` key order: min, max, mean, std, count, quantiles.
+        results.append({key: stats[key] for key in STAT_KEYS})
+    return results
+
+
+def _runs_sorted_quantiles(
+    ordered: npt.NDArray[np.float64],
+    lengths: npt.NDArray[np.int64],
+    minimum: npt.NDArray[np.float64],
+    maximum: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """`_sorted_quantiles` of each row of `ordered` (sorted, +inf padded) over its own edges, as
+    (rows whose edges take that path in `_dimension_quantiles`, (rows, quantiles) answers)."""
+    first_edge = minimum - _HISTOGRAM_PADDING
+    last_edge = maximum + _HISTOGRAM_PADDING
+    # np.linspace's edges, one at a time: arange(k) * step + start, the last one `stop` (with
+    # a zero step it divides first, which gives `start` all the same).
+    step = (last_edge - first_edge) / NUM_QUANTILE_BINS
+    rows = np.arange(len(lengths))
+    count = lengths.astype(np.float64)
+
+    def edge_at(index: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        inner = index.astype(np.float64) * step + first_edge
+        return np.where(index >= NUM_QUANTILE_BINS, last_edge, inner)
+
+    # Inner edges increase with k by construction; the last one is set, so check it, as
+    # `_dimension_quantiles` checks them all.
+    usable = (
+        np.isfinite(first_edge)
+        & np.isfinite(last_edge)
+        & (edge_at(np.full(len(rows), NUM_QUANTILE_BINS - 1)) <= last_edge)
+    )
+
+    def edges_up_to(value: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+        """How many edges of each row are <= its `value` (`searchsorted(..., "right")`), by
+        bisection over the edges, which never decrease."""
+        low = np.zeros(len(value), dtype=np.int64)
+        high = np.full(len(value), NUM_QUANTILE_BINS + 1, dtype=np.int64)
+        while np.any(low < high):
+            middle = (low + high) // 2
+            above = edge_at(np.minimum(middle, NUM_QUANTILE_BINS)) > value
+            searching = low < high
+            high = np.where(searching & above, middle, high)
+            low = np.where(searching & ~above, middle + 1, low)
+        return low
+
+    def below_edge(edge_index: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """How many values of each row lie below its edge `edge_index`."""
+        bounds = edge_at(edge_index)
+        return (ordered < bounds[:, None]).sum(axis=1).astype(np.float64)
+
+    below = below_edge(np.zeros(len(rows), dtype=np.int64))
+    last = (ordered <= last_edge[:, None]).sum(axis=1).astype(np.float64) - below
+
+    def cumulative(bin_index: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        inner = np.minimum(bin_index + 1, NUM_QUANTILE_BINS)
+        return np.where(bin_index == NUM_QUANTILE_BINS - 1, last, below_edge(inner) - below)
+
+    answers = []
+    for quantile in QUANTILES:
+        target = quantile * count
+        needed = np.maximum(np.ceil(target), 0)
+        position = (needed + below - 1).astype(np.int64)
+        inside = (needed > 0) & (needed + below <= count)
+        probe = ordered[rows, np.clip(position, 0, ordered.shape[1] - 1)]
+        edge = edges_up_to(probe)
+        bin_index = np.where(
+            needed == 0, 0, np.where(inside, np.maximum(edge, 1) - 1, NUM_QUANTILE_BINS)
+        )
+        bin_index = np.where(
+            (bin_index >= NUM_QUANTILE_BINS - 1) & (last >= needed),
+            NUM_QUANTILE_BINS - 1,
+            bin_index,
+        ).astype(np.int64)
+        inner = np.clip(bin_index, 1, NUM_QUANTILE_BINS - 1)
+        after, before = cumulative(inner), cumulative(inner - 1)
+        low, high = edge_at(inner), edge_at(inner + 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fraction = (target - before) / (after - before)
+            interpolated = low + fraction * (high - low)
+        value = np.where(
+            bin_index == 0,
+            first_edge,
+            np.where(
+                bin_index >= NUM_QUANTILE_BINS,
+                last_edge,
+                np.where(after == before, low, interpolated),
+            ),
+        )
+        answers.append(value)
+    return usable, np.stack(answers, axis=1)
 
 
 def keep_frame_axis(stats: FeatureStats, values_ndim: int) -> FeatureStats:
