@@ -40,6 +40,7 @@ from robosplice.format.leftovers import (
     interrupted_swap_advice,
     pid_alive,
 )
+from robosplice.format.paths import HUB_ADVICE, names_a_hub_repo
 
 __all__ = ["find_leftovers", "interrupted_swap_advice"]  # re-exported for callers of commit
 
@@ -196,6 +197,8 @@ def check_output_target(
             (without in_place), or is missing with a backup of it next to it.
         SelectionError: the target is inside a source, or contains one.
     """
+    if names_a_hub_repo(target):
+        raise SelectionError(f"output {target}: a Hub reference, not a folder; {HUB_ADVICE}")
     target = target.resolve()
     for source in sources:
         source = source.resolve()

@@ -19,7 +19,7 @@ from robosplice.format import info as info_format
 from robosplice.format.data import data_template, episode_task_indices, file_positions
 from robosplice.format.episodes import read_episodes, video_columns
 from robosplice.format.leftovers import interrupted_swap_advice
-from robosplice.format.paths import STATS_PATH, FilePosition
+from robosplice.format.paths import HUB_ADVICE, STATS_PATH, FilePosition, names_a_hub_repo
 from robosplice.format.stats import DatasetStats, stats_from_json
 from robosplice.format.tasks import read_tasks
 from robosplice.format.untrusted import check_metadata_paths, check_tree, resolve_declared
@@ -58,6 +58,8 @@ class Dataset:
     def __init__(self, root: str | os.PathLike[str], *, repo_id: str | None = None) -> None:
         self.root = Path(root).expanduser().resolve()
         if not (self.root / "meta" / "info.json").is_file():
+            if names_a_hub_repo(Path(root)):
+                raise DatasetNotFoundError(f"{root}: a Hub dataset; {HUB_ADVICE}")
             advice = interrupted_swap_advice(self.root)
             raise DatasetNotFoundError(
                 f"{self.root}: no LeRobot dataset here (meta/info.json is missing)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+from pathlib import PurePath
 from collections.abc import Collection, Mapping
 from typing import Any, Final, Literal
 
@@ -139,3 +140,17 @@ def template_position(template: str, relative: str) -> FilePosition | None:
 def mebibytes_to_bytes(size_mb: float) -> int:
     """LeRobot's "MB" is MiB (FORMAT.md conventions)."""
     return int(size_mb * 1024 * 1024)
+
+
+HUB_ADVICE: Final = (
+    "the Python API reads and writes local folders: pull a Hub dataset with"
+    " robosplice.hub.pull('hf://datasets/ORG/NAME') and push an output folder with"
+    " robosplice.hub.push(folder, 'hf://datasets/ORG/NAME'); the robosplice command accepts"
+    " hf:// for SRC and OUT"
+)
+
+
+def names_a_hub_repo(path: PurePath) -> bool:
+    """Whether `path` is a Hub reference (`hf://…`, `https://…/datasets/…`) turned into a path
+    (`hf:/datasets/…`): such a folder would be created beside the user's data, never pushed."""
+    return any(part in ("hf:", "http:", "https:") for part in path.parts)
