@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import string
-from pathlib import PurePath
 from collections.abc import Collection, Mapping
+from pathlib import PurePath
 from typing import Any, Final, Literal
 
 INFO_PATH: Final = "meta/info.json"
