@@ -20,7 +20,8 @@ from robosplice.testing.synthetic import write_numeric_dataset
 
 EPISODES = 20
 FRAMES = 4_000  # per episode: 80k frames at 1×, 320k at 4×
-MARGIN_MIB = 40  # today +19 MiB (per-episode buffers); keeping every value: +110 MiB
+MARGIN_MIB = 40  # today +5 to +25 MiB (per-episode buffers); keeping every value: +110 MiB
+RUNS = 3
 
 LAUNCHER = """
 import os, resource, sys
@@ -67,6 +68,15 @@ def _peak_mib(source: Path, output: Path) -> float:
 def test_peak_memory_of_an_edit_stays_flat_when_the_frames_grow_4x(tmp_path: Path) -> None:
     small = _dataset(tmp_path / "small", EPISODES)
     large = _dataset(tmp_path / "large", 4 * EPISODES)
-    peaks = [_peak_mib(source, tmp_path / f"out-{source.name}") for source in (small, large)]
-    assert (tmp_path / "out-large" / "meta" / "stats.json").is_file()
-    assert peaks[1] - peaks[0] <= MARGIN_MIB, f"peak RSS {peaks[0]:.0f} → {peaks[1]:.0f} MiB"
+    # The same edit's peak varies by up to ~25 MiB from run to run (pyarrow decodes on its
+    # thread pool, and what each thread's heap keeps is timing); the noise only adds, so the
+    # least of a few runs is the edit's own peak.
+    runs = [
+        [_peak_mib(source, tmp_path / f"out-{source.name}-{run}") for source in (small, large)]
+        for run in range(RUNS)
+    ]
+    peaks = [min(run[size] for run in runs) for size in (0, 1)]
+    assert (tmp_path / "out-large-0" / "meta" / "stats.json").is_file()
+    assert peaks[1] - peaks[0] <= MARGIN_MIB, (
+        f"peak RSS {peaks[0]:.0f} → {peaks[1]:.0f} MiB ({runs})"
+    )
