@@ -90,7 +90,7 @@ def place_windows(
     return video_files, bytes_copied
 
 
-def _file_episodes(dataset: Dataset, key: str) -> dict[tuple[int, int], list[int]]:
+def file_episodes(dataset: Dataset, key: str) -> dict[tuple[int, int], list[int]]:
     """Source episodes of each video file of camera `key`, in the order they sit in the file."""
     files: dict[tuple[int, int], list[tuple[float, int]]] = {}
     for record in dataset.episodes:
@@ -138,7 +138,7 @@ def _camera_unit(
         segment = episode.segment
         source_key = plan.columns.source_name(segment.source, key)
         if segment.source not in layouts:
-            layouts[segment.source] = _file_episodes(datasets[segment.source], source_key)
+            layouts[segment.source] = file_episodes(datasets[segment.source], source_key)
         position = datasets[segment.source].episodes[segment.episode_index].videos[source_key]
         in_file = layouts[segment.source][position.position]
         if in_file[0] != segment.episode_index:  # a whole file's run starts at its first episode

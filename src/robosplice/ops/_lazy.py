@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from robosplice.dataset import Dataset
-from robosplice.engine.cameras import video_files_kept_remote
+from robosplice.engine.cameras import file_episodes, video_files_kept_remote
 from robosplice.engine.units import RemoteFile
 from robosplice.format import info as info_format
 from robosplice.format.paths import mebibytes_to_bytes
@@ -136,15 +136,7 @@ def files_kept_whole(plan: Plan, root: Path, dataset: Dataset) -> list[str]:
             continue
         for source in numbers:
             source_key = plan.columns.source_name(source, key)
-            files: dict[tuple[int, int], list[tuple[float, int]]] = {}
-            for record in dataset.episodes:
-                window = record.videos.get(source_key)
-                if window is not None:
-                    files.setdefault(window.position, []).append(
-                        (window.from_timestamp, record.episode_index)
-                    )
-            for position, pairs in files.items():
-                in_file = [episode for _, episode in sorted(pairs)]
+            for position, in_file in file_episodes(dataset, source_key).items():
                 start = order.get((source, in_file[0]))
                 if start is None:
                     continue
