@@ -275,6 +275,10 @@ def tree_hash(root: Path) -> str:
 def build_base(target: Path, episodes: int) -> Path:
     from robosplice.ops.sample import write_sample
 
+    if target.is_dir():  # a kept work folder (--keep): a published sample is complete
+        log(f"reusing {target}")
+        return target
+
     log(f"writing the base sample ({episodes} episodes, {len(CAMERAS)} cameras)")
     write_sample(
         target,
