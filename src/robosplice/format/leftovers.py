@@ -37,9 +37,9 @@ def find_leftovers(target: Path) -> list[Leftover]:
         return []
     prefix = f".{target.name}"
     found = []
-    for path in sorted(target.parent.iterdir()):
-        if not path.name.startswith(prefix):
-            continue
+    # Names filtered before sorting: the parent may be a busy folder (/tmp, a datasets home).
+    ours = [path for path in target.parent.iterdir() if path.name.startswith(prefix)]
+    for path in sorted(ours, key=lambda path: path.name):
         for mark, kind in _MARKS.items():
             rest = path.name[len(prefix) :]
             if rest.startswith(mark):
