@@ -9,6 +9,7 @@ quantiles read the written numeric columns back (`dataset_quantiles.py`) instead
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,7 @@ def execute(
     workers: int | None = None,
     backend: str | Backend | None = None,
     link_files: bool | None = None,
+    opened: Sequence[Dataset] = (),
 ) -> ExecutionResult:
     """Write the dataset `plan` describes into the empty folder `target`.
 
@@ -69,13 +71,17 @@ def execute(
     `execution(...)`'s, else chosen by size) while this process streams the data rows; the
     finalize (metadata, stats, info.json) runs here. `workers` threads also encode the cameras
     of `plan.videos`. `link_files` hard-links source video files kept whole instead of copying.
+    `opened`: handles the caller holds on sources of the plan (their metadata is not read again).
     Every backend writes the same bytes.
     """
     reporter = resolve_progress(progress)
     options = current_options()
     if link_files is None:
         link_files = options.link_files
-    datasets = [Dataset(root) for root in plan.sources]
+    held = {dataset.root: dataset for dataset in opened}
+    datasets = [
+        held.get(Path(root).expanduser().resolve()) or Dataset(root) for root in plan.sources
+    ]
     sources = SourceSet(datasets)
     info = info_format.copy_info(dict(plan.info))
     features = info["features"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from robosplice._types import PathLike, ProgressReporter
@@ -120,6 +120,7 @@ def write_plan(
     progress: ProgressReporter | None = None,
     backend: str | Backend | None = None,
     workers: int | None = None,
+    opened: Sequence[Dataset] = (),
 ) -> Dataset:
     """Execute `plan` into `output_dir` atomically and return a handle on the result.
 
@@ -145,7 +146,9 @@ def write_plan(
     plan, preflight = prepare(plan, progress=progress, remote=remote)
     replaces = output_dir.exists()
     with staged_output(output_dir, replace=overwrite or in_place) as staging:
-        result = execute(plan, staging, progress=progress, backend=backend, workers=workers)
+        result = execute(
+            plan, staging, progress=progress, backend=backend, workers=workers, opened=opened
+        )
         write_history(
             staging,
             plan,
@@ -186,6 +189,7 @@ def write_edit(
         progress=progress,
         backend=backend,
         workers=workers,
+        opened=[source],
     )
 
 

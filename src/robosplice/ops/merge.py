@@ -326,6 +326,7 @@ def merge_datasets(
         progress=progress,
         backend=backend,
         workers=workers,
+        opened=sources,
     )
 
 
