@@ -415,8 +415,12 @@ def _copy_videos(
                     }
                 )
                 reporter.advance()
-        finally:
+        except BaseException:
+            sequence.abandon()
+            raise
+        else:
             sequence.close()
+        finally:
             reporter.finish()
         written += [p.relative_to(target).as_posix() for p in sequence.paths_written]
     if problems:

@@ -171,8 +171,12 @@ def copy_camera(unit: CameraCopyUnit) -> CameraCopyResult:
                 indexes.pop(segment.path, None)
                 if segment.path in readers:
                     readers.pop(segment.path).close()
-    finally:
+    except BaseException:
+        sequence.abandon()
+        raise
+    else:
         sequence.close()
+    finally:
         for reader in readers.values():
             reader.close()
     if unit.position is not None and sequence.paths_written != [path_of(unit.position)]:

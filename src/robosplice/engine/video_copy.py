@@ -222,3 +222,10 @@ class VideoFileSequence:
         if self._writer is not None:
             writer, self._writer = self._writer, None
             writer.close()
+
+    def abandon(self) -> None:
+        """Close the current file unfinished: on the way out of a failed or interrupted write
+        (whose staging folder goes), finishing it could raise and mask why the write stopped."""
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            writer.abandon()

@@ -356,9 +356,14 @@ def encode_videos(
                     }
                 )
                 reporter.advance()
-    finally:
+    except BaseException:
+        for sequence in sequences.values():
+            sequence.abandon()
+        raise
+    else:
         for sequence in sequences.values():
             sequence.close()
+    finally:
         shutil.rmtree(target / TEMP_DIR_NAME, ignore_errors=True)
         reporter.finish()
     for key in keys:

@@ -6,6 +6,7 @@ translated into `VideoError` naming the file.
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -332,3 +333,8 @@ class PacketWriter:
             self._container.close()
         except av.error.FFmpegError as exc:
             raise VideoError(f"{self.path}: cannot finish video ({exc})") from exc
+
+    def abandon(self) -> None:
+        """Close without finishing cleanly (the caller removes the file)."""
+        with contextlib.suppress(av.error.FFmpegError):
+            self._container.close()

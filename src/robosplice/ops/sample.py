@@ -318,10 +318,15 @@ class _SampleWriter:
                 )
                 global_start += length
                 self.progress.advance()
-        finally:
-            data.close()
+        except BaseException:
+            for sequence in sequences.values():
+                sequence.abandon()
+            raise
+        else:
             for sequence in sequences.values():
                 sequence.close()
+        finally:
+            data.close()
             self.progress.finish()
         shutil.rmtree(temp_dir)
         info = self._info()
