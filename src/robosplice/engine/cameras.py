@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from robosplice.format import info as info_format
 from robosplice.format.episodes import video_columns
 from robosplice.format.paths import mebibytes_to_bytes
 from robosplice.format.video import read_packet_index
-from robosplice.plan.model import Plan
+from robosplice.plan.model import OutputEpisode, Plan
 
 _KEPT_REMOTE: contextvars.ContextVar[Mapping[Path, RemoteFile] | None] = contextvars.ContextVar(
     "robosplice_kept_remote", default=None
@@ -102,6 +102,14 @@ def file_episodes(dataset: Dataset, key: str) -> dict[tuple[int, int], list[int]
     return {position: [e for _, e in sorted(pairs)] for position, pairs in files.items()}
 
 
+def runs_whole_file(run: Sequence[OutputEpisode], source: int, in_file: Sequence[int]) -> bool:
+    """Whether output episodes `run` are every episode `in_file` (a source file's episodes in
+    their order) of `source`, each whole and at full rate: the file can be kept as it is."""
+    return [e.segment.episode_index for e in run] == list(in_file) and all(
+        e.whole and e.segment.step == 1 and e.segment.source == source for e in run
+    )
+
+
 def _camera_unit(
     plan: Plan, datasets: list[Dataset], target: Path, key: str, *, link_files: bool
 ) -> CameraCopyUnit:
@@ -155,10 +163,7 @@ def _camera_unit(
         full = size * (1 + 1 / len(in_file)) >= limit or not settings.concatenate_videos
         if (
             (kept is not None or (size < limit and full))
-            and [e.segment.episode_index for e in run] == in_file
-            and all(
-                e.whole and e.segment.step == 1 and e.segment.source == segment.source for e in run
-            )
+            and runs_whole_file(run, segment.source, in_file)
             and (
                 kept is not None
                 or _frames_in_file(segments[number].path) == sum(e.segment.length for e in run)

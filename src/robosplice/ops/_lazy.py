@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from robosplice.dataset import Dataset
-from robosplice.engine.cameras import file_episodes, video_files_kept_remote
+from robosplice.engine.cameras import file_episodes, runs_whole_file, video_files_kept_remote
 from robosplice.engine.units import RemoteFile
 from robosplice.format import info as info_format
 from robosplice.format.paths import mebibytes_to_bytes
@@ -141,9 +141,7 @@ def files_kept_whole(plan: Plan, root: Path, dataset: Dataset) -> list[str]:
                 if start is None:
                     continue
                 run = plan.episodes[start : start + len(in_file)]
-                if [e.segment.episode_index for e in run] == in_file and all(
-                    e.whole and e.segment.step == 1 and e.segment.source == source for e in run
-                ):
+                if runs_whole_file(run, source, in_file):
                     kept.append(_relative(dataset, dataset.video_path(source_key, position)))
     return kept
 
