@@ -180,10 +180,10 @@ def _integer_runs_stats(
     squares = np.where(finite, batch, 0.0) ** 2
     minimum = batch[:, 0].copy()
     maximum = batch[np.arange(episodes), lengths - 1]
+    # `_histogram_stats`'s `+ (mean - mean) * 1.0` only changes an infinite mean: these are
+    # finite (exact integers), so it is left out.
     mean = total / lengths
     mean_of_squares = squares.sum(axis=1) / lengths
-    mean = mean + (mean - mean) * 1.0
-    mean_of_squares = mean_of_squares + (mean_of_squares - mean_of_squares) * 1.0
     std = np.sqrt(np.maximum(0, mean_of_squares - mean**2))
     usable, quantiles = _runs_sorted_quantiles(batch, lengths, minimum, maximum)
     block = np.stack([minimum, maximum, mean, std, *quantiles.T], axis=1)
