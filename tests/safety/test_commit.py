@@ -282,6 +282,35 @@ def test_split_publishes_all_splits_or_none(fixture_dataset, tmp_path: Path) -> 
     assert tree_digest(source) == before
 
 
+def test_split_into_an_existing_parent_takes_over_its_stale_lock(
+    fixture_dataset, tmp_path: Path
+) -> None:
+    """A run killed between publishing the splits' parent and unlinking its lock leaves the lock;
+    the rerun (into the now existing parent) must take it over and remove it, and a live holder
+    of the parent's lock refuses the split."""
+    from robosplice.ops.split import split_dataset
+
+    source = fixture_dataset("v3_av1_single")
+    out = tmp_path / "splits"
+    split_dataset(source, {"a": [0, 1], "b": [2, 3]}, out)
+    lock_path(out).write_text(str(_dead_pid()))  # what the killed run left
+    split_dataset(source, {"a": [0], "b": [1]}, out, overwrite=True)
+    assert not lock_path(out).exists()
+    assert Dataset(out / "a").num_episodes == 1
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == b"locked"
+        with pytest.raises(OutputLockedError, match="being written"):
+            split_dataset(source, {"a": [2], "b": [3]}, out, overwrite=True)
+    finally:
+        holder.communicate(b"")
+    assert Dataset(out / "a").num_episodes == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["splits", "src"]
+
+
 def test_a_faulty_new_copy_never_replaces_the_original(
     fixture_dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

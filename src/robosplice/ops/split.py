@@ -12,7 +12,7 @@ from typing import Literal, overload
 import numpy as np
 
 from robosplice._types import DatasetLike, PathLike, ProgressReporter
-from robosplice.commit import check_output_target, staged_output
+from robosplice.commit import check_output_target, staged_output, target_lock
 from robosplice.dataset import Dataset, open_dataset
 from robosplice.engine.backends import Backend, check_execution
 from robosplice.engine.run import execute
@@ -222,6 +222,10 @@ def split_dataset(
                 write_history(staging / name, plan, repairs=repairs, stats=result.stats_record)
     else:
         with contextlib.ExitStack() as stack:
+            if parent is not None:
+                # Held so a split creating this parent cannot race us, and so the lock a killed
+                # run left after publishing the parent is taken over and removed.
+                stack.enter_context(target_lock(parent))
             for name, plan in plans.items():
                 staging = stack.enter_context(staged_output(targets[name], replace=overwrite))
                 result = execute(plan, staging, progress=progress, backend=backend, workers=workers)
