@@ -8,7 +8,7 @@ the sampled cameras. Writes nothing (`engine/meta.py` writes what it returns).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -33,8 +33,13 @@ from robosplice.format.stats import (
     compute_feature_stats,
     compute_feature_stats_runs,
 )
-from robosplice.format.stats_columns import EpisodeStatsColumns, stats_column_arrays
-from robosplice.plan.model import Plan
+from robosplice.format.stats_blocks import StatsBlock, aggregate_blocks, blocks_of_cells
+from robosplice.format.stats_columns import (
+    EpisodeStatsColumns,
+    block_column_arrays,
+    stats_column_arrays,
+)
+from robosplice.plan.model import OutputEpisode, Plan
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +70,10 @@ class StatsCollector:
         relative = plan.stats.relative_action
         kept = (relative.action, relative.state) if relative is not None else ()
         self.numeric_values: dict[str, list[np.ndarray]] = {n: [] for n in kept}
+        # Cameras' stats, one dict per output episode; numeric features' stats as blocks of
+        # consecutive episodes (`format/stats_blocks.py`), every episode in order.
         self.episodes: list[DatasetStats] = []
+        self.blocks: dict[str, list[StatsBlock]] = {name: [] for name in self.numeric_names}
         # (output episode, video key) whose stats are sampled once the video files are written.
         self.pending_video: list[tuple[int, str]] = []
         # Each source's stats/* columns as numpy blocks, made once: an episode's carried stats
@@ -76,12 +84,41 @@ class StatsCollector:
         self.unchanged: dict[str, bool] = dict.fromkeys(self.stats_names, True)
         self._timestamps: dict[int, FeatureStats] = {}  # stats of timestamps by length
 
-    def _source_episode_stats(self, source: int, episode_index: int) -> DatasetStats:
+    def _source_columns(self, source: int) -> EpisodeStatsColumns:
         if source not in self._source_stats:
             table = self.datasets[source].episodes_table
             names = [n for n in table.column_names if n.startswith("stats/")]
             self._source_stats[source] = EpisodeStatsColumns(table.select(names))
-        return self._source_stats[source].episode(episode_index)
+        return self._source_stats[source]
+
+    def _carried(
+        self, name: str, episodes: Sequence[OutputEpisode]
+    ) -> tuple[StatsBlock | None, list[FeatureStats | None]]:
+        """The source's stats of `name` for `episodes`: one block when the source holds them all
+        regularly (one source, no stale cell), else one cell (or None) per episode."""
+        stale = self.plan.stats.stale_episodes
+        first = episodes[0].segment.source
+        if all(e.segment.source == first for e in episodes):
+            source_name = self.plan.columns.source_name(first, name)
+            if not stale or not any(
+                (first, e.segment.episode_index, source_name) in stale for e in episodes
+            ):
+                rows = np.fromiter((e.segment.episode_index for e in episodes), dtype=np.int64)
+                block = self._source_columns(first).feature_block(source_name, rows)
+                if block is not None:
+                    return block, []
+        cells: list[FeatureStats | None] = []
+        for episode in episodes:
+            segment = episode.segment
+            source_name = self.plan.columns.source_name(segment.source, name)
+            if (segment.source, segment.episode_index, source_name) in stale:
+                cells.append(None)  # disagrees with the rows: rebuilt
+                continue
+            stats = self._source_columns(segment.source).episode(
+                segment.episode_index, (source_name,)
+            )
+            cells.append(stats.get(source_name))
+        return None, cells
 
     def _stats_values(self, table: pa.Table) -> dict[str, np.ndarray]:
         """Numeric columns of `table` as their stats see them."""
@@ -123,7 +160,7 @@ class StatsCollector:
         table: pa.Table,
         source_table: pa.Table | None,
         lengths: np.ndarray,
-    ) -> list[DatasetStats]:
+    ) -> None:
         """Stats of consecutive output episodes, numbered from `first_output`, whose rows `table`
         holds one after the other (`lengths` each; none empty unless alone); numeric ones also
         feed the dataset stats, computed for all the episodes at once.
@@ -134,49 +171,40 @@ class StatsCollector:
         count = len(lengths)
         starts = np.cumsum(lengths) - lengths
         episodes = self.plan.episodes[first_output : first_output + count]
-        source_stats = [
-            self._source_episode_stats(e.segment.source, e.segment.episode_index) for e in episodes
-        ]
         numeric = self._stats_values(table)
         kept = [e.whole and e.segment.step == 1 for e in episodes]
-        stale = self.plan.stats.stale_episodes
-        carried: dict[str, list[FeatureStats | None]] = {}
-        for name in self.stats_names:
-            carried[name] = []
-            for episode, stats in zip(episodes, source_stats, strict=True):
-                segment = episode.segment
-                source_name = self.plan.columns.source_name(segment.source, name)
-                value = stats.get(source_name)
-                if (segment.source, segment.episode_index, source_name) in stale:
-                    value = None  # disagrees with the rows: rebuilt
-                carried[name].append(value)
-        computed = {
-            name: self._numeric_run_stats(
-                name, numeric[name], table, source_table, starts, lengths, kept, carried[name]
-            )
-            for name in self.stats_names
-            if name in self.numeric_names
-        }
-        results: list[DatasetStats] = []
+        for name in self.numeric_names:
+            if name in self.stats_names:
+                self.blocks[name].extend(
+                    self._numeric_run_stats(
+                        name,
+                        numeric[name],
+                        table,
+                        source_table,
+                        starts,
+                        lengths,
+                        kept,
+                        self._carried(name, episodes),
+                    )
+                )
+        cameras = [name for name in self.stats_names if name not in self.numeric_names]
+        carried = {name: self._carried(name, episodes) for name in cameras}
         for position in range(count):
             stats: DatasetStats = {}
-            for name in self.stats_names:
-                if name in computed:
-                    stats[name] = computed[name][position]
-                    continue
-                start, length = int(starts[position]), int(lengths[position])
+            for name in cameras:
+                block, cells = carried[name]
                 value = self._camera_stats(
                     name,
                     first_output + position,
-                    table.slice(start, length) if count > 1 else table,
+                    lambda start=int(starts[position]), length=int(lengths[position]): (
+                        table.slice(start, length) if count > 1 else table
+                    ),
                     kept=kept[position],
-                    carried=carried[name][position],
+                    carried=block.cell(position) if block is not None else cells[position],
                 )
                 if value is not None:
                     stats[name] = value
-            results.append(stats)
-        self.episodes.extend(results)
-        return results
+            self.episodes.append(stats)
 
     def _numeric_run_stats(
         self,
@@ -187,14 +215,16 @@ class StatsCollector:
         starts: np.ndarray,
         lengths: np.ndarray,
         kept: list[bool],
-        carried: list[FeatureStats | None],
-    ) -> list[FeatureStats]:
-        """One numeric feature's stats of a run's episodes: carried, or computed together."""
+        carried: tuple[StatsBlock | None, list[FeatureStats | None]],
+    ) -> list[StatsBlock]:
+        """One numeric feature's stats of a run's episodes, as blocks: carried, or computed
+        together."""
         self.quantiles[name].add(values)
         if name in self.numeric_values:
             self.numeric_values[name].extend(
                 values[int(s) : int(s + n)] for s, n in zip(starts, lengths, strict=True)
             )
+        count = len(lengths)
         changed = np.array(
             [self.plan.stats.recompute or not k or name in self.plan.columns.added for k in kept]
         )
@@ -202,20 +232,37 @@ class StatsCollector:
             changed |= ~self._index_unchanged(name, table, source_table, starts)
         if changed.any():
             self.unchanged[name] = False
+        block, cells = carried
+        missing = np.zeros(count, dtype=bool) if block is not None else None
+        if missing is None:
+            missing = np.array([cell is None for cell in cells], dtype=bool)
         # Stats rebuilt only because the source lacks them describe the same values:
         # stats.json stays the source's (issue 21: a repair changes nothing that was right).
-        chosen = np.flatnonzero(changed | np.array([c is None for c in carried]))
-        if len(lengths) == 1:
+        chosen = np.flatnonzero(changed | missing)
+        if count == 1:
             fresh = [compute_feature_stats(values)] if len(chosen) else []
         elif name == "timestamp" and "frame_index" in table.column_names:
             # Every episode's timestamps are frame_index / fps from 0: one result a length.
             fresh = [self._timestamp_stats(int(n)) for n in lengths[chosen]]
         else:
             fresh = compute_feature_stats_runs(values, starts[chosen], lengths[chosen])
-        result = list(carried)
-        for position, stats in zip(chosen.tolist(), fresh, strict=True):
-            result[position] = stats
-        return [stats for stats in result if stats is not None]
+        if block is None:
+            merged = list(cells)
+            for position, stats in zip(chosen.tolist(), fresh, strict=True):
+                merged[position] = stats
+            assert all(cell is not None for cell in merged)
+            return blocks_of_cells([cell for cell in merged if cell is not None])
+        is_fresh = np.zeros(count, dtype=bool)
+        is_fresh[chosen] = True
+        edges = (np.flatnonzero(np.diff(is_fresh.astype(np.int8))) + 1).tolist()
+        fresh_at = dict(zip(chosen.tolist(), fresh, strict=True))
+        result: list[StatsBlock] = []
+        for start, stop in zip([0, *edges], [*edges, count], strict=True):
+            if is_fresh[start]:
+                result += blocks_of_cells([fresh_at[p] for p in range(start, stop)])
+            else:
+                result.append(block.slice(start, stop))
+        return result
 
     def _timestamp_stats(self, length: int) -> FeatureStats:
         """Stats of an episode's `length` timestamps (frame_index / fps), computed once."""
@@ -230,7 +277,7 @@ class StatsCollector:
         self,
         name: str,
         output_index: int,
-        table: pa.Table,
+        table: Callable[[], pa.Table],
         *,
         kept: bool,
         carried: FeatureStats | None,
@@ -247,7 +294,7 @@ class StatsCollector:
                 self.pending_video.append((output_index, name))
                 return carried  # placeholder, replaced in add_video_stats
             sampled = image_episode_stats(
-                table.column(name), self.datasets[episode.segment.source].root
+                table().column(name), self.datasets[episode.segment.source].root
             )
             return sampled if sampled is not None else carried
         if carried is None:
@@ -282,10 +329,18 @@ class StatsCollector:
 
     def episode_columns(self) -> dict[str, pa.Array]:
         """The episodes' stats as `stats/*` columns (one cell per episode), features in feature
-        order."""
-        return stats_column_arrays(
-            [{n: stats[n] for n in self.stats_names if n in stats} for stats in self.episodes]
-        )
+        order; a camera has columns when the first episode has its stats."""
+        columns: dict[str, pa.Array] = {}
+        for name in self.stats_names:
+            if name in self.blocks:
+                columns.update(block_column_arrays(name, self.blocks[name]))
+            elif self.episodes and name in self.episodes[0]:
+                columns.update(
+                    stats_column_arrays(
+                        [{name: stats[name]} if name in stats else {} for stats in self.episodes]
+                    )
+                )
+        return columns
 
     def _keeps_every_episode(self) -> bool:
         """Whether the output holds each episode of its single source once, whole."""
@@ -385,6 +440,17 @@ class StatsCollector:
         recomputed = self._recomputed_quantiles(self.carried_stats_json())
         self._count_written(recomputed, written)
         for name in self.stats_names:
+            if name in self.blocks:
+                blocks = self.blocks[name]
+                if not any(block.episodes for block in blocks):
+                    if name in fallback:
+                        result[name] = fallback[name]
+                    continue
+                merged = aggregate_blocks(blocks)
+                if name in recomputed:
+                    merged.update(self.quantiles[name].quantiles())
+                result[name] = merged
+                continue
             episodes = [stats[name] for stats in self.episodes if name in stats]
             if not episodes:
                 if name in fallback:

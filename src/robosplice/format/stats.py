@@ -37,6 +37,7 @@ __all__ = [
     "estimate_num_samples",
     "flatten_episode_stats",
     "histogram_quantiles",
+    "is_quantile_key",
     "keep_frame_axis",
     "ordered_stat_keys",
     "quantile_arrays",
@@ -398,7 +399,7 @@ def aggregate_feature_stats(stats_list: Sequence[FeatureStats]) -> FeatureStats:
         "count": total_count,
     }
     # Official: quantile keys are taken from the first input, and kept only if all inputs have them.
-    for key in (key for key in stats_list[0] if _is_quantile_key(key)):
+    for key in (key for key in stats_list[0] if is_quantile_key(key)):
         if all(key in stats for stats in stats_list):
             quantiles = np.stack([stats[key] for stats in stats_list])
             aggregated[key] = (quantiles * counts).sum(axis=0) / total_count
@@ -724,7 +725,7 @@ def _check_stats_shapes(stats: FeatureStats) -> None:
             raise ValueError(f"stat 'count' must have shape (1,), got {value.shape}")
 
 
-def _is_quantile_key(key: str) -> bool:
+def is_quantile_key(key: str) -> bool:
     """Return whether `key` names a quantile (`q01`, `q99`, …), by the official test."""
     return key.startswith("q") and key[1:].isdigit()
 

@@ -11,7 +11,7 @@ rows); any column that is not regular takes that per-row path.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -26,8 +26,15 @@ from robosplice.format.stats import (
     ordered_stat_keys,
     stat_json_value,
 )
+from robosplice.format.stats_blocks import StatsBlock
 
-__all__ = ["EpisodeStatsColumns", "stats_block", "stats_column_arrays", "stats_column_type"]
+__all__ = [
+    "EpisodeStatsColumns",
+    "block_column_arrays",
+    "stats_block",
+    "stats_column_arrays",
+    "stats_column_type",
+]
 
 # Python ints beyond this are not converted to float64 by pyarrow (not exactly representable).
 _EXACT_INT_IN_FLOAT64: Final = 2**53
@@ -56,10 +63,13 @@ class EpisodeStatsColumns:
             block, positions = regular if regular is not None else (None, None)
             self._entries.append((feature, key, block, positions, column))
 
-    def episode(self, row: int) -> DatasetStats:
-        """The stats of row `row`, features and keys in column order; null cells left out."""
+    def episode(self, row: int, features: Container[str] | None = None) -> DatasetStats:
+        """The stats of row `row` (of `features` only, if given), features and keys in column
+        order; null cells left out."""
         stats: DatasetStats = {}
         for feature, key, block, positions, column in self._entries:
+            if features is not None and feature not in features:
+                continue
             if block is not None and positions is not None:
                 position = positions[row]
                 if position < 0:
@@ -72,6 +82,21 @@ class EpisodeStatsColumns:
                 value = np.atleast_1d(np.array(cell))
             stats.setdefault(feature, {})[key] = value
         return stats
+
+    def feature_block(self, feature: str, rows: npt.NDArray[np.int64]) -> StatsBlock | None:
+        """`feature`'s stats of `rows` as one block, cell for cell `episode(row)[feature]`;
+        None when a column of it is not regular or a cell is null (ask `episode` then)."""
+        arrays: dict[str, npt.NDArray[Any]] = {}
+        for name, key, block, positions, _ in self._entries:
+            if name != feature:
+                continue
+            if block is None or positions is None:
+                return None
+            taken = positions[rows]
+            if len(taken) and int(taken.min()) < 0:
+                return None
+            arrays[key] = block[taken]
+        return StatsBlock(arrays) if arrays else None
 
 
 def stats_block(
@@ -167,6 +192,42 @@ def stats_column_arrays(episodes: Sequence[Mapping[str, FeatureStats]]) -> dict[
     return columns
 
 
+def block_column_arrays(feature: str, blocks: Sequence[StatsBlock]) -> dict[str, pa.Array]:
+    """`stats_column_arrays` of one feature whose every episode's stats are in `blocks`, in
+    order: columns built by concatenating the blocks, not stacking episodes.
+
+    Raises:
+        ValueError: the feature name contains "/".
+    """
+    if "/" in feature:
+        raise ValueError(f"feature {feature!r} contains '/', so its stats cannot be flattened")
+    blocks = [block for block in blocks if block.episodes]
+    if not blocks:
+        return {}
+    first = {key: array[0] for key, array in blocks[0].arrays.items()}
+    columns: dict[str, pa.Array] = {}
+    for key in ordered_stat_keys(first):
+        name = f"{STATS_COLUMN_PREFIX}{feature}/{key}"
+        arrow_type = stats_column_type(name, stat_json_value(key, first[key]))
+        parts = [block.arrays.get(key) for block in blocks]
+        fast = None
+        if all(part is not None for part in parts):
+            arrays = [part for part in parts if part is not None]
+            shapes = {array.shape[1:] for array in arrays}
+            dtypes = {array.dtype for array in arrays}
+            fast = _column_of_parts(name, arrays, shapes, dtypes, arrow_type, np.concatenate)
+        if fast is None:
+            values = [cell.get(key) for block in blocks for cell in block.cells()]
+            fast = _stacked_column(name, values, arrow_type)
+            if fast is None:
+                fast = pa.array(
+                    [None if v is None else stat_json_value(key, v) for v in values],
+                    type=arrow_type,
+                )
+        columns[name] = fast
+    return columns
+
+
 def _stacked_column(name: str, values: list[Any], arrow_type: pa.DataType) -> pa.Array | None:
     """The column built from stacked arrays, or None where only the per-row path is exact.
 
@@ -177,9 +238,24 @@ def _stacked_column(name: str, values: list[Any], arrow_type: pa.DataType) -> pa
         kinds = {(type(value), value.shape, value.dtype) for value in values}
     except AttributeError:  # None (a missing cell), lists, …
         return None
+    if any(kind is not np.ndarray for kind, _, _ in kinds):
+        return None
     shapes = {shape for _, shape, _ in kinds}
     dtypes = {dtype for _, _, dtype in kinds}
-    if len(shapes) != 1 or any(kind is not np.ndarray for kind, _, _ in kinds):
+    return _column_of_parts(name, values, shapes, dtypes, arrow_type, np.stack)
+
+
+def _column_of_parts(
+    name: str,
+    parts: list[npt.NDArray[Any]],
+    shapes: set[tuple[int, ...]],
+    dtypes: set[np.dtype[Any]],
+    arrow_type: pa.DataType,
+    join: Callable[[list[npt.NDArray[Any]]], npt.NDArray[Any]],
+) -> pa.Array | None:
+    """The column of cells of one `shape` joined from `parts` (cells stacked, or blocks
+    concatenated), or None where only the per-row path is exact."""
+    if len(shapes) != 1:
         return None
     (shape,) = shapes
     count = name.endswith("/count")
@@ -194,11 +270,12 @@ def _stacked_column(name: str, values: list[Any], arrow_type: pa.DataType) -> pa
     if len(shape) != len(_list_levels(arrow_type)):
         return None
     if not count and any(d.kind in "iu" for d in dtypes):
-        ints = np.stack([value for value in values if value.dtype.kind in "iu"])
+        ints = join([part for part in parts if part.dtype.kind in "iu"])
         if max(-int(ints.min()), int(ints.max())) > _EXACT_INT_IN_FLOAT64:
             return None
     # float32 → float64 and int → float64 (within 2**53) are exact, as Python numbers are.
-    stacked = np.stack(values).reshape(len(values), *shape)
+    joined = join(parts)
+    stacked = joined.reshape(len(joined), *shape)
     flat: pa.Array = pa.array(stacked.reshape(-1).astype(np.int64 if count else np.float64))
     for size, level_type in zip(reversed(shape), reversed(_list_levels(arrow_type)), strict=True):
         offsets = pa.array(np.arange(0, len(flat) + 1, size, dtype=np.int32))

@@ -1,0 +1,127 @@
+"""One feature's per-episode stats held as blocks: each key an (episodes, *shape) array.
+
+An edit of many short episodes spent seconds building one dict of small arrays per episode and
+feature, then stacking them again for the `stats/*` columns and again for stats.json. A block
+holds consecutive episodes whose stats have the same keys, in the same order, and per key one
+dtype and shape, so columns and aggregates are built by concatenating blocks. Results are those
+of the per-episode path bit for bit: each block keeps its cells' own dtype (a float32 std is
+squared in float32 before promotion, as `aggregate_feature_stats` does cell by cell), and
+concatenating blocks promotes exactly as stacking their cells does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from robosplice.format.stats import FeatureStats, is_quantile_key
+
+__all__ = ["StatsBlock", "aggregate_blocks", "blocks_of_cells"]
+
+
+@dataclass(frozen=True, slots=True)
+class StatsBlock:
+    """Stats of consecutive episodes of one feature: `arrays[key][i]` is episode i's cell."""
+
+    arrays: dict[str, npt.NDArray[Any]]
+
+    @property
+    def episodes(self) -> int:
+        return len(next(iter(self.arrays.values())))
+
+    def slice(self, start: int, stop: int) -> StatsBlock:
+        return StatsBlock({key: array[start:stop] for key, array in self.arrays.items()})
+
+    def cell(self, episode: int) -> FeatureStats:
+        """Episode `episode`'s stats (views of the block)."""
+        return {key: array[episode] for key, array in self.arrays.items()}
+
+    def cells(self) -> list[FeatureStats]:
+        """Each episode's stats as the per-episode path holds them (views of the block)."""
+        keys = list(self.arrays)
+        rows = zip(*(list(self.arrays[key]) for key in keys), strict=True)
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def _signature(cell: FeatureStats) -> tuple[Any, ...] | None:
+    try:
+        return tuple((key, value.dtype, value.shape) for key, value in cell.items())
+    except AttributeError:  # not arrays: left to the per-episode path
+        return None
+
+
+def blocks_of_cells(cells: Sequence[FeatureStats]) -> list[StatsBlock]:
+    """`cells` as blocks of the runs of consecutive cells alike (keys, dtypes, shapes).
+
+    A cell whose values are not arrays of at least one dimension is refused: the per-episode
+    path rejects it (`aggregate_feature_stats`), and so does `aggregate_blocks`.
+
+    Raises:
+        ValueError: a cell holds something else than arrays of one dimension or more.
+    """
+    blocks: list[StatsBlock] = []
+    start = 0
+    for position in range(1, len(cells) + 1):
+        if position < len(cells) and _alike(cells[position], cells[start]):
+            continue
+        run = cells[start:position]
+        if _signature(run[0]) is None or any(v.ndim == 0 for v in run[0].values()):
+            raise ValueError("stats of an episode must be arrays with at least 1 dimension")
+        blocks.append(StatsBlock({key: np.stack([c[key] for c in run]) for key in run[0]}))
+        start = position
+    return blocks
+
+
+def _alike(cell: FeatureStats, other: FeatureStats) -> bool:
+    signature = _signature(cell)
+    return signature is not None and signature == _signature(other)
+
+
+def _concatenated(blocks: Sequence[StatsBlock], key: str, power: int = 1) -> npt.NDArray[Any]:
+    """`np.stack` of every cell's `key` (raised to `power` cell by cell, in its own dtype)."""
+    if power == 1:
+        return np.concatenate([block.arrays[key] for block in blocks])
+    return np.concatenate([block.arrays[key] ** power for block in blocks])
+
+
+def aggregate_blocks(blocks: Sequence[StatsBlock]) -> FeatureStats:
+    """`aggregate_feature_stats` of every cell of `blocks`, in order, bit for bit.
+
+    Raises:
+        ValueError: there are no episodes, a cell is not an array of at least one dimension, or
+            a `count` is not of shape (1,).
+    """
+    blocks = [block for block in blocks if block.episodes]
+    if not blocks:
+        raise ValueError("cannot aggregate an empty list of stats")
+    for block in blocks:
+        for key, array in block.arrays.items():
+            if not isinstance(array, np.ndarray) or array.ndim < 2:
+                raise ValueError(f"stat {key!r} must be an array with at least 1 dimension")
+            if key == "count" and array.shape[1:] != (1,):
+                raise ValueError(f"stat 'count' must have shape (1,), got {array.shape[1:]}")
+    means = _concatenated(blocks, "mean")
+    variances = _concatenated(blocks, "std", power=2)
+    counts = _concatenated(blocks, "count")
+    total_count = counts.sum(axis=0)
+    while counts.ndim < means.ndim:
+        counts = np.expand_dims(counts, axis=-1)
+    total_mean = (means * counts).sum(axis=0) / total_count
+    delta_means = means - total_mean
+    total_variance = ((variances + delta_means**2) * counts).sum(axis=0) / total_count
+    aggregated: FeatureStats = {
+        "min": np.min(_concatenated(blocks, "min"), axis=0),
+        "max": np.max(_concatenated(blocks, "max"), axis=0),
+        "mean": total_mean,
+        "std": np.sqrt(total_variance),
+        "count": total_count,
+    }
+    for key in (key for key in blocks[0].arrays if is_quantile_key(key)):
+        if all(key in block.arrays for block in blocks):
+            quantiles = _concatenated(blocks, key)
+            aggregated[key] = (quantiles * counts).sum(axis=0) / total_count
+    return aggregated
