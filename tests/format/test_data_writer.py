@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fixture_data import copy_tree_writable, fixtures_dir
-from robosplice.format.data import DataFileWriter
+from robosplice.format.data import MAX_COLUMN_CHUNKS_PER_FILE, DataFileWriter
 
 DATA = "data/chunk-000/file-000.parquet"
 
@@ -34,3 +34,29 @@ def test_episodes_round_trip_with_dictionaries_only_for_text(tmp_path: Path) -> 
             chunk = row_group.column(column)
             dictionary = any("DICTIONARY" in encoding for encoding in chunk.encodings)
             assert dictionary == (chunk.path_in_schema == "note"), (group, chunk.path_in_schema)
+
+
+def test_a_file_ends_at_its_column_chunk_bound_unless_files_are_kept(tmp_path: Path) -> None:
+    """Short episodes start a new file once row groups × leaf columns reach the bound, so the
+    writer's metadata and every reader's footer stay bounded; kept files are never cut."""
+    schema = pa.schema(
+        [("index", pa.int64()), ("episode_index", pa.int64()), ("action", pa.list_(pa.float32()))]
+    )
+    per_file = MAX_COLUMN_CHUNKS_PER_FILE // 3
+    episodes = per_file + 5
+
+    def write(folder: Path, **options: bool) -> list[str]:
+        writer = DataFileWriter(folder, schema, file_size_mb=100, chunks_size=1000, **options)
+        for episode in range(episodes):
+            row = {"index": [episode], "episode_index": [episode], "action": [[0.5, 1.5]]}
+            writer.write_episode(pa.table(row, schema=schema))
+        writer.close()
+        return writer.paths_written
+
+    paths = write(tmp_path / "bounded")
+    assert paths == ["data/chunk-000/file-000.parquet", "data/chunk-000/file-001.parquet"]
+    groups = [pq.ParquetFile(tmp_path / "bounded" / p).metadata.num_row_groups for p in paths]
+    assert groups == [per_file, 5]
+    rows = pa.concat_tables(pq.read_table(tmp_path / "bounded" / p) for p in paths)
+    assert rows.column("episode_index").to_pylist() == list(range(episodes))
+    assert write(tmp_path / "kept", bound_row_groups=False) == ["data/chunk-000/file-000.parquet"]

@@ -190,6 +190,7 @@ def data_writer(plan: Plan, target: Path, schema: pa.Schema) -> DataFileWriter:
         schema,
         file_size_mb=_UNLIMITED_MB if settings.keep_data_files else settings.data_files_size_in_mb,
         chunks_size=settings.chunks_size,
+        bound_row_groups=not settings.keep_data_files,
     )
 
 

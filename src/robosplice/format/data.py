@@ -284,16 +284,50 @@ def dictionary_columns(schema: pa.Schema) -> list[str]:
     return [field.name for field in schema if any(test(field.type) for test in text)]
 
 
+MAX_COLUMN_CHUNKS_PER_FILE: Final = 2**14
+"""Row groups × leaf columns of one data file at most. The Parquet writer holds ~0.9 kB of
+metadata per column chunk until the footer is written, and every reader parses that footer
+whole: 10,000 one-episode row groups of 7 columns held 60 MiB and made a 21 MB file of 11 MB of
+rows. Short episodes therefore start a new file at this bound, whatever the size limit."""
+
+
+def _leaf_columns(data_type: pa.DataType) -> int:
+    """Parquet column chunks one field of this type makes (one per leaf)."""
+    if pa.types.is_struct(data_type):
+        return sum(_leaf_columns(data_type.field(i).type) for i in range(data_type.num_fields))
+    if pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
+        return _leaf_columns(data_type.value_type)
+    if pa.types.is_fixed_size_list(data_type):
+        return _leaf_columns(data_type.value_type)
+    return 1
+
+
 class DataFileWriter:
-    """Writes episodes into numbered data files, one row group per episode."""
+    """Writes episodes into numbered data files, one row group per episode.
+
+    A file ends when the next episode would cross `file_size_mb`, or when it holds
+    `MAX_COLUMN_CHUNKS_PER_FILE` column chunks (`bound_row_groups=False`: only the size, for
+    outputs that keep their sources' files as they are).
+    """
 
     def __init__(
-        self, root: Path, schema: pa.Schema, *, file_size_mb: float, chunks_size: int
+        self,
+        root: Path,
+        schema: pa.Schema,
+        *,
+        file_size_mb: float,
+        chunks_size: int,
+        bound_row_groups: bool = True,
     ) -> None:
         self.root = root
         self.schema = schema
         self.limit_bytes = mebibytes_to_bytes(file_size_mb)
         self.chunks_size = chunks_size
+        leaves = max(1, sum(_leaf_columns(field.type) for field in schema))
+        self.max_row_groups = (
+            max(1, MAX_COLUMN_CHUNKS_PER_FILE // leaves) if bound_row_groups else None
+        )
+        self._groups_in_file = 0
         self.position: FilePosition = FIRST_POSITION
         self.paths_written: list[str] = []
         self._writer: pq.ParquetWriter | None = None
@@ -316,6 +350,7 @@ class DataFileWriter:
         self._write = getattr(self._writer, "writer", self._writer).write_table
         self.paths_written.append(relative)
         self._rows_in_file = 0
+        self._groups_in_file = 0
 
     def _bytes_in_file(self) -> int:
         assert self._sink is not None
@@ -326,7 +361,8 @@ class DataFileWriter:
         if self._writer is not None and self._rows_in_file > 0:
             size = self._bytes_in_file()
             estimate = size + size / self._rows_in_file * table.num_rows
-            if estimate >= self.limit_bytes:
+            full = self.max_row_groups is not None and self._groups_in_file >= self.max_row_groups
+            if estimate >= self.limit_bytes or full:
                 self.close()
                 self.position = next_position(self.position, self.chunks_size)
         if self._writer is None:
@@ -334,6 +370,7 @@ class DataFileWriter:
         assert self._writer is not None
         self._write(table, row_group_size=max(1, table.num_rows))
         self._rows_in_file += table.num_rows
+        self._groups_in_file += 1
         return self.position
 
     def start_new_file(self) -> None:
