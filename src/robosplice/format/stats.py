@@ -28,6 +28,7 @@ __all__ = [
     "FeatureStats",
     "aggregate_feature_stats",
     "aggregate_stats",
+    "combine_stacked",
     "complete_stats_entry",
     "compute_feature_stats",
     "compute_feature_stats_runs",
@@ -382,9 +383,33 @@ def aggregate_feature_stats(stats_list: Sequence[FeatureStats]) -> FeatureStats:
         raise ValueError("cannot aggregate an empty list of stats")
     for stats in stats_list:
         _check_stats_shapes(stats)
-    means = np.stack([stats["mean"] for stats in stats_list])
-    variances = np.stack([stats["std"] ** 2 for stats in stats_list])
-    counts = np.stack([stats["count"] for stats in stats_list])
+
+    def stacked(key: str, power: int = 1) -> npt.NDArray[Any]:
+        if power == 1:
+            return np.stack([stats[key] for stats in stats_list])
+        return np.stack([stats[key] ** power for stats in stats_list])
+
+    # Official: quantile keys are taken from the first input, and kept only if all inputs have them.
+    quantile_keys = [
+        key
+        for key in stats_list[0]
+        if is_quantile_key(key) and all(key in stats for stats in stats_list)
+    ]
+    return combine_stacked(stacked, quantile_keys)
+
+
+def combine_stacked(
+    stacked: Callable[..., npt.NDArray[Any]], quantile_keys: Sequence[str]
+) -> FeatureStats:
+    """The aggregation over inputs stacked one per row: `stacked(key)` gives every input's
+    `key`, `stacked(key, 2)` their squares (each squared in its own dtype, as 0.6.1 does).
+
+    Shared by `aggregate_feature_stats` (cells stacked) and `format/stats_blocks.py` (blocks
+    concatenated), so both give the same bits.
+    """
+    means = stacked("mean")
+    variances = stacked("std", 2)
+    counts = stacked("count")
     total_count = counts.sum(axis=0)
     while counts.ndim < means.ndim:
         counts = np.expand_dims(counts, axis=-1)
@@ -392,17 +417,14 @@ def aggregate_feature_stats(stats_list: Sequence[FeatureStats]) -> FeatureStats:
     delta_means = means - total_mean
     total_variance = ((variances + delta_means**2) * counts).sum(axis=0) / total_count
     aggregated: FeatureStats = {
-        "min": np.min(np.stack([stats["min"] for stats in stats_list]), axis=0),
-        "max": np.max(np.stack([stats["max"] for stats in stats_list]), axis=0),
+        "min": np.min(stacked("min"), axis=0),
+        "max": np.max(stacked("max"), axis=0),
         "mean": total_mean,
         "std": np.sqrt(total_variance),
         "count": total_count,
     }
-    # Official: quantile keys are taken from the first input, and kept only if all inputs have them.
-    for key in (key for key in stats_list[0] if is_quantile_key(key)):
-        if all(key in stats for stats in stats_list):
-            quantiles = np.stack([stats[key] for stats in stats_list])
-            aggregated[key] = (quantiles * counts).sum(axis=0) / total_count
+    for key in quantile_keys:
+        aggregated[key] = (stacked(key) * counts).sum(axis=0) / total_count
     return aggregated
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from robosplice.format.stats import FeatureStats, is_quantile_key
+from robosplice.format.stats import FeatureStats, combine_stacked, is_quantile_key
 
 __all__ = ["StatsBlock", "aggregate_blocks", "blocks_of_cells"]
 
@@ -104,24 +104,9 @@ def aggregate_blocks(blocks: Sequence[StatsBlock]) -> FeatureStats:
                 raise ValueError(f"stat {key!r} must be an array with at least 1 dimension")
             if key == "count" and array.shape[1:] != (1,):
                 raise ValueError(f"stat 'count' must have shape (1,), got {array.shape[1:]}")
-    means = _concatenated(blocks, "mean")
-    variances = _concatenated(blocks, "std", power=2)
-    counts = _concatenated(blocks, "count")
-    total_count = counts.sum(axis=0)
-    while counts.ndim < means.ndim:
-        counts = np.expand_dims(counts, axis=-1)
-    total_mean = (means * counts).sum(axis=0) / total_count
-    delta_means = means - total_mean
-    total_variance = ((variances + delta_means**2) * counts).sum(axis=0) / total_count
-    aggregated: FeatureStats = {
-        "min": np.min(_concatenated(blocks, "min"), axis=0),
-        "max": np.max(_concatenated(blocks, "max"), axis=0),
-        "mean": total_mean,
-        "std": np.sqrt(total_variance),
-        "count": total_count,
-    }
-    for key in (key for key in blocks[0].arrays if is_quantile_key(key)):
-        if all(key in block.arrays for block in blocks):
-            quantiles = _concatenated(blocks, key)
-            aggregated[key] = (quantiles * counts).sum(axis=0) / total_count
-    return aggregated
+    quantile_keys = [
+        key
+        for key in blocks[0].arrays
+        if is_quantile_key(key) and all(key in block.arrays for block in blocks)
+    ]
+    return combine_stacked(lambda key, power=1: _concatenated(blocks, key, power), quantile_keys)
