@@ -24,7 +24,7 @@ from robosplice._types import ProgressReporter
 from robosplice.engine.meta import episodes_schema
 from robosplice.engine.progress import resolve_progress
 from robosplice.engine.rows import nest_flat
-from robosplice.engine.video_copy import VideoFileSequence
+from robosplice.engine.video_copy import VideoFileSequence, ending
 from robosplice.errors import InvalidDatasetError, Problem, VideoError
 from robosplice.format import info as info_format
 from robosplice.format.data import DataFileWriter
@@ -366,60 +366,56 @@ def _copy_videos(
         )
         reporter.start(f"video {key}", len(source.episodes))
         try:
-            for episode, row in zip(source.episodes, rows, strict=True):
-                path = source.video_path(key, episode.episode_index)
-                where = f"episode {episode.episode_index}"
-                relative = path.relative_to(source.root).as_posix()
-                try:
-                    index = read_packet_index(path)
-                except (VideoError, OSError) as exc:
-                    problems.append(
-                        Problem(file=relative, loc=where, kind="bad_video", message=str(exc))
-                    )
-                    continue
-                problem = index_problem(index, episode.length, fps)
-                if problem is not None:
-                    problems.append(
-                        Problem(file=relative, loc=where, kind="bad_video", message=problem)
-                    )
-                    continue
-                if problems:
-                    continue  # the output will not be published: only look for problems
-                packet_range = plan_packet_range(
-                    index,
-                    from_timestamp=0.0,
-                    fps=fps,
-                    start=0,
-                    stop=episode.length,
-                    where=f"{path} (camera {key}, {where})",
-                )
-                reader = PacketReader(path)  # opened only if the file is not copied as bytes
-                try:
-                    window = sequence.append(
+            with ending([sequence]):
+                for episode, row in zip(source.episodes, rows, strict=True):
+                    path = source.video_path(key, episode.episode_index)
+                    where = f"episode {episode.episode_index}"
+                    relative = path.relative_to(source.root).as_posix()
+                    try:
+                        index = read_packet_index(path)
+                    except (VideoError, OSError) as exc:
+                        problems.append(
+                            Problem(file=relative, loc=where, kind="bad_video", message=str(exc))
+                        )
+                        continue
+                    problem = index_problem(index, episode.length, fps)
+                    if problem is not None:
+                        problems.append(
+                            Problem(file=relative, loc=where, kind="bad_video", message=problem)
+                        )
+                        continue
+                    if problems:
+                        continue  # the output will not be published: only look for problems
+                    packet_range = plan_packet_range(
                         index,
-                        packet_range,
-                        lambda span=packet_range, reader=reader: (
-                            list(reader.packets(span.first, span.stop)),
-                            reader.stream,
-                        ),
+                        from_timestamp=0.0,
+                        fps=fps,
+                        start=0,
+                        stop=episode.length,
+                        where=f"{path} (camera {key}, {where})",
                     )
-                finally:
-                    reader.close()
-                chunk, file, start, end = video_columns(key)
-                row.update(
-                    {
-                        chunk: window.position[0],
-                        file: window.position[1],
-                        start: window.from_timestamp,
-                        end: window.to_timestamp,
-                    }
-                )
-                reporter.advance()
-        except BaseException:
-            sequence.abandon()
-            raise
-        else:
-            sequence.close()
+                    reader = PacketReader(path)  # opened only if the file is not copied as bytes
+                    try:
+                        window = sequence.append(
+                            index,
+                            packet_range,
+                            lambda span=packet_range, reader=reader: (
+                                list(reader.packets(span.first, span.stop)),
+                                reader.stream,
+                            ),
+                        )
+                    finally:
+                        reader.close()
+                    chunk, file, start, end = video_columns(key)
+                    row.update(
+                        {
+                            chunk: window.position[0],
+                            file: window.position[1],
+                            start: window.from_timestamp,
+                            end: window.to_timestamp,
+                        }
+                    )
+                    reporter.advance()
         finally:
             reporter.finish()
         written += [p.relative_to(target).as_posix() for p in sequence.paths_written]

@@ -18,7 +18,7 @@ from typing import Any, Final
 import av
 
 from robosplice.engine.frame_stats import video_episode_stats
-from robosplice.engine.video_copy import VideoFileSequence, WrittenWindow, stream_key
+from robosplice.engine.video_copy import VideoFileSequence, WrittenWindow, ending, stream_key
 from robosplice.errors import VideoError
 from robosplice.format.packet_ranges import PacketRange, plan_packet_range
 from robosplice.format.paths import (
@@ -127,57 +127,53 @@ def copy_camera(unit: CameraCopyUnit) -> CameraCopyResult:
     previous: tuple[int, Path] | None = None
     skip = 0
     try:
-        for number, segment in enumerate(unit.segments):
-            if skip:
-                skip -= 1
-                continue
-            if segment.whole_file:
-                if segment.remote is not None:  # only a unit of its own records one
-                    raise _record_remote_error(unit, segment.remote)
-                position = sequence.copy_whole(segment.path, link=unit.link_files)
-                run = unit.segments[number : number + segment.run_length]
-                windows += [
-                    WrittenWindow(
-                        position=position,
-                        from_timestamp=s.from_timestamp,
-                        to_timestamp=s.to_timestamp,
-                    )
-                    for s in run
-                ]
-                bytes_copied += segment.path.stat().st_size
-                whole += 1
-                skip = segment.run_length - 1
-                previous = (segment.source, segment.path)
-                continue
-            index = indexes.get(segment.path)
-            if index is None:
-                index = indexes[segment.path] = read_packet_index(segment.path)
-            packet_range = segment.packet_range or _packet_range(unit, segment, index)
+        with ending([sequence]):
+            for number, segment in enumerate(unit.segments):
+                if skip:
+                    skip -= 1
+                    continue
+                if segment.whole_file:
+                    if segment.remote is not None:  # only a unit of its own records one
+                        raise _record_remote_error(unit, segment.remote)
+                    position = sequence.copy_whole(segment.path, link=unit.link_files)
+                    run = unit.segments[number : number + segment.run_length]
+                    windows += [
+                        WrittenWindow(
+                            position=position,
+                            from_timestamp=s.from_timestamp,
+                            to_timestamp=s.to_timestamp,
+                        )
+                        for s in run
+                    ]
+                    bytes_copied += segment.path.stat().st_size
+                    whole += 1
+                    skip = segment.run_length - 1
+                    previous = (segment.source, segment.path)
+                    continue
+                index = indexes.get(segment.path)
+                if index is None:
+                    index = indexes[segment.path] = read_packet_index(segment.path)
+                packet_range = segment.packet_range or _packet_range(unit, segment, index)
 
-            def demux(
-                path: Path = segment.path,
-                index: PacketIndex = index,
-                span: PacketRange = packet_range,
-            ) -> tuple[Any, Any]:
-                reader = readers.get(path)
-                if reader is None:
-                    reader = readers[path] = RangeReader(path, index)
-                return list(reader.packets(span.first, span.stop)), reader.stream
+                def demux(
+                    path: Path = segment.path,
+                    index: PacketIndex = index,
+                    span: PacketRange = packet_range,
+                ) -> tuple[Any, Any]:
+                    reader = readers.get(path)
+                    if reader is None:
+                        reader = readers[path] = RangeReader(path, index)
+                    return list(reader.packets(span.first, span.stop)), reader.stream
 
-            source_file = (segment.source, segment.path)
-            new_file = not unit.concatenate and previous not in (None, source_file)
-            previous = source_file
-            windows.append(sequence.append(index, packet_range, demux, new_file=new_file))
-            bytes_copied += packet_range.size_bytes
-            if last_use[segment.path] == number:  # memory stays one file's index
-                indexes.pop(segment.path, None)
-                if segment.path in readers:
-                    readers.pop(segment.path).close()
-    except BaseException:
-        sequence.abandon()
-        raise
-    else:
-        sequence.close()
+                source_file = (segment.source, segment.path)
+                new_file = not unit.concatenate and previous not in (None, source_file)
+                previous = source_file
+                windows.append(sequence.append(index, packet_range, demux, new_file=new_file))
+                bytes_copied += packet_range.size_bytes
+                if last_use[segment.path] == number:  # memory stays one file's index
+                    indexes.pop(segment.path, None)
+                    if segment.path in readers:
+                        readers.pop(segment.path).close()
     finally:
         for reader in readers.values():
             reader.close()

@@ -8,9 +8,10 @@ floats, lerobot#3177).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -229,3 +230,19 @@ class VideoFileSequence:
         if self._writer is not None:
             writer, self._writer = self._writer, None
             writer.abandon()
+
+
+@contextlib.contextmanager
+def ending(sequences: Collection[VideoFileSequence]) -> Iterator[None]:
+    """Close `sequences` when the block succeeds, abandon them when it fails or is interrupted.
+
+    `sequences` is read when the block ends (a dict's values view may gain sequences inside).
+    """
+    try:
+        yield
+    except BaseException:
+        for sequence in sequences:
+            sequence.abandon()
+        raise
+    for sequence in sequences:
+        sequence.close()

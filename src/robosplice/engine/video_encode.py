@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from robosplice._types import ProgressReporter
 from robosplice.dataset import Dataset
 from robosplice.engine.encode_jobs import EncodeJob, image_frames, video_frames
-from robosplice.engine.video_copy import VideoFileSequence
+from robosplice.engine.video_copy import VideoFileSequence, ending
 from robosplice.errors import VideoError
 from robosplice.format import info as info_format
 from robosplice.format.depth import (
@@ -337,6 +337,7 @@ def encode_videos(
     reporter.start(f"encode {', '.join(keys)}", len(jobs))
     try:
         with (
+            ending(sequences.values()),
             _quiet_encoders(),
             contextlib.closing(_jobs_in_order(jobs, workers)) as ordered,
         ):
@@ -356,13 +357,6 @@ def encode_videos(
                     }
                 )
                 reporter.advance()
-    except BaseException:
-        for sequence in sequences.values():
-            sequence.abandon()
-        raise
-    else:
-        for sequence in sequences.values():
-            sequence.close()
     finally:
         shutil.rmtree(target / TEMP_DIR_NAME, ignore_errors=True)
         reporter.finish()

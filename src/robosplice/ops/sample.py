@@ -25,7 +25,7 @@ from robosplice.commit import check_output_target, staged_output
 from robosplice.dataset import Dataset
 from robosplice.engine.meta import write_metadata
 from robosplice.engine.progress import resolve_progress
-from robosplice.engine.video_copy import VideoFileSequence
+from robosplice.engine.video_copy import VideoFileSequence, ending
 from robosplice.errors import SelectionError
 from robosplice.format.data import DataFileWriter
 from robosplice.format.episodes import video_columns
@@ -311,20 +311,14 @@ class _SampleWriter:
         rows: list[dict[str, Any]] = []
         self.progress.start("sample", len(self.lengths))
         try:
-            global_start = 0
-            for episode_index, length in enumerate(self.lengths):
-                rows.append(
-                    self._write_episode(episode_index, length, global_start, data, sequences)
-                )
-                global_start += length
-                self.progress.advance()
-        except BaseException:
-            for sequence in sequences.values():
-                sequence.abandon()
-            raise
-        else:
-            for sequence in sequences.values():
-                sequence.close()
+            with ending(sequences.values()):
+                global_start = 0
+                for episode_index, length in enumerate(self.lengths):
+                    rows.append(
+                        self._write_episode(episode_index, length, global_start, data, sequences)
+                    )
+                    global_start += length
+                    self.progress.advance()
         finally:
             data.close()
             self.progress.finish()
