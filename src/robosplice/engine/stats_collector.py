@@ -233,9 +233,11 @@ class StatsCollector:
         if changed.any():
             self.unchanged[name] = False
         block, cells = carried
-        missing = np.zeros(count, dtype=bool) if block is not None else None
-        if missing is None:
-            missing = np.array([cell is None for cell in cells], dtype=bool)
+        missing = (
+            np.zeros(count, dtype=bool)
+            if block is not None
+            else np.array([cell is None for cell in cells], dtype=bool)
+        )
         # Stats rebuilt only because the source lacks them describe the same values:
         # stats.json stays the source's (issue 21: a repair changes nothing that was right).
         chosen = np.flatnonzero(changed | missing)

@@ -295,9 +295,8 @@ def _leaf_columns(data_type: pa.DataType) -> int:
     """Parquet column chunks one field of this type makes (one per leaf)."""
     if pa.types.is_struct(data_type):
         return sum(_leaf_columns(data_type.field(i).type) for i in range(data_type.num_fields))
-    if pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
-        return _leaf_columns(data_type.value_type)
-    if pa.types.is_fixed_size_list(data_type):
+    lists = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list)
+    if any(is_list(data_type) for is_list in lists):
         return _leaf_columns(data_type.value_type)
     return 1
 

@@ -28,6 +28,7 @@ __all__ = [
     "FeatureStats",
     "aggregate_feature_stats",
     "aggregate_stats",
+    "check_stats_shapes",
     "combine_stacked",
     "complete_stats_entry",
     "compute_feature_stats",
@@ -382,7 +383,7 @@ def aggregate_feature_stats(stats_list: Sequence[FeatureStats]) -> FeatureStats:
     if not stats_list:
         raise ValueError("cannot aggregate an empty list of stats")
     for stats in stats_list:
-        _check_stats_shapes(stats)
+        check_stats_shapes(stats)
 
     def stacked(key: str, power: int = 1) -> npt.NDArray[Any]:
         if power == 1:
@@ -738,7 +739,7 @@ def _keep_frame_axis(value: npt.NDArray[Any], values_ndim: int) -> npt.NDArray[A
     return value
 
 
-def _check_stats_shapes(stats: FeatureStats) -> None:
+def check_stats_shapes(stats: FeatureStats) -> None:
     """Raise on what 0.6.1's `_assert_type_and_shape` rejects (bar its "image" name check)."""
     for key, value in stats.items():
         if not isinstance(value, np.ndarray) or value.ndim == 0:

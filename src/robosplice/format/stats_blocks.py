@@ -18,7 +18,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from robosplice.format.stats import FeatureStats, combine_stacked, is_quantile_key
+from robosplice.format.stats import (
+    FeatureStats,
+    check_stats_shapes,
+    combine_stacked,
+    is_quantile_key,
+)
 
 __all__ = ["StatsBlock", "aggregate_blocks", "blocks_of_cells"]
 
@@ -99,11 +104,7 @@ def aggregate_blocks(blocks: Sequence[StatsBlock]) -> FeatureStats:
     if not blocks:
         raise ValueError("cannot aggregate an empty list of stats")
     for block in blocks:
-        for key, array in block.arrays.items():
-            if not isinstance(array, np.ndarray) or array.ndim < 2:
-                raise ValueError(f"stat {key!r} must be an array with at least 1 dimension")
-            if key == "count" and array.shape[1:] != (1,):
-                raise ValueError(f"stat 'count' must have shape (1,), got {array.shape[1:]}")
+        check_stats_shapes(block.cell(0))  # a block's cells share their shapes
     quantile_keys = [
         key
         for key in blocks[0].arrays
