@@ -20,7 +20,12 @@ import av
 from robosplice.engine.frame_stats import video_episode_stats
 from robosplice.engine.video_copy import VideoFileSequence, WrittenWindow, ending, stream_key
 from robosplice.errors import VideoError
-from robosplice.format.packet_ranges import PacketRange, plan_packet_range
+from robosplice.format.packet_ranges import (
+    PacketRange,
+    Window,
+    plan_packet_range,
+    plan_packet_ranges,
+)
 from robosplice.format.paths import (
     FIRST_POSITION,
     FilePosition,
@@ -220,10 +225,34 @@ def _record_remote_error(unit: CameraCopyUnit, remote: RemoteFile) -> VideoError
 
 
 def _packet_range(unit: CameraCopyUnit, segment: CopySegment, index: PacketIndex) -> PacketRange:
+    window = _window(unit, segment)
     return plan_packet_range(
         index,
-        from_timestamp=segment.from_timestamp,
+        from_timestamp=window.from_timestamp,
         fps=unit.fps,
+        start=window.start,
+        stop=window.stop,
+        where=window.where,
+    )
+
+
+def _cut_segments_by_path(unit: CameraCopyUnit) -> dict[Path, list[int]]:
+    """Numbers of the segments cut from each source file (not copied with a whole file)."""
+    by_path: dict[Path, list[int]] = {}
+    number = 0
+    while number < len(unit.segments):
+        segment = unit.segments[number]
+        if segment.whole_file:
+            number += segment.run_length
+            continue
+        by_path.setdefault(segment.path, []).append(number)
+        number += 1
+    return by_path
+
+
+def _window(unit: CameraCopyUnit, segment: CopySegment) -> Window:
+    return Window(
+        from_timestamp=segment.from_timestamp,
         start=segment.start,
         stop=segment.stop,
         where=f"{segment.path} (camera {unit.key})",
@@ -245,6 +274,8 @@ def split_by_file(unit: CameraCopyUnit) -> list[CameraCopyUnit]:
     previous: tuple[int, Path] | None = None
     indexes: dict[Path, PacketIndex] = dict(unit.indexes)  # the ones read so far
     last_use = {segment.path: i for i, segment in enumerate(unit.segments)}
+    cut_by_path = _cut_segments_by_path(unit)
+    planned: dict[int, PacketRange] = {}  # segment number -> its range, planned a file at a time
     number = 0
     while number < len(unit.segments):
         segment = unit.segments[number]
@@ -260,7 +291,11 @@ def split_by_file(unit: CameraCopyUnit) -> list[CameraCopyUnit]:
         index = indexes.get(segment.path)
         if index is None:
             index = indexes[segment.path] = read_packet_index(segment.path)
-        packet_range = _packet_range(unit, segment, index)
+        if number not in planned:
+            numbers = cut_by_path[segment.path]
+            windows = [_window(unit, unit.segments[n]) for n in numbers]
+            planned.update(zip(numbers, plan_packet_ranges(index, windows, fps=unit.fps)))
+        packet_range = planned.pop(number)
         first, stop = packet_range.first, packet_range.stop
         first_dts = int(index.dts[first]) - packet_range.base_pts
         new_file = not unit.concatenate and previous not in (None, (segment.source, segment.path))

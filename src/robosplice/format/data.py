@@ -301,6 +301,9 @@ def _leaf_columns(data_type: pa.DataType) -> int:
     return 1
 
 
+_WRITE_BUFFER_BYTES = 1 << 20
+
+
 class DataFileWriter:
     """Writes episodes into numbered data files, one row group per episode.
 
@@ -337,7 +340,9 @@ class DataFileWriter:
         relative = data_file_path(self.position)
         path = self.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._sink = pa.OSFile(str(path), "wb")
+        # The writer makes ~2 small writes per column chunk; buffered, one episode's row group is
+        # one system call instead of ~14 (a quarter of its cost for short episodes).
+        self._sink = pa.BufferedOutputStream(pa.OSFile(str(path), "wb"), _WRITE_BUFFER_BYTES)
         self._writer = pq.ParquetWriter(
             self._sink,
             self.schema,

@@ -9,6 +9,7 @@ given. Used by every packet copy (edits, conversions, samples, the review page's
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,91 @@ def frame_ticks(index: PacketIndex, fps: float) -> int:
     if len(positive):
         return int(np.median(positive))
     return round(1 / (fps * index.facts.time_base))
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Frames [start, stop) of the episode whose window starts at `from_timestamp`; `where`
+    names it in errors."""
+
+    from_timestamp: float
+    start: int
+    stop: int
+    where: str
+
+
+def plan_packet_ranges(
+    index: PacketIndex, windows: Sequence[Window], *, fps: float
+) -> list[PacketRange]:
+    """`plan_packet_range` of each window, planned together.
+
+    Where packets are shown in decode order (no reordering: the recorder's AV1 and intra-only
+    streams), every range is the keyframe run up to the window, found for all windows by a few
+    array operations; a window whose start is off the frame grid, past the file or before the
+    first keyframe, and every window of a reordered stream, is planned alone (which also raises).
+    """
+    keyframes = index.keyframe_positions()
+    if not windows or not len(keyframes) or not index.decodes_in_display_order():
+        return [_plan_window(index, window, fps) for window in windows]
+    pts = index.pts.astype(np.int64, copy=False)
+    count = len(pts)
+    time_base = float(index.facts.time_base)
+    from_timestamp = np.array([w.from_timestamp for w in windows], dtype=np.float64)
+    start = np.array([w.start for w in windows], dtype=np.int64)
+    stop = np.array([w.stop for w in windows], dtype=np.int64)
+    target = np.rint(from_timestamp / time_base).astype(np.int64)
+    right = np.searchsorted(pts, target)
+    left = right - 1
+    left_gap = np.where(left >= 0, np.abs(pts[np.clip(left, 0, count - 1)] - target), np.inf)
+    right_gap = np.where(right < count, np.abs(pts[np.clip(right, 0, count - 1)] - target), np.inf)
+    first_display = np.where(left_gap <= right_gap, left, right)
+    shown = np.clip(first_display, 0, count - 1)
+    # A clear margin under the tolerance: exact offsets near it are the scalar path's to judge.
+    near = np.abs(pts[shown] * time_base - from_timestamp) < TOLERANCE_S / 2
+    fits = (first_display >= 0) & (first_display + stop <= count) & (start < stop) & near
+    first_wanted = np.clip(first_display + start, 0, count - 1)
+    candidate = np.searchsorted(keyframes, first_wanted, side="right") - 1
+    fits &= candidate >= 0
+    first = np.where(candidate >= 0, keyframes[np.clip(candidate, 0, None)], 0)
+    stop_position = np.clip(first_display + stop, 1, count)
+    last_wanted = stop_position - 1
+    ticks = index.duration[last_wanted].astype(np.int64)
+    if not ticks.all():
+        ticks[ticks == 0] = frame_ticks(index, fps)
+    offsets = np.concatenate(([0], np.cumsum(index.size_bytes, dtype=np.int64)))
+    columns = zip(
+        first.tolist(),
+        stop_position.tolist(),
+        pts[first].tolist(),
+        pts[first_wanted].tolist(),
+        (pts[last_wanted] + ticks).tolist(),
+        (offsets[stop_position] - offsets[first]).tolist(),
+        fits.tolist(),
+    )
+    return [
+        PacketRange(
+            first=f,
+            stop=s,
+            base_pts=base,
+            wanted_first_pts=wanted_first,
+            wanted_end_pts=wanted_end,
+            size_bytes=size,
+        )
+        if ok
+        else _plan_window(index, window, fps)
+        for window, (f, s, base, wanted_first, wanted_end, size, ok) in zip(windows, columns)
+    ]
+
+
+def _plan_window(index: PacketIndex, window: Window, fps: float) -> PacketRange:
+    return plan_packet_range(
+        index,
+        from_timestamp=window.from_timestamp,
+        fps=fps,
+        start=window.start,
+        stop=window.stop,
+        where=window.where,
+    )
 
 
 def plan_packet_range(

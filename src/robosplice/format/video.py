@@ -94,6 +94,12 @@ class PacketIndex:
             self._derived["sorted_pts"] = self.pts[self.display_order()]
         return self._derived["sorted_pts"]
 
+    def decodes_in_display_order(self) -> bool:
+        """Whether pts rise strictly in decode order (no frame is shown out of decode order)."""
+        if "in_order" not in self._derived:
+            self._derived["in_order"] = np.array(bool(np.all(np.diff(self.pts) > 0)))
+        return bool(self._derived["in_order"])
+
     def keyframe_positions(self) -> np.ndarray:
         """Decode positions of the keyframes, ascending."""
         if "keyframes" not in self._derived:
