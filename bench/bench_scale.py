@@ -154,6 +154,7 @@ CAMERAS = (
 def drive(job_path: str, result_path: str) -> int:
     """Run one op with the job's backend; write {"ok", "seconds", "error"}."""
     job = json.loads(Path(job_path).read_text())
+    from robosplice.cli._allocator import use_system_allocator
     from robosplice.dataset import Dataset
     from robosplice.engine.backends import execution
     from robosplice.ops.delete import delete_episodes
@@ -165,6 +166,7 @@ def drive(job_path: str, result_path: str) -> int:
     source, out, op = job["source"], Path(job["output"]), job["op"]
     result: dict[str, Any] = {"ok": False, "seconds": None, "error": None}
     phases = _time_phases() if job["backend"] == "serial" else {}
+    use_system_allocator()  # as the `robosplice` command does
     try:
         if job["backend"] == "ray":
             import ray

@@ -66,6 +66,8 @@ def main() -> None:
     """Entry point of the `robosplice` script (hf:// datasets work as SRC and OUT)."""
     import sys
 
+    from robosplice.cli._allocator import use_system_allocator
     from robosplice.cli.hub import run_with_hub_paths
 
+    use_system_allocator()
     sys.exit(run_with_hub_paths(app, sys.argv[1:]))
