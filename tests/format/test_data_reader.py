@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -40,3 +41,22 @@ def test_row_groups_come_one_by_one_as_stored(data_file: Path) -> None:
     assert len(tables) == parquet.metadata.num_row_groups
     for group, table in enumerate(tables):
         assert table.equals(parquet.read_row_group(group, columns=["episode_index", "action"]))
+
+
+def test_a_file_read_in_runs_is_freed_with_its_reader(data_file: Path) -> None:
+    """Nothing of a streamed file waits for the cyclic GC: the metadata of a file of thousands of
+    one-episode row groups is MiBs, and reading an output's files back for its quantiles held
+    every file's until the GC ran (+275 MiB at 100,000 episodes)."""
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        reader = DataFileReader(data_file.parent.parent.parent, data_file)
+        tables = list(reader.iter_tables(["episode_index", "action"]))
+        del reader
+        gc.collect()
+        left = [type(o).__name__ for o in gc.garbage if type(o).__module__.startswith("pyarrow")]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert tables
+    assert left == []

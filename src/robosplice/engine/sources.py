@@ -13,6 +13,9 @@ from robosplice.format.data import DataFileReader
 from robosplice.format.paths import FilePosition
 from robosplice.format.video import PacketIndex, PacketReader, read_packet_index
 
+_OPEN_DATA_FILES = 2
+"""Data files kept open: edits read a file's episodes in one go, then move on."""
+
 
 class SourceSet:
     """The datasets a plan reads, opened once; caches keyed by file."""
@@ -23,13 +26,20 @@ class SourceSet:
         self._index_columns: dict[tuple[int, FilePosition], np.ndarray] = {}
         self._packet_indexes: dict[Path, PacketIndex] = {}
         self._packet_readers: dict[Path, PacketReader] = {}
+        self._reading: tuple[int, FilePosition] | None = None  # the data file read last
 
     def episode(self, source: int, episode_index: int) -> EpisodeRecord:
         """The record of one source episode."""
         return self.datasets[source].episodes[episode_index]
 
     def _data_reader(self, source: int, position: FilePosition) -> DataFileReader:
+        """The reader of a data file. Few stay open, and only the file being read keeps its
+        last rows: a row group can be a whole file's rows (tens of MiB), and an open Parquet
+        reader also keeps a buffer of the last one it read."""
         key = (source, position)
+        if self._reading != key and self._reading in self._data_readers:
+            self._data_readers[self._reading].release()
+        self._reading = key
         if key not in self._data_readers:
             dataset = self.datasets[source]
             path = dataset.data_path(position)
@@ -45,7 +55,7 @@ class SourceSet:
                         )
                     ],
                 )
-            if len(self._data_readers) > 8:  # keep a few files open, not the whole dataset
+            while len(self._data_readers) >= _OPEN_DATA_FILES:  # the least recently opened goes
                 self._data_readers.pop(next(iter(self._data_readers)))
             self._data_readers[key] = DataFileReader(dataset.root, path)
         return self._data_readers[key]

@@ -44,13 +44,18 @@ def row_group_runs(
 ) -> Iterator[list[int]]:
     """Row groups in order, in runs whose `columns` (None: all) take up to `limit` bytes once
     read; a run holds one group at least."""
+    if not metadata.num_row_groups:
+        return
+    # Column paths from a row group's chunks: `metadata.schema` would tie the metadata (MiBs for
+    # thousands of row groups) in a reference cycle, freed only when the cyclic GC next runs.
+    first_group = metadata.row_group(0)
     positions = [
         i
         for i in range(metadata.num_columns)
         if columns is None
         or any(
             path == name or path.startswith(name + ".")
-            for path in [metadata.schema.column(i).path]
+            for path in [first_group.column(i).path_in_schema]
             for name in columns
         )
     ]
@@ -215,6 +220,17 @@ class DataFileReader:
         self._cached_first = 0
         self._cached_stop = 0
         self._cached_table: pa.Table | None = None
+        self._window = 1
+
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes of the rows kept from the last read."""
+        return self._cached_table.nbytes if self._cached_table is not None else 0
+
+    def release(self) -> None:
+        """Drop the rows kept from the last read (the next read reads again)."""
+        self._cached_table = None
+        self._cached_first = self._cached_stop = 0
         self._window = 1
 
     @property
