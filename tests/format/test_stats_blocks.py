@@ -57,11 +57,27 @@ def _same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
 
 
 def _cut(blocks: list[StatsBlock], rng: np.random.Generator) -> list[StatsBlock]:
+    """Blocks cut at random edges; some as rows of a shuffled larger array (as a source's)."""
     cut = []
     for block in blocks:
+        if rng.random() < 0.5:
+            block = _as_rows_of_a_larger_array(block, rng)
         edges = sorted({0, block.episodes, *rng.integers(0, block.episodes + 1, 2).tolist()})
         cut += [block.slice(a, b) for a, b in itertools.pairwise(edges)]
     return cut
+
+
+def _as_rows_of_a_larger_array(block: StatsBlock, rng: np.random.Generator) -> StatsBlock:
+    episodes = block.episodes
+    size = episodes + int(rng.integers(0, 5))
+    rows = rng.permutation(size)[:episodes]
+    shared = {}
+    for key in block.arrays:
+        values = block.values(key)
+        base = np.full((size, *values.shape[1:]), 7, dtype=values.dtype)  # rows never named
+        base[rows] = values
+        shared[key] = base
+    return StatsBlock(shared, rows.astype(np.int64))
 
 
 KINDS = ["computed32", "computed64", "carried", "carried_no_quantiles"]
@@ -128,6 +144,7 @@ def test_a_source_columns_block_is_its_rows_cells() -> None:
     wanted = np.array([3, 0, 11, 3, 5], dtype=np.int64)
     block = columns.feature_block("x", wanted)
     assert block is not None
+    assert block.rows is not None  # rows of the columns' own arrays, not a copy of them
     for position, row in enumerate(wanted.tolist()):
         _same(block.cell(position), columns.episode(row)["x"])
     assert columns.feature_block("y", wanted) is not None

@@ -30,25 +30,40 @@ __all__ = ["StatsBlock", "aggregate_blocks", "blocks_of_cells"]
 
 @dataclass(frozen=True, slots=True)
 class StatsBlock:
-    """Stats of consecutive episodes of one feature: `arrays[key][i]` is episode i's cell."""
+    """Stats of consecutive episodes of one feature: `values(key)[i]` is episode i's cell.
+
+    With `rows`, episode i's cells are `arrays[key][rows[i]]`: the block names rows of arrays it
+    shares (a source's stats columns) instead of holding a copy of them.
+    """
 
     arrays: dict[str, npt.NDArray[Any]]
+    rows: npt.NDArray[np.int64] | None = None
 
     @property
     def episodes(self) -> int:
+        if self.rows is not None:
+            return len(self.rows)
         return len(next(iter(self.arrays.values())))
 
+    def values(self, key: str) -> npt.NDArray[Any]:
+        """Every episode's `key` cell, as one (episodes, *shape) array."""
+        array = self.arrays[key]
+        return array if self.rows is None else array[self.rows]
+
     def slice(self, start: int, stop: int) -> StatsBlock:
+        if self.rows is not None:
+            return StatsBlock(self.arrays, self.rows[start:stop])
         return StatsBlock({key: array[start:stop] for key, array in self.arrays.items()})
 
     def cell(self, episode: int) -> FeatureStats:
         """Episode `episode`'s stats (views of the block)."""
-        return {key: array[episode] for key, array in self.arrays.items()}
+        row = episode if self.rows is None else int(self.rows[episode])
+        return {key: array[row] for key, array in self.arrays.items()}
 
     def cells(self) -> list[FeatureStats]:
         """Each episode's stats as the per-episode path holds them (views of the block)."""
         keys = list(self.arrays)
-        rows = zip(*(list(self.arrays[key]) for key in keys), strict=True)
+        rows = zip(*(list(self.values(key)) for key in keys), strict=True)
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
@@ -89,8 +104,8 @@ def _alike(cell: FeatureStats, other: FeatureStats) -> bool:
 def _concatenated(blocks: Sequence[StatsBlock], key: str, power: int = 1) -> npt.NDArray[Any]:
     """`np.stack` of every cell's `key` (raised to `power` cell by cell, in its own dtype)."""
     if power == 1:
-        return np.concatenate([block.arrays[key] for block in blocks])
-    return np.concatenate([block.arrays[key] ** power for block in blocks])
+        return np.concatenate([block.values(key) for block in blocks])
+    return np.concatenate([block.values(key) ** power for block in blocks])
 
 
 def aggregate_blocks(blocks: Sequence[StatsBlock]) -> FeatureStats:

@@ -87,6 +87,7 @@ class EpisodeStatsColumns:
         """`feature`'s stats of `rows` as one block, cell for cell `episode(row)[feature]`;
         None when a column of it is not regular or a cell is null (ask `episode` then)."""
         arrays: dict[str, npt.NDArray[Any]] = {}
+        taken_by_key: dict[str, npt.NDArray[np.int64]] = {}
         for name, key, block, positions, _ in self._entries:
             if name != feature:
                 continue
@@ -95,8 +96,13 @@ class EpisodeStatsColumns:
             taken = positions[rows]
             if len(taken) and int(taken.min()) < 0:
                 return None
-            arrays[key] = block[taken]
-        return StatsBlock(arrays) if arrays else None
+            arrays[key], taken_by_key[key] = block, taken
+        if not arrays:
+            return None
+        shared = next(iter(taken_by_key.values()))
+        if all(np.array_equal(taken, shared) for taken in taken_by_key.values()):
+            return StatsBlock(arrays, shared)  # rows of the source's blocks, not a copy
+        return StatsBlock({key: arrays[key][taken] for key, taken in taken_by_key.items()})
 
 
 def stats_block(
@@ -136,7 +142,9 @@ def stats_block(
         dtype = np.bool_
     else:
         return None
-    values = np.asarray(level.to_numpy(zero_copy_only=False)).astype(dtype)
+    # A view of the table's own buffer where the leaf already has the dtype (float64 stats,
+    # int64 counts): the episodes table stays open anyway, a copy would hold its stats twice.
+    values = np.asarray(level.to_numpy(zero_copy_only=False)).astype(dtype, copy=False)
     block = values.reshape(cells, *(shape or [1]))
     block.flags.writeable = False  # handed out as views: a change would alter other episodes
     return block, positions
@@ -204,12 +212,12 @@ def block_column_arrays(feature: str, blocks: Sequence[StatsBlock]) -> dict[str,
     blocks = [block for block in blocks if block.episodes]
     if not blocks:
         return {}
-    first = {key: array[0] for key, array in blocks[0].arrays.items()}
+    first = blocks[0].cell(0)
     columns: dict[str, pa.Array] = {}
     for key in ordered_stat_keys(first):
         name = f"{STATS_COLUMN_PREFIX}{feature}/{key}"
         arrow_type = stats_column_type(name, stat_json_value(key, first[key]))
-        parts = [block.arrays.get(key) for block in blocks]
+        parts = [block.values(key) if key in block.arrays else None for block in blocks]
         fast = None
         if all(part is not None for part in parts):
             arrays = [part for part in parts if part is not None]
