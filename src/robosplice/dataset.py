@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from robosplice._types import DatasetLike
 from robosplice.errors import DatasetNotFoundError, InvalidDatasetError, Problem
@@ -127,7 +128,11 @@ class Dataset:
 
     @property
     def num_frames(self) -> int:
-        """Number of frames, from the episode rows."""
+        """Number of frames, from the episode rows (their `length` column where it is whole:
+        parsing 100,000 episode records to count frames took 1.6 s)."""
+        table = self.episodes_table
+        if "length" in table.column_names and not table.column("length").null_count:
+            return int(pc.sum(table.column("length")).as_py() or 0)
         return sum(episode.length for episode in self.episodes)
 
     @functools.cached_property
@@ -299,7 +304,8 @@ def parse_episode_records(table: pa.Table, video_keys: list[str]) -> list[Episod
     video_cells = {key: [columns[c] for c in video_columns(key)] for key in video_keys}
     for row in range(table.num_rows):
         start, stop = columns["dataset_from_index"][row], columns["dataset_to_index"][row]
-        length = columns["length"][row] if "length" in columns else stop - start
+        length = columns["length"][row] if "length" in columns else None
+        length = stop - start if length is None else length  # null: the index range says
         videos = {}
         for key, cells in video_cells.items():
             chunk, file, from_ts, to_ts = (cell[row] for cell in cells)

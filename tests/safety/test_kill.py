@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -426,6 +427,9 @@ def test_many_sigterms_through_the_cli(zygote, sources, references, tmp_path, ki
     _sigterms(zygote, sources, references, tmp_path, kill_counts, LONG_SIGTERMS, f"{SEED}-terms")
 
 
+SPAWN_ATTEMPTS = 5
+
+
 def test_sigterm_to_a_spawned_cli_process(sources, references, tmp_path, kill_counts) -> None:
     """The installed `robosplice` entry point, spawned (not forked), stopped by SIGTERM mid-edit:
     exit 130, "interrupted", no output and nothing left behind."""
@@ -441,14 +445,23 @@ def test_sigterm_to_a_spawned_cli_process(sources, references, tmp_path, kill_co
         out = tmp_path / str(number) / "out"
         out.parent.mkdir()
         staging = staging_in(out.parent)
-        process = subprocess.Popen(
-            [*command, *operation.argv(sources.main, sources.second, out)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "ROBOSPLICE_NO_PROGRESS": "1"},
-        )
-        assert wait_until(staging, process.pid), "the edit ended before its staging was seen"
+        for _attempt in range(SPAWN_ATTEMPTS):
+            process = subprocess.Popen(
+                [*command, *operation.argv(sources.main, sources.second, out)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "ROBOSPLICE_NO_PROGRESS": "1"},
+            )
+            if wait_until(staging, process.pid):
+                break
+            # Ended before a poll saw its staging: on a loaded machine the whole edit can fall
+            # between two polls. A finished edit is run again; a failed one is a failure.
+            _, stderr = process.communicate(timeout=60)
+            assert process.returncode == 0, f"the edit failed before its staging was seen: {stderr}"
+            shutil.rmtree(out)
+        else:
+            pytest.fail(f"no edit was seen under way in {SPAWN_ATTEMPTS} runs")
         time.sleep(rng.uniform(0, 0.3 * reference.staging))
         assert staging(), "the edit ended before the signal: the test's delay is too long"
         process.send_signal(signal.SIGTERM)

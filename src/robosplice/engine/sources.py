@@ -13,8 +13,10 @@ from robosplice.format.data import DataFileReader
 from robosplice.format.paths import FilePosition
 from robosplice.format.video import PacketIndex, PacketReader, read_packet_index
 
-_OPEN_DATA_FILES = 2
-"""Data files kept open: edits read a file's episodes in one go, then move on."""
+_OPEN_DATA_FILES = 4
+"""Data files kept open: edits read a file's episodes in one go, then move on; a few stay open
+for episodes taken out of file order (each open file holds its footer: MiBs for thousands of row
+groups)."""
 
 
 class SourceSet:
@@ -27,6 +29,7 @@ class SourceSet:
         self._packet_indexes: dict[Path, PacketIndex] = {}
         self._packet_readers: dict[Path, PacketReader] = {}
         self._reading: tuple[int, FilePosition] | None = None  # the data file read last
+        self._row_bytes: dict[tuple[int, FilePosition], float] = {}
 
     def episode(self, source: int, episode_index: int) -> EpisodeRecord:
         """The record of one source episode."""
@@ -128,8 +131,12 @@ class SourceSet:
         return reader, firsts
 
     def row_bytes(self, source: int, position: FilePosition) -> float:
-        """About how many bytes a row of a source data file takes once read."""
-        return self._data_reader(source, position).row_bytes
+        """About how many bytes a row of a source data file takes once read (asked for every
+        episode while runs are planned: kept, so asking opens no file again)."""
+        key = (source, position)
+        if key not in self._row_bytes:
+            self._row_bytes[key] = self._data_reader(source, position).row_bytes
+        return self._row_bytes[key]
 
     def source_schema(self, source: int, position: FilePosition) -> pa.Schema:
         """Arrow schema of a source data file."""

@@ -9,6 +9,7 @@ text columns are dictionary encoded (`dictionary_columns`).
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -206,21 +207,32 @@ class DataFileReader:
             if isinstance(exc, FileNotFoundError):
                 raise
             raise _corrupt(root, path, exc) from exc
-        metadata = self._file.metadata
-        self.num_rows = metadata.num_rows
-        self._group_starts = [0]
-        self._group_bytes = []
-        columns = range(metadata.num_columns)
-        for group in range(metadata.num_row_groups):
-            row_group = metadata.row_group(group)
-            self._group_starts.append(self._group_starts[-1] + row_group.num_rows)
-            self._group_bytes.append(_decoded_bytes(row_group, columns))
+        self.num_rows = self._file.metadata.num_rows
         # Rows of row groups [first, stop) read last; `_window` groups are read ahead while
         # reads go forward (the next episodes' groups come in the same read), one otherwise.
         self._cached_first = 0
         self._cached_stop = 0
         self._cached_table: pa.Table | None = None
         self._window = 1
+
+    @functools.cached_property
+    def _group_starts(self) -> list[int]:
+        """First row of each row group, and the number of rows last."""
+        metadata = self._file.metadata
+        starts = [0]
+        for group in range(metadata.num_row_groups):
+            starts.append(starts[-1] + metadata.row_group(group).num_rows)
+        return starts
+
+    @functools.cached_property
+    def _group_bytes(self) -> list[int]:
+        """`_decoded_bytes` of each row group, every column (made when rows are read by
+        position: a file streamed by `iter_tables` needs only its chosen columns')."""
+        metadata = self._file.metadata
+        columns = range(metadata.num_columns)
+        return [
+            _decoded_bytes(metadata.row_group(g), columns) for g in range(metadata.num_row_groups)
+        ]
 
     @property
     def cached_bytes(self) -> int:
