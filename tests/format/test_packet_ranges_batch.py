@@ -1,7 +1,7 @@
 """Packet ranges planned a file at a time are the ones planned window by window.
 
 `plan_packet_ranges` finds the ranges of every window of a file with array operations where
-packets are shown in decode order, and hands the rest to `plan_packet_range`. For random packet
+packets are shown in decode order, and hands the rest to `plan_packet_range` (`plan_window`). For random packet
 indexes (time bases, keyframe spacing, irregular durations, reordered streams) and windows on,
 near and off the frame grid, past the end or before the first keyframe, both give the same range
 or the same error. The real fixtures' videos are planned both ways too.
@@ -22,8 +22,8 @@ from robosplice.errors import VideoError
 from robosplice.format.packet_ranges import (
     PacketRange,
     Window,
-    plan_packet_range,
     plan_packet_ranges,
+    plan_window,
 )
 from robosplice.format.video import PacketIndex, StreamFacts, read_packet_index
 
@@ -81,14 +81,7 @@ def _windows(rng: np.random.Generator, index: PacketIndex, count: int) -> list[W
 
 def _one_by_one(index: PacketIndex, window: Window, fps: float) -> PacketRange | str:
     try:
-        return plan_packet_range(
-            index,
-            from_timestamp=window.from_timestamp,
-            fps=fps,
-            start=window.start,
-            stop=window.stop,
-            where=window.where,
-        )
+        return plan_window(index, window, fps)
     except (VideoError, ValueError) as exc:
         return f"{type(exc).__name__}: {exc}"
 

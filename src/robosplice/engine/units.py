@@ -20,12 +20,7 @@ import av
 from robosplice.engine.frame_stats import video_episode_stats
 from robosplice.engine.video_copy import VideoFileSequence, WrittenWindow, ending, stream_key
 from robosplice.errors import VideoError
-from robosplice.format.packet_ranges import (
-    PacketRange,
-    Window,
-    plan_packet_range,
-    plan_packet_ranges,
-)
+from robosplice.format.packet_ranges import PacketRange, Window, plan_packet_ranges, plan_window
 from robosplice.format.paths import (
     FIRST_POSITION,
     FilePosition,
@@ -225,15 +220,7 @@ def _record_remote_error(unit: CameraCopyUnit, remote: RemoteFile) -> VideoError
 
 
 def _packet_range(unit: CameraCopyUnit, segment: CopySegment, index: PacketIndex) -> PacketRange:
-    window = _window(unit, segment)
-    return plan_packet_range(
-        index,
-        from_timestamp=window.from_timestamp,
-        fps=unit.fps,
-        start=window.start,
-        stop=window.stop,
-        where=window.where,
-    )
+    return plan_window(index, _window(unit, segment), unit.fps)
 
 
 def _cut_segments_by_path(unit: CameraCopyUnit) -> dict[Path, list[int]]:

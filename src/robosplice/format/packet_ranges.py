@@ -62,7 +62,7 @@ def plan_packet_ranges(
     """
     keyframes = index.keyframe_positions()
     if not windows or not len(keyframes) or not index.decodes_in_display_order():
-        return [_plan_window(index, window, fps) for window in windows]
+        return [plan_window(index, window, fps) for window in windows]
     pts = index.pts.astype(np.int64, copy=False)
     count = len(pts)
     time_base = float(index.facts.time_base)
@@ -108,12 +108,13 @@ def plan_packet_ranges(
             size_bytes=size,
         )
         if ok
-        else _plan_window(index, window, fps)
+        else plan_window(index, window, fps)
         for window, (f, s, base, wanted_first, wanted_end, size, ok) in zip(windows, columns)
     ]
 
 
-def _plan_window(index: PacketIndex, window: Window, fps: float) -> PacketRange:
+def plan_window(index: PacketIndex, window: Window, fps: float) -> PacketRange:
+    """`plan_packet_range` of one window."""
     return plan_packet_range(
         index,
         from_timestamp=window.from_timestamp,
