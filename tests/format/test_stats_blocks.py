@@ -22,7 +22,12 @@ from robosplice.format.stats import (
     compute_feature_stats,
     flatten_episode_stats,
 )
-from robosplice.format.stats_blocks import StatsBlock, aggregate_blocks, blocks_of_cells
+from robosplice.format.stats_blocks import (
+    FeatureCells,
+    StatsBlock,
+    aggregate_blocks,
+    blocks_of_cells,
+)
 from robosplice.format.stats_columns import (
     EpisodeStatsColumns,
     block_column_arrays,
@@ -45,6 +50,8 @@ def _cell(rng: np.random.Generator, kind: str, width: int) -> dict[str, Any]:
     }
     if kind == "carried_no_quantiles":
         cell = {key: cell[key] for key in STAT_KEYS[:5]}
+    if kind == "camera":  # a camera's (channels, 1, 1) stats, count (1,)
+        cell = {k: v if k == "count" else v.reshape(width, 1, 1) for k, v in cell.items()}
     return cell
 
 
@@ -151,3 +158,59 @@ def test_a_source_columns_block_is_its_rows_cells() -> None:
     assert columns.feature_block("y", np.array([6, 7])) is None
     assert columns.feature_block("z", wanted) is None
     assert columns.episode(7, ("y",)) == {}
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), episodes=st.integers(1, 40))
+def test_feature_cells_hold_each_episodes_cell_in_order(seed, episodes) -> None:
+    """Carried runs as blocks (rows of a larger array) and single cells, some replaced later:
+    each episode's cell, the cells as blocks, and their columns and aggregate are the cells'."""
+    rng = np.random.default_rng(seed)
+    cells = [_cell(rng, "camera", 3) for _ in range(episodes)]
+    held = FeatureCells()
+    position, replaced = 0, {}
+    while position < episodes:
+        length = int(rng.integers(1, 6))
+        run = cells[position : position + length]
+        if rng.random() < 0.5:
+            (block,) = blocks_of_cells(run)
+            held.add_block(_as_rows_of_a_larger_array(block, rng))
+        else:
+            for offset, cell in enumerate(run):
+                if rng.random() < 0.3:  # a placeholder, replaced once sampled
+                    held.add({key: value * 0 for key, value in cell.items()})
+                    replaced[position + offset] = cell
+                else:
+                    held.add(cell)
+        position += len(run)
+    for episode, cell in replaced.items():
+        held.replace(episode, cell)
+    assert len(held) == episodes
+    for episode, cell in enumerate(cells):
+        got = held.cell(episode)
+        assert got is not None
+        _same(got, cell)
+    blocks = held.blocks()
+    assert blocks is not None
+    _same(aggregate_blocks(blocks), aggregate_feature_stats(cells))
+    expected = stats_column_arrays([{"c": cell} for cell in cells])
+    got_columns = block_column_arrays("c", blocks)
+    assert list(got_columns) == list(expected)
+    for name in expected:
+        assert got_columns[name].equals(expected[name]), name
+
+
+def test_feature_cells_without_stats_for_an_episode_go_cell_by_cell() -> None:
+    rng = np.random.default_rng(9)
+    held = FeatureCells()
+    (block,) = blocks_of_cells([_cell(rng, "camera", 3) for _ in range(3)])
+    held.add_block(block)
+    held.add(None)
+    assert held.blocks() is None
+    assert [cell is None for cell in held.cells()] == [False, False, False, True]
+    with pytest.raises(ValueError, match="carried in a block"):
+        held.replace(1, _cell(rng, "camera", 3))
+    held.replace(3, _cell(rng, "camera", 3))
+    assert held.blocks() is not None
+    with pytest.raises(IndexError):
+        held.cell(4)

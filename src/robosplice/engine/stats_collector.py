@@ -33,7 +33,12 @@ from robosplice.format.stats import (
     compute_feature_stats,
     compute_feature_stats_runs,
 )
-from robosplice.format.stats_blocks import StatsBlock, aggregate_blocks, blocks_of_cells
+from robosplice.format.stats_blocks import (
+    FeatureCells,
+    StatsBlock,
+    aggregate_blocks,
+    blocks_of_cells,
+)
 from robosplice.format.stats_columns import (
     EpisodeStatsColumns,
     block_column_arrays,
@@ -70,10 +75,12 @@ class StatsCollector:
         relative = plan.stats.relative_action
         kept = (relative.action, relative.state) if relative is not None else ()
         self.numeric_values: dict[str, list[np.ndarray]] = {n: [] for n in kept}
-        # Cameras' stats, one dict per output episode; numeric features' stats as blocks of
-        # consecutive episodes (`format/stats_blocks.py`), every episode in order.
-        self.episodes: list[DatasetStats] = []
+        # Every output episode's stats in order (`format/stats_blocks.py`): numeric features'
+        # as blocks of consecutive episodes, cameras' as runs carried whole and single cells.
         self.blocks: dict[str, list[StatsBlock]] = {name: [] for name in self.numeric_names}
+        self.cameras: dict[str, FeatureCells] = {
+            name: FeatureCells() for name in self.stats_names if name not in self.numeric_names
+        }
         # (output episode, video key) whose stats are sampled once the video files are written.
         self.pending_video: list[tuple[int, str]] = []
         # Each source's stats/* columns as numpy blocks, made once: an episode's carried stats
@@ -187,12 +194,16 @@ class StatsCollector:
                         self._carried(name, episodes),
                     )
                 )
-        cameras = [name for name in self.stats_names if name not in self.numeric_names]
+        cameras = list(self.cameras)
         carried = {name: self._carried(name, episodes) for name in cameras}
+        # Per camera, the first position of the run of episodes carrying the block's cells as
+        # they are: the run is kept as a slice of the block, not a dict per episode.
+        runs: dict[str, int | None] = dict.fromkeys(cameras)
         for position in range(count):
-            stats: DatasetStats = {}
             for name in cameras:
                 block, cells = carried[name]
+                carried_cell = block.cell(position) if block is not None else cells[position]
+                pending = len(self.pending_video)
                 value = self._camera_stats(
                     name,
                     first_output + position,
@@ -200,11 +211,24 @@ class StatsCollector:
                         table.slice(start, length) if count > 1 else table
                     ),
                     kept=kept[position],
-                    carried=block.cell(position) if block is not None else cells[position],
+                    carried=carried_cell,
                 )
-                if value is not None:
-                    stats[name] = value
-            self.episodes.append(stats)
+                as_carried = value is carried_cell and len(self.pending_video) == pending
+                if block is not None and as_carried:
+                    runs[name] = position if runs[name] is None else runs[name]
+                    continue
+                self._end_carried_run(name, block, runs, position)
+                self.cameras[name].add(value)
+        for name in cameras:
+            self._end_carried_run(name, carried[name][0], runs, count)
+
+    def _end_carried_run(
+        self, name: str, block: StatsBlock | None, runs: dict[str, int | None], stop: int
+    ) -> None:
+        start = runs[name]
+        if block is not None and start is not None:
+            self.cameras[name].add_block(block.slice(start, stop))
+        runs[name] = None
 
     def _numeric_run_stats(
         self,
@@ -327,7 +351,7 @@ class StatsCollector:
     def set_video_stats(self, units: list[FrameStatsUnit], results: list[FeatureStats]) -> None:
         """Put the sampled cameras' stats in place of the carried placeholders."""
         for unit, result in zip(units, results, strict=True):
-            self.episodes[unit.output_index][unit.key] = result
+            self.cameras[unit.key].replace(unit.output_index, result)
 
     def episode_columns(self) -> dict[str, pa.Array]:
         """The episodes' stats as `stats/*` columns (one cell per episode), features in feature
@@ -336,11 +360,16 @@ class StatsCollector:
         for name in self.stats_names:
             if name in self.blocks:
                 columns.update(block_column_arrays(name, self.blocks[name]))
-            elif self.episodes and name in self.episodes[0]:
+            elif name in self.cameras and len(self.cameras[name]):
+                cells = self.cameras[name]
+                if cells.cell(0) is None:
+                    continue
+                blocks = cells.blocks()
+                if blocks is not None:
+                    columns.update(block_column_arrays(name, blocks))
+                    continue
                 columns.update(
-                    stats_column_arrays(
-                        [{name: stats[name]} if name in stats else {} for stats in self.episodes]
-                    )
+                    stats_column_arrays([{name: c} if c is not None else {} for c in cells.cells()])
                 )
         return columns
 
@@ -453,7 +482,15 @@ class StatsCollector:
                     merged.update(self.quantiles[name].quantiles())
                 result[name] = merged
                 continue
-            episodes = [stats[name] for stats in self.episodes if name in stats]
+            cells = self.cameras.get(name)
+            blocks = cells.blocks() if cells is not None else None
+            if blocks and len(_shapes_of_blocks(blocks)) == 1:
+                merged = aggregate_blocks(blocks)
+                if name in recomputed:
+                    merged.update(self.quantiles[name].quantiles())
+                result[name] = merged
+                continue
+            episodes = [c for c in cells.cells() if c is not None] if cells is not None else []
             if not episodes:
                 if name in fallback:
                     result[name] = fallback[name]
@@ -483,6 +520,13 @@ class StatsCollector:
                 mask=relative.mask,
             )
         return result
+
+
+def _shapes_of_blocks(blocks: Sequence[StatsBlock]) -> set[tuple[int, ...]]:
+    """The shapes of the blocks' cells (counts aside), as the per-episode path collects them."""
+    return {
+        array.shape[1:] for block in blocks for key, array in block.arrays.items() if key != "count"
+    }
 
 
 def _channel_stats(stats: FeatureStats, channels: int) -> FeatureStats:

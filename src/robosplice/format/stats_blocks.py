@@ -11,6 +11,7 @@ concatenating blocks promotes exactly as stacking their cells does.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from robosplice.format.stats import (
     is_quantile_key,
 )
 
-__all__ = ["StatsBlock", "aggregate_blocks", "blocks_of_cells"]
+__all__ = ["FeatureCells", "StatsBlock", "aggregate_blocks", "blocks_of_cells"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,92 @@ class StatsBlock:
         keys = list(self.arrays)
         rows = zip(*(list(self.values(key)) for key in keys), strict=True)
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+class FeatureCells:
+    """One feature's stats of every episode, in order: runs carried whole from a source kept as
+    blocks (rows of its stats columns), other episodes one cell each (None: no stats).
+
+    A camera's stats were one dict of views per episode (~1.7 kB: 170 MiB at 100,000 episodes);
+    carried runs now cost one block each. Only single cells are replaced (`replace`): a cell to
+    be replaced later (a placeholder for sampled frames) is added on its own.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[StatsBlock | FeatureStats | None] = []
+        self._starts: list[int] = []  # first episode of each part
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add_block(self, block: StatsBlock) -> None:
+        """Episodes whose stats are the block's cells, in order."""
+        if block.episodes:
+            self._starts.append(self._count)
+            self._parts.append(block)
+            self._count += block.episodes
+
+    def add(self, cell: FeatureStats | None) -> None:
+        """One episode's stats (None: it has none)."""
+        self._starts.append(self._count)
+        self._parts.append(cell)
+        self._count += 1
+
+    def _part(self, episode: int) -> int:
+        if not 0 <= episode < self._count:
+            raise IndexError(f"episode {episode} of {self._count}")
+        return bisect.bisect_right(self._starts, episode) - 1
+
+    def cell(self, episode: int) -> FeatureStats | None:
+        """Episode `episode`'s stats."""
+        part = self._part(episode)
+        value = self._parts[part]
+        if isinstance(value, StatsBlock):
+            return value.cell(episode - self._starts[part])
+        return value
+
+    def replace(self, episode: int, cell: FeatureStats | None) -> None:
+        """Put `cell` in place of an episode added alone.
+
+        Raises:
+            ValueError: the episode is part of a carried block.
+        """
+        part = self._part(episode)
+        if isinstance(self._parts[part], StatsBlock):
+            raise ValueError(f"episode {episode}'s stats are carried in a block, not replaceable")
+        self._parts[part] = cell
+
+    def cells(self) -> list[FeatureStats | None]:
+        """Every episode's stats, one entry each (views of the blocks)."""
+        cells: list[FeatureStats | None] = []
+        for value in self._parts:
+            if isinstance(value, StatsBlock):
+                cells.extend(value.cells())
+            else:
+                cells.append(value)
+        return cells
+
+    def blocks(self) -> list[StatsBlock] | None:
+        """The cells as blocks (runs of single cells made blocks), or None when an episode has
+        no stats or a single cell is not arrays of a dimension or more (the per-episode path's
+        to judge)."""
+        if any(value is None for value in self._parts):
+            return None
+        blocks: list[StatsBlock] = []
+        run: list[FeatureStats] = []
+        for value in self._parts:
+            if isinstance(value, StatsBlock):
+                blocks.extend(blocks_of_cells(run) if run else [])
+                blocks.append(value)
+                run = []
+                continue
+            assert value is not None
+            if _signature(value) is None or any(v.ndim == 0 for v in value.values()):
+                return None
+            run.append(value)
+        blocks.extend(blocks_of_cells(run) if run else [])
+        return blocks
 
 
 def _signature(cell: FeatureStats) -> tuple[Any, ...] | None:
