@@ -215,7 +215,8 @@ class StatsCollector:
                 )
                 as_carried = value is carried_cell and len(self.pending_video) == pending
                 if block is not None and as_carried:
-                    runs[name] = position if runs[name] is None else runs[name]
+                    if runs[name] is None:
+                        runs[name] = position
                     continue
                 self._end_carried_run(name, block, runs, position)
                 self.cameras[name].add(value)

@@ -142,16 +142,14 @@ class FeatureCells:
         run: list[FeatureStats] = []
         for value in self._parts:
             if isinstance(value, StatsBlock):
-                blocks.extend(blocks_of_cells(run) if run else [])
-                blocks.append(value)
+                blocks += [*blocks_of_cells(run), value]
                 run = []
                 continue
             assert value is not None
-            if _signature(value) is None or any(v.ndim == 0 for v in value.values()):
+            if not _blockable(value):
                 return None
             run.append(value)
-        blocks.extend(blocks_of_cells(run) if run else [])
-        return blocks
+        return blocks + blocks_of_cells(run)
 
 
 def _signature(cell: FeatureStats) -> tuple[Any, ...] | None:
@@ -176,11 +174,16 @@ def blocks_of_cells(cells: Sequence[FeatureStats]) -> list[StatsBlock]:
         if position < len(cells) and _alike(cells[position], cells[start]):
             continue
         run = cells[start:position]
-        if _signature(run[0]) is None or any(v.ndim == 0 for v in run[0].values()):
+        if not _blockable(run[0]):
             raise ValueError("stats of an episode must be arrays with at least 1 dimension")
         blocks.append(StatsBlock({key: np.stack([c[key] for c in run]) for key in run[0]}))
         start = position
     return blocks
+
+
+def _blockable(cell: FeatureStats) -> bool:
+    """Whether a cell's values are arrays of a dimension or more, as a block holds them."""
+    return _signature(cell) is not None and all(v.ndim > 0 for v in cell.values())
 
 
 def _alike(cell: FeatureStats, other: FeatureStats) -> bool:
